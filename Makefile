@@ -1,0 +1,59 @@
+# The two commands: `make run` and `make test`. Everything they need is installed here.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test lint deps dev-deps static chromium bench clean
+
+$(VENV)/.runtime: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	touch $@
+
+$(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+# Pinned front-end files from the npm registry (package-lock.json holds their hashes).
+static/vendor/.installed: package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	mkdir -p static/vendor
+	cp node_modules/htmx.org/dist/htmx.min.js static/vendor/htmx.min.js
+	cp node_modules/@picocss/pico/css/pico.min.css static/vendor/pico.min.css
+	touch $@
+
+deps: $(VENV)/.runtime static/vendor/.installed
+dev-deps: $(VENV)/.dev static/vendor/.installed
+
+# Browser tests drive Debian's Chromium; install it when missing (needs root).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	  else echo "Browser tests need Debian's Chromium: sudo apt-get install chromium" >&2; exit 1; fi; }
+
+run: deps
+	PREPBASE_ENV=development $(BIN)/flask --app wsgi db upgrade
+	PREPBASE_ENV=development $(BIN)/flask --app wsgi prepbase seed-demo --if-missing
+	@echo "PrepBase: http://$(HOST):$(PORT)/demo/login (demo logins in README.md)"
+	PREPBASE_ENV=development $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+
+lint: $(VENV)/.dev
+	$(BIN)/ruff check .
+
+# SQLite first; then PostgreSQL when TEST_DATABASE_URL names a server (CI always does).
+test: dev-deps chromium lint
+	PREPBASE_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+	  echo "--- again on PostgreSQL"; \
+	  PREPBASE_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	elif [ -n "$$CI" ]; then echo "CI needs TEST_DATABASE_URL (PostgreSQL)" >&2; exit 1; \
+	else echo "(TEST_DATABASE_URL not set: PostgreSQL run skipped on this machine)"; fi
+
+bench: deps
+	$(BIN)/python bench/run.py
+
+clean:
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache

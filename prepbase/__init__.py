@@ -1,0 +1,138 @@
+"""PrepBase: prepaid tutoring hours for tutoring and counseling businesses."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from config import load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(env: str | None = None, **overrides: Any) -> Flask:
+    """Application factory: configure, then register extensions, blueprints, handlers."""
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+        instance_path=str(ROOT / "instance"),
+    )
+    app.config.from_mapping(load_config(env, **overrides))
+    if not logging.getLogger().handlers:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
+    if proxies:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_hooks(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    from prepbase.extensions import csrf, db, limiter, login_manager, migrate
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    @login_manager.unauthorized_handler
+    def unauthorized() -> Any:
+        from flask import url_for
+
+        from prepbase.htmx import hx_redirect
+
+        if "tenant" in g:
+            return hx_redirect(url_for("tenant.auth.login", next=request.full_path.rstrip("?")), 302)
+        return hx_redirect(url_for("public.home"), 302)
+
+    @login_manager.user_loader
+    def load_user(cookie_id: str) -> Any:
+        from prepbase.accounts import load_user_for_session
+
+        return load_user_for_session(db.session, cookie_id)
+
+
+def register_blueprints(app: Flask) -> None:
+    from prepbase.admin import bp as admin_bp
+    from prepbase.auth import bp as auth_bp
+    from prepbase.family import bp as family_bp
+    from prepbase.public import bp as public_bp
+    from prepbase.tenancy import tenant_bp
+    from prepbase.tutor import bp as tutor_bp
+
+    tenant_bp.register_blueprint(auth_bp)
+    tenant_bp.register_blueprint(admin_bp, url_prefix="/admin")
+    tenant_bp.register_blueprint(tutor_bp, url_prefix="/tutor")
+    tenant_bp.register_blueprint(family_bp, url_prefix="/family")
+    app.register_blueprint(public_bp)
+    app.register_blueprint(tenant_bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from prepbase.errorpages import register
+
+    register(app)
+
+
+def register_hooks(app: Flask) -> None:
+    from prepbase.extensions import db
+    from prepbase.notify import deliver_pending
+    from prepbase.tenancy import leave_tenant
+
+    @app.after_request
+    def send_queued_mail(response: Any) -> Any:
+        # Mail queued by this request's transaction goes out once it has committed.
+        if g.pop("outbox_pending", False) and response.status_code < 400:
+            try:
+                deliver_pending(db.session)
+            except Exception:  # never turn a saved action into an error page
+                app.logger.exception("sending queued e-mail failed; it stays pending")
+        return response
+
+    @app.after_request
+    def security_headers(response: Any) -> Any:
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "script-src 'self'; frame-ancestors 'none'; base-uri 'self'",
+        )
+        if request.path.startswith("/static/"):
+            return response
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.teardown_request(leave_tenant)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from markupsafe import Markup
+
+    from prepbase.tenancy import signed_in_here
+
+    def nav_current(endpoint: str) -> Markup:
+        return Markup('aria-current="page"') if request.endpoint == endpoint else Markup("")
+
+    app.jinja_env.globals.update(signed_in_here=signed_in_here, nav_current=nav_current)
+
+
+def register_commands(app: Flask) -> None:
+    from prepbase.cli import prepbase_cli
+
+    app.cli.add_command(prepbase_cli)

@@ -1,0 +1,11 @@
+"""The business owner's and office staff's pages."""
+
+from flask import Blueprint
+
+from prepbase.guards import guard_blueprint
+from prepbase.models import Role
+
+bp = Blueprint("admin", __name__)
+guard_blueprint(bp, {Role.ADMIN})
+
+from prepbase.admin import views  # noqa: E402,F401

@@ -1,0 +1,60 @@
+from flask_wtf import FlaskForm
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms.validators import DataRequired, Length, Optional
+
+from prepbase.forms import email_field, name_field, timezone_field
+from prepbase.models import Role, Service
+
+SERVICE_CHOICES = [(s.value, s.label) for s in Service]
+STAFF_ROLE_CHOICES = [(r.value, r.label) for r in (Role.TUTOR, Role.COUNSELOR, Role.ADMIN)]
+NEW_FAMILY = "new"
+
+
+class CheckboxesField(SelectMultipleField):
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
+
+
+class StudentForm(FlaskForm):
+    first_name = name_field("First name", 80)
+    last_name = name_field("Last name", 80)
+    grade = StringField("Grade", validators=[Optional(), Length(max=40)])
+    school = StringField("School", validators=[Optional(), Length(max=120)])
+    family = SelectField("Family", validators=[DataRequired()])
+    new_family_name = StringField(
+        "New family name",
+        validators=[Optional(), Length(max=120)],
+        description="Only when “New family” is chosen; defaults to the student's last name.",
+    )
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
+
+
+class FamilyForm(FlaskForm):
+    name = name_field("Family name")
+
+
+class InviteParentForm(FlaskForm):
+    name = name_field("Parent's name")
+    email = email_field("Parent's e-mail")
+
+
+class StudentLoginForm(FlaskForm):
+    email = email_field("Student's e-mail")
+
+
+class StaffInviteForm(FlaskForm):
+    name = name_field("Name")
+    email = email_field()
+    role = SelectField("Role", choices=STAFF_ROLE_CHOICES, default=Role.TUTOR.value)
+    services = CheckboxesField("Services", choices=SERVICE_CHOICES)
+
+
+class StaffEditForm(FlaskForm):
+    name = name_field("Name")
+    role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
+    services = CheckboxesField("Services", choices=SERVICE_CHOICES)
+
+
+class BusinessSettingsForm(FlaskForm):
+    name = name_field("Business name")
+    timezone = timezone_field()

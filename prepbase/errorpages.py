@@ -1,0 +1,68 @@
+"""Error pages: a full page normally, a small alert fragment for HTMX requests."""
+
+from __future__ import annotations
+
+from flask import Flask, Response
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+from prepbase.errors import DomainError, NotFound
+from prepbase.htmx import is_htmx, render
+
+MESSAGES = {
+    400: ("Bad request", "The request could not be understood. Reload the page and try again."),
+    403: ("Not allowed", "Your account does not have access to this page."),
+    404: ("Page not found", "There is nothing here. Check the address, or go back."),
+    405: ("Not allowed", "This page cannot be used that way."),
+    410: ("Link expired", "This link has expired or was already used."),
+    422: ("Please check your input", "Something you entered could not be accepted."),
+    429: ("Too many attempts", "Too many attempts. Please wait a minute and try again."),
+    500: ("Something went wrong", "We could not finish that. Nothing was changed; please try again."),
+}
+
+
+def error_response(code: int, message: str | None = None) -> Response:
+    """Render the error page (or the HTMX alert) for `code`."""
+    title, default = MESSAGES.get(code, MESSAGES[500])
+    response = render(
+        "errors/error.html", block="alert", status=code, code=code, title=title,
+        message=message or default,
+    )
+    if is_htmx():
+        # Errors other than form validation show in the page's message area.
+        response.headers["HX-Retarget"] = "#messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+def register(app: Flask) -> None:
+    """Install the handlers for HTTP errors, CSRF failures and uncaught domain errors."""
+
+    @app.errorhandler(CSRFError)
+    def csrf_error(exc: CSRFError) -> Response:
+        return error_response(400, "Your form expired or was sent from elsewhere. "
+                                   "Reload the page and try again.")
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Response | HTTPException:
+        if exc.code is None or exc.code < 400:
+            return exc
+        message = exc.description if exc.code in (403, 410, 422) and _custom(exc) else None
+        return error_response(exc.code, message)
+
+    @app.errorhandler(NotFound)
+    def not_found(exc: NotFound) -> Response:
+        return error_response(404)
+
+    @app.errorhandler(DomainError)
+    def domain_error(exc: DomainError) -> Response:
+        return error_response(422, exc.message)
+
+    @app.errorhandler(InternalServerError)
+    def server_error(exc: InternalServerError) -> Response:
+        return error_response(500)
+
+
+def _custom(exc: HTTPException) -> bool:
+    # werkzeug's default descriptions are technical; show only ones we wrote.
+    return type(exc).description != exc.description

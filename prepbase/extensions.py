@@ -1,0 +1,46 @@
+"""Unbound Flask extensions; `create_app` binds them."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_sqlalchemy import SQLAlchemy
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from prepbase.models.base import Base
+
+db = SQLAlchemy(model_class=Base)
+migrate = Migrate()
+login_manager = LoginManager()
+csrf = CSRFProtect()
+limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_on_connect(dbapi_connection: object, _record: object) -> None:
+    # SQLite: let SQLAlchemy's "begin" event open the transaction (below), use WAL so
+    # readers do not block the writer, and wait on a lock instead of failing at once.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin_immediate(conn: object) -> None:
+    # BEGIN IMMEDIATE takes the write lock up front, so two read-then-write
+    # transactions queue behind each other instead of one failing half-way.
+    if conn.dialect.name == "sqlite":  # type: ignore[attr-defined]
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+
+
+__all__ = ["csrf", "db", "limiter", "login_manager", "migrate"]

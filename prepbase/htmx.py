@@ -1,0 +1,53 @@
+"""HTMX helpers: a full page on a normal request, the named block on `HX-Request`."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from flask import Response, current_app, make_response, render_template, request
+
+
+def is_htmx() -> bool:
+    """True for an HTMX request that wants a fragment (boosted requests want the page)."""
+    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+
+
+def render_block(template_name: str, block: str, **context: Any) -> str:
+    """Render one `{% block %}` of a template with the usual Flask context."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    template = app.jinja_env.get_or_select_template(template_name)
+    app.update_template_context(context)
+    ctx = template.new_context(context)
+    return "".join(template.blocks[block](ctx))
+
+
+def render(
+    template_name: str, *, block: str = "content", status: int = 200, **context: Any
+) -> Response:
+    """The page, or only `block` for HTMX; always `Vary: HX-Request` so caches keep both."""
+    if is_htmx():
+        body = render_block(template_name, block, **context)
+    else:
+        body = render_template(template_name, **context)
+    response = make_response(body, status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_redirect(location: str, code: int = 303) -> Response:
+    """Send the browser to `location`: `HX-Redirect` for HTMX, a redirect otherwise."""
+    if is_htmx():
+        response = make_response("", 204)
+        response.headers["HX-Redirect"] = location
+    else:
+        response = make_response("", code)
+        response.headers["Location"] = location
+    response.vary.add("HX-Request")
+    return response
+
+
+def hx_trigger(response: Response, event: str, detail: Any = None) -> Response:
+    """Ask the page to fire an event after the swap (e.g. to refresh a counter)."""
+    response.headers["HX-Trigger"] = json.dumps({event: detail if detail is not None else True})
+    return response
