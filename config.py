@@ -82,7 +82,9 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Mail: "console" logs messages (development default); "smtp" sends them.
-        "MAIL_BACKEND": os.environ.get("MAIL_BACKEND", "smtp" if env == "production" else "console"),
+        "MAIL_BACKEND": os.environ.get(
+            "MAIL_BACKEND", "smtp" if env == "production" else "console"
+        ),
         "MAIL_HOST": os.environ.get("MAIL_HOST", "localhost"),
         "MAIL_PORT": int(os.environ.get("MAIL_PORT", "25")),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,

@@ -24,7 +24,9 @@ def create_app(env: str | None = None, **overrides: Any) -> Flask:
     )
     app.config.from_mapping(load_config(env, **overrides))
     if not logging.getLogger().handlers:
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.basicConfig(
+            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        )
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
     if proxies:
@@ -56,7 +58,9 @@ def register_extensions(app: Flask) -> None:
         from prepbase.htmx import hx_redirect
 
         if "tenant" in g:
-            return hx_redirect(url_for("tenant.auth.login", next=request.full_path.rstrip("?")), 302)
+            return hx_redirect(
+                url_for("tenant.auth.login", next=request.full_path.rstrip("?")), 302
+            )
         return hx_redirect(url_for("public.home"), 302)
 
     @login_manager.user_loader

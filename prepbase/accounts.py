@@ -32,12 +32,52 @@ MIN_PASSWORD_LENGTH = 10
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
 # Words that name (or may one day name) our own top-level pages.
 RESERVED_SLUGS = frozenset(
-    """
-    about account accounts admin api app apps assets auth billing blog dashboard docs family
-    favicon health help invite login logout media new pricing privacy public register reset
-    robots security settings signin signout signup sitemap static status stripe support
-    terms tutor webhook webhooks www
-    """.split()
+    [
+        "about",
+        "account",
+        "accounts",
+        "admin",
+        "api",
+        "app",
+        "apps",
+        "assets",
+        "auth",
+        "billing",
+        "blog",
+        "dashboard",
+        "docs",
+        "family",
+        "favicon",
+        "health",
+        "healthz",
+        "help",
+        "invite",
+        "login",
+        "logout",
+        "media",
+        "new",
+        "pricing",
+        "privacy",
+        "public",
+        "register",
+        "reset",
+        "robots",
+        "security",
+        "settings",
+        "signin",
+        "signout",
+        "signup",
+        "sitemap",
+        "static",
+        "status",
+        "stripe",
+        "support",
+        "terms",
+        "tutor",
+        "webhook",
+        "webhooks",
+        "www",
+    ]
 )
 
 # A dummy hash so that a login for an unknown e-mail costs as much as a real check.

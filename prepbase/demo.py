@@ -9,7 +9,7 @@ from prepbase.models import Role, Service, StaffService, User
 from prepbase.tenancy import as_tenant
 
 DEMO_SLUG = "demo"
-DEMO_PASSWORD = "prepbase-demo"
+DEMO_PASSWORD = "prepbase-demo"  # noqa: S105 - the documented demo login
 
 STAFF = [
     ("Maya Chen", "maya@brightpath.example.com", Role.TUTOR, [Service.TUTORING]),
@@ -17,12 +17,24 @@ STAFF = [
     ("Priya Nair", "priya@brightpath.example.com", Role.COUNSELOR, [Service.COUNSELING]),
 ]
 FAMILIES = [
-    ("Garcia family", ("Ana Garcia", "ana.garcia@example.com"),
-     [("Leo", "Garcia", "10", "Lincoln High School"), ("Mia", "Garcia", "7", "Jefferson Middle")]),
-    ("Johnson family", ("Beth Johnson", "beth.johnson@example.com"),
-     [("Ethan", "Johnson", "11", "Lincoln High School")]),
-    ("Smith family", ("Dan Smith", "dan.smith@example.com"),
-     [("Zoe", "Smith", "12", "Riverside Academy")]),
+    (
+        "Garcia family",
+        ("Ana Garcia", "ana.garcia@example.com"),
+        [
+            ("Leo", "Garcia", "10", "Lincoln High School"),
+            ("Mia", "Garcia", "7", "Jefferson Middle"),
+        ],
+    ),
+    (
+        "Johnson family",
+        ("Beth Johnson", "beth.johnson@example.com"),
+        [("Ethan", "Johnson", "11", "Lincoln High School")],
+    ),
+    (
+        "Smith family",
+        ("Dan Smith", "dan.smith@example.com"),
+        [("Zoe", "Smith", "12", "Riverside Academy")],
+    ),
 ]
 STUDENT_LOGIN = ("Ethan", "ethan.johnson@example.com")
 
@@ -48,16 +60,39 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
             logins.append((role.value, email, DEMO_PASSWORD))
         for family_name, (parent_name, parent_email), students in FAMILIES:
             family = create_family(session, admin, name=family_name)
-            session.add(User(name=parent_name, email=parent_email, role=Role.PARENT,
-                             password_hash=password_hash, family=family))
+            session.add(
+                User(
+                    name=parent_name,
+                    email=parent_email,
+                    role=Role.PARENT,
+                    password_hash=password_hash,
+                    family=family,
+                )
+            )
             logins.append(("parent", parent_email, DEMO_PASSWORD))
             for first, last, grade, school in students:
-                student = save_student(session, admin, None, family=family, first_name=first,
-                                       last_name=last, grade=grade, school=school, notes="")
+                student = save_student(
+                    session,
+                    admin,
+                    None,
+                    family=family,
+                    first_name=first,
+                    last_name=last,
+                    grade=grade,
+                    school=school,
+                    notes="",
+                )
                 if first == STUDENT_LOGIN[0]:
-                    session.add(User(name=student.full_name, email=STUDENT_LOGIN[1],
-                                     role=Role.STUDENT, password_hash=password_hash,
-                                     family=family, student=student))
+                    session.add(
+                        User(
+                            name=student.full_name,
+                            email=STUDENT_LOGIN[1],
+                            role=Role.STUDENT,
+                            password_hash=password_hash,
+                            family=family,
+                            student=student,
+                        )
+                    )
                     logins.append(("student", STUDENT_LOGIN[1], DEMO_PASSWORD))
         session.flush()
     return logins

@@ -17,7 +17,10 @@ MESSAGES = {
     410: ("Link expired", "This link has expired or was already used."),
     422: ("Please check your input", "Something you entered could not be accepted."),
     429: ("Too many attempts", "Too many attempts. Please wait a minute and try again."),
-    500: ("Something went wrong", "We could not finish that. Nothing was changed; please try again."),
+    500: (
+        "Something went wrong",
+        "We could not finish that. Nothing was changed; please try again.",
+    ),
 }
 
 
@@ -25,7 +28,11 @@ def error_response(code: int, message: str | None = None) -> Response:
     """Render the error page (or the HTMX alert) for `code`."""
     title, default = MESSAGES.get(code, MESSAGES[500])
     response = render(
-        "errors/error.html", block="alert", status=code, code=code, title=title,
+        "errors/error.html",
+        block="alert",
+        status=code,
+        code=code,
+        title=title,
         message=message or default,
     )
     if is_htmx():
@@ -40,8 +47,9 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_error(exc: CSRFError) -> Response:
-        return error_response(400, "Your form expired or was sent from elsewhere. "
-                                   "Reload the page and try again.")
+        return error_response(
+            400, "Your form expired or was sent from elsewhere. Reload the page and try again."
+        )
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Response | HTTPException:

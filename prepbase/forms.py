@@ -14,10 +14,24 @@ from prepbase.accounts import MIN_PASSWORD_LENGTH
 
 # Offered first in the time zone list: where most of our businesses are.
 COMMON_ZONES = [
-    "America/New_York", "America/Chicago", "America/Denver", "America/Phoenix",
-    "America/Los_Angeles", "America/Anchorage", "Pacific/Honolulu", "America/Toronto",
-    "America/Vancouver", "Europe/London", "Europe/Dublin", "Europe/Berlin", "Europe/Paris",
-    "Asia/Kolkata", "Asia/Singapore", "Asia/Tokyo", "Australia/Sydney", "Pacific/Auckland",
+    "America/New_York",
+    "America/Chicago",
+    "America/Denver",
+    "America/Phoenix",
+    "America/Los_Angeles",
+    "America/Anchorage",
+    "Pacific/Honolulu",
+    "America/Toronto",
+    "America/Vancouver",
+    "Europe/London",
+    "Europe/Dublin",
+    "Europe/Berlin",
+    "Europe/Paris",
+    "Asia/Kolkata",
+    "Asia/Singapore",
+    "Asia/Tokyo",
+    "Australia/Sydney",
+    "Pacific/Auckland",
 ]
 
 
@@ -32,7 +46,11 @@ def timezone_choices() -> list[tuple[str, str]]:
 def email_field(label: str = "E-mail") -> EmailField:
     return EmailField(
         label,
-        validators=[DataRequired(), Length(max=254), Email(message="Enter a valid e-mail address.")],
+        validators=[
+            DataRequired(),
+            Length(max=254),
+            Email(message="Enter a valid e-mail address."),
+        ],
         render_kw={"autocomplete": "email"},
     )
 

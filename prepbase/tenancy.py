@@ -185,9 +185,7 @@ def _add_tenant_slug(_endpoint: str, values: dict[str, object]) -> None:
 def signed_in_here() -> bool:
     """True when someone is signed in *to the business of this URL*."""
     return bool(
-        current_user.is_authenticated
-        and "tenant" in g
-        and current_user.tenant_id == g.tenant.id
+        current_user.is_authenticated and "tenant" in g and current_user.tenant_id == g.tenant.id
     )
 
 
@@ -197,9 +195,12 @@ def _require_own_tenant() -> None:
     # as if they did not exist; only its public auth pages (login, links) answer.
     from flask import request
 
-    if current_user.is_authenticated and not signed_in_here():
-        if request.blueprint != "tenant.auth":
-            abort(404)
+    if (
+        current_user.is_authenticated
+        and not signed_in_here()
+        and request.blueprint != "tenant.auth"
+    ):
+        abort(404)
 
 
 def leave_tenant(_exc: BaseException | None = None) -> None:

@@ -147,8 +147,13 @@ def student_login_invite(student_id: int) -> Response:
     if form.validate_on_submit():
         try:
             user, raw = accounts.invite_user(
-                db.session, current_user, name=student.full_name, email=form.email.data,
-                role=Role.STUDENT, student=student, ttl=_invite_ttl(),
+                db.session,
+                current_user,
+                name=student.full_name,
+                email=form.email.data,
+                role=Role.STUDENT,
+                student=student,
+                ttl=_invite_ttl(),
             )
             send_invitation(db.session, user, raw)
         except DomainError as exc:
@@ -158,8 +163,13 @@ def student_login_invite(student_id: int) -> Response:
             flash(f"Invitation sent to {user.email}.", "success")
             return hx_redirect(url_for(".student_overview", student_id=student.id))
     return render(
-        "admin/students/tab_overview.html", block="tab", status=form_status(),
-        student=student, tab="overview", login_form=form, action_form=ActionForm(),
+        "admin/students/tab_overview.html",
+        block="tab",
+        status=form_status(),
+        student=student,
+        tab="overview",
+        login_form=form,
+        action_form=ActionForm(),
     )
 
 
@@ -187,7 +197,9 @@ def family_new() -> Response:
 def family_detail(family_id: int) -> Response:
     family = get_or_404(Family, family_id)
     return render(
-        "admin/families/detail.html", family=family, parent_form=InviteParentForm(),
+        "admin/families/detail.html",
+        family=family,
+        parent_form=InviteParentForm(),
         action_form=ActionForm(),
     )
 
@@ -199,8 +211,13 @@ def family_invite_parent(family_id: int) -> Response:
     if form.validate_on_submit():
         try:
             user, raw = accounts.invite_user(
-                db.session, current_user, name=form.name.data, email=form.email.data,
-                role=Role.PARENT, family=family, ttl=_invite_ttl(),
+                db.session,
+                current_user,
+                name=form.name.data,
+                email=form.email.data,
+                role=Role.PARENT,
+                family=family,
+                ttl=_invite_ttl(),
             )
             send_invitation(db.session, user, raw)
         except DomainError as exc:
@@ -210,8 +227,12 @@ def family_invite_parent(family_id: int) -> Response:
             flash(f"Invitation sent to {user.email}.", "success")
             return hx_redirect(url_for(".family_detail", family_id=family.id))
     return render(
-        "admin/families/detail.html", block="parent_form", status=form_status(), family=family,
-        parent_form=form, action_form=ActionForm(),
+        "admin/families/detail.html",
+        block="parent_form",
+        status=form_status(),
+        family=family,
+        parent_form=form,
+        action_form=ActionForm(),
     )
 
 
@@ -232,8 +253,13 @@ def staff_invite() -> Response:
     if form.validate_on_submit():
         try:
             user, raw = accounts.invite_user(
-                db.session, current_user, name=form.name.data, email=form.email.data,
-                role=form.role.data, services=form.services.data or [], ttl=_invite_ttl(),
+                db.session,
+                current_user,
+                name=form.name.data,
+                email=form.email.data,
+                role=form.role.data,
+                services=form.services.data or [],
+                ttl=_invite_ttl(),
             )
             send_invitation(db.session, user, raw)
         except DomainError as exc:
@@ -256,7 +282,11 @@ def staff_edit(user_id: int) -> Response:
     if form.validate_on_submit():
         try:
             accounts.update_staff(
-                db.session, current_user, user, name=form.name.data, role=form.role.data,
+                db.session,
+                current_user,
+                user,
+                name=form.name.data,
+                role=form.role.data,
                 services=form.services.data or [],
             )
         except DomainError as exc:
@@ -310,7 +340,9 @@ def person_resend_invite(user_id: int) -> Response:
             flash(exc.message, "error")
         else:
             db.session.commit()
-            flash(f"A new invitation went to {user.email}; the old link no longer works.", "success")
+            flash(
+                f"A new invitation went to {user.email}; the old link no longer works.", "success"
+            )
     return hx_redirect(request.referrer if _same_site(request.referrer) else url_for(".dashboard"))
 
 
@@ -336,11 +368,17 @@ def reports() -> Response:
         select(func.count(Student.id)).where(~Student.account.has())
     )
     by_grade = db.session.execute(
-        select(Student.grade, func.count(Student.id)).group_by(Student.grade).order_by(Student.grade)
+        select(Student.grade, func.count(Student.id))
+        .group_by(Student.grade)
+        .order_by(Student.grade)
     ).all()
     return render(
-        "admin/reports.html", role_counts=role_counts, never_signed_in=never_signed_in,
-        students_without_login=students_without_login, by_grade=by_grade, roles=list(Role),
+        "admin/reports.html",
+        role_counts=role_counts,
+        never_signed_in=never_signed_in,
+        students_without_login=students_without_login,
+        by_grade=by_grade,
+        roles=list(Role),
     )
 
 

@@ -7,7 +7,9 @@ from prepbase.forms import email_field, new_password_fields
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "E-mail", validators=[DataRequired(), Length(max=254)], render_kw={"autocomplete": "username"}
+        "E-mail",
+        validators=[DataRequired(), Length(max=254)],
+        render_kw={"autocomplete": "username"},
     )
     password = PasswordField(
         "Password",

@@ -116,8 +116,12 @@ def _set_password_page(raw: str, purpose: str, template: str) -> Response:
         else:
             db.session.commit()
             _start_session(user)
-            flash("Your password is set. Welcome!" if purpose == "invite"
-                  else "Your password was changed.", "success")
+            flash(
+                "Your password is set. Welcome!"
+                if purpose == "invite"
+                else "Your password was changed.",
+                "success",
+            )
             return hx_redirect(url_for(dashboard_endpoint(user.role)))
     return render(template, block="form", status=form_status(), form=form, invitee=token.user)
 

@@ -10,7 +10,9 @@ class SignupForm(FlaskForm):
     slug = StringField(
         "URL name",
         validators=[DataRequired(), Length(max=40)],
-        description="3–40 lowercase letters, digits or hyphens: your pages will live at /your-name/.",
+        description=(
+            "3–40 lowercase letters, digits or hyphens: your pages will live at /your-name/."
+        ),
         render_kw={"autocapitalize": "none", "spellcheck": "false"},
     )
     timezone = timezone_field()

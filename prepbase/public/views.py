@@ -43,8 +43,13 @@ def signup() -> Response:
             with as_tenant(tenant.id):
                 login_user(admin)
             return hx_redirect(url_for("tenant.admin.dashboard", tenant_slug=tenant.slug))
-    return render("public/signup.html", block="form", status=form_status(), form=form,
-                  signed_in=current_user.is_authenticated)
+    return render(
+        "public/signup.html",
+        block="form",
+        status=form_status(),
+        form=form,
+        signed_in=current_user.is_authenticated,
+    )
 
 
 @bp.get("/healthz")
