@@ -1,0 +1,252 @@
+"""Test fixtures: one migrated database per run, a rolled-back transaction per test.
+
+`PREPBASE_TEST_DB=sqlite` (default) uses a temporary SQLite file; `postgres` uses
+`TEST_DATABASE_URL` and fails the run when that server cannot be reached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from email import message_from_bytes
+from email.message import Message
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import URLSafeTimedSerializer
+
+from prepbase import create_app
+from prepbase.extensions import db, limiter
+from tests.factories import Business, make_business
+
+TEST_DB = os.environ.get("PREPBASE_TEST_DB", "sqlite")
+
+
+# --- e-mail: a real SMTP server on loopback --------------------------------------------
+
+
+class _Collector:
+    def __init__(self) -> None:
+        self.messages: list[Message] = []
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+        with self.lock:
+            self.messages.append(message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server() -> Iterator[tuple[Controller, _Collector]]:
+    collector = _Collector()
+    controller = Controller(collector, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller, collector
+    controller.stop()
+
+
+class Mailbox:
+    """What the loopback SMTP server received during one test."""
+
+    def __init__(self, collector: _Collector) -> None:
+        self._collector = collector
+        with collector.lock:
+            collector.messages.clear()
+
+    @property
+    def messages(self) -> list[Message]:
+        with self._collector.lock:
+            return list(self._collector.messages)
+
+    def to(self, address: str) -> list[Message]:
+        return [m for m in self.messages if m["To"] == address]
+
+    def body(self, message: Message) -> str:
+        return message.get_payload(decode=True).decode()
+
+    def link(self, address: str, pattern: str = r"https?://\S+/(?:invite|reset)/\S+") -> str:
+        found = self.to(address)
+        assert found, f"no e-mail to {address}; got {[m['To'] for m in self.messages]}"
+        match = re.search(pattern, self.body(found[-1]))
+        assert match, self.body(found[-1])
+        return match.group(0)
+
+
+@pytest.fixture
+def mailbox(smtp_server) -> Mailbox:
+    return Mailbox(smtp_server[1])
+
+
+# --- the database ------------------------------------------------------------------------
+
+
+def _postgres_url() -> str:
+    url = os.environ.get("TEST_DATABASE_URL")
+    if not url:
+        pytest.exit("PREPBASE_TEST_DB=postgres needs TEST_DATABASE_URL", returncode=1)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+            conn.execute(sa.text("CREATE SCHEMA public"))
+            conn.commit()
+        engine.dispose()
+    except sa.exc.OperationalError as exc:
+        pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}", returncode=1)
+    return url
+
+
+@pytest.fixture(scope="session")
+def database_url(tmp_path_factory) -> str:
+    if TEST_DB == "postgres":
+        return _postgres_url()
+    if TEST_DB != "sqlite":
+        pytest.exit(f"PREPBASE_TEST_DB must be sqlite or postgres, not {TEST_DB}", returncode=1)
+    return f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+
+
+def app_config(database_url: str, smtp_port: int, **overrides: object) -> dict[str, object]:
+    config: dict[str, object] = {
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "MAIL_BACKEND": "smtp",
+        "MAIL_HOST": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "RATELIMIT_STORAGE_URI": "memory://",
+        "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
+        "SERVER_NAME": None,
+    }
+    config.update(overrides)
+    return config
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server, tmp_path_factory) -> Iterator[Flask]:
+    from flask_migrate import upgrade
+
+    os.environ["PREPBASE_INSTANCE_DIR"] = str(tmp_path_factory.mktemp("instance"))
+    application = create_app("testing", **app_config(database_url, smtp_server[0].port))
+    application.test_client_class = CSRFClient
+    with application.app_context():
+        upgrade()  # the schema comes from the migrations, never from create_all()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_limits(app) -> None:
+    with app.app_context():
+        limiter.reset()
+
+
+@pytest.fixture
+def db_session(app) -> Iterator[sa.orm.Session]:
+    """Everything the test and its requests write is rolled back at the end.
+
+    The app's session binds to one connection inside an outer transaction; the views'
+    `commit()` only releases a SAVEPOINT.
+    """
+    with app.app_context():
+        connection = db.engine.connect()
+        outer = connection.begin()
+        factory = db.session.session_factory
+        saved = dict(factory.kw)
+        db.session.remove()
+        factory.kw.update(bind=connection, join_transaction_mode="create_savepoint")
+        try:
+            yield db.session
+        finally:
+            db.session.remove()
+            factory.kw.clear()
+            factory.kw.update(saved)
+            outer.rollback()
+            connection.close()
+
+
+# --- clients -----------------------------------------------------------------------------
+
+
+class CSRFClient(FlaskClient):
+    """A test client that sends a valid CSRF header with every state-changing request."""
+
+    send_csrf = True
+
+    def csrf_token(self) -> str:
+        with self.session_transaction() as sess:
+            if "csrf_token" not in sess:
+                sess["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
+            raw = sess["csrf_token"]
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(
+            raw
+        )
+
+    def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        method = kwargs.get("method", "GET").upper()
+        if self.send_csrf and method not in {"GET", "HEAD", "OPTIONS"}:
+            headers = dict(kwargs.pop("headers", None) or {})
+            headers.setdefault("X-CSRFToken", self.csrf_token())
+            kwargs["headers"] = headers
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def client(app, db_session) -> CSRFClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def raw_client(app, db_session) -> CSRFClient:
+    """A client that sends no CSRF token at all."""
+    c = app.test_client()
+    c.send_csrf = False
+    return c
+
+
+@pytest.fixture
+def business(app, db_session) -> Business:
+    return make_business(db_session, "acme")
+
+
+@pytest.fixture
+def other_business(app, db_session) -> Business:
+    return make_business(db_session, "rival")
+
+
+@dataclass
+class Auth:
+    client: CSRFClient
+
+    def login(self, business: Business, email: str, password: str | None = None):
+        return self.client.post(
+            f"/{business.tenant.slug}/login",
+            data={"email": email, "password": password or business.password},
+        )
+
+    def as_role(self, business: Business, role: str):
+        response = self.login(business, business.user(role).email)
+        assert response.status_code in (302, 303), response.get_data(as_text=True)
+        return response
+
+    def logout(self, business: Business):
+        return self.client.post(f"/{business.tenant.slug}/logout")
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)

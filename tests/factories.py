@@ -1,0 +1,91 @@
+"""Build businesses of a known shape straight through the domain functions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from sqlalchemy.orm import Session
+
+from prepbase import accounts
+from prepbase.models import Family, Role, Service, StaffService, Student, Tenant, User
+from prepbase.tenancy import as_tenant
+
+PASSWORD = "correct-horse-battery"
+
+
+@dataclass
+class Business:
+    """One business: an admin, a tutor, a counselor, a family with two students."""
+
+    tenant: Tenant
+    admin: User
+    tutor: User
+    counselor: User
+    parent: User
+    student_user: User
+    family: Family
+    students: list[Student]
+    password: str = PASSWORD
+    invitee: User | None = None
+    invite_token: str = ""
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def user(self, role: str) -> User:
+        return {
+            "admin": self.admin,
+            "tutor": self.tutor,
+            "counselor": self.counselor,
+            "parent": self.parent,
+            "student": self.student_user,
+        }[role]
+
+    def url(self, path: str) -> str:
+        return f"/{self.tenant.slug}{path}"
+
+
+def make_business(session: Session, slug: str) -> Business:
+    """A business with one person of every role, committed to the test's transaction."""
+    tenant, admin = accounts.signup_business(
+        session,
+        business_name=f"{slug.title()} Tutoring",
+        slug=slug,
+        timezone="America/New_York",
+        admin_name=f"{slug.title()} Owner",
+        email=f"owner@{slug}.example.com",
+        password=PASSWORD,
+    )
+    with as_tenant(tenant.id):
+        password_hash = accounts.hash_password(PASSWORD)
+
+        def person(name: str, role: Role, **kw: object) -> User:
+            email = f"{name.lower().replace(' ', '.')}@{slug}.example.com"
+            user = User(name=name, email=email, role=role, password_hash=password_hash, **kw)
+            session.add(user)
+            return user
+
+        tutor = person("Tara Tutor", Role.TUTOR)
+        tutor.service_rows = [StaffService(service=Service.TUTORING)]
+        counselor = person("Carl Counselor", Role.COUNSELOR)
+        counselor.service_rows = [StaffService(service=Service.COUNSELING)]
+        family = accounts.create_family(session, admin, name=f"{slug.title()} family")
+        students = [
+            accounts.save_student(
+                session, admin, None, family=family, first_name=first, last_name=slug.title(),
+                grade=grade, school="Central High", notes="",
+            )
+            for first, grade in (("Ada", "10"), ("Ben", "8"))
+        ]
+        parent = person("Pat Parent", Role.PARENT, family=family)
+        student_user = person("Ada Student", Role.STUDENT, family=family, student=students[0])
+        invitee, token = accounts.invite_user(
+            session, admin, name="Ivy Invited", email=f"ivy@{slug}.example.com",
+            role=Role.PARENT, family=family, ttl=timedelta(days=7),
+        )
+        session.flush()
+    session.commit()
+    return Business(
+        tenant=tenant, admin=admin, tutor=tutor, counselor=counselor, parent=parent,
+        student_user=student_user, family=family, students=students, invitee=invitee,
+        invite_token=token,
+    )
