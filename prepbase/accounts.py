@@ -11,6 +11,7 @@ from zoneinfo import available_timezones
 
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -154,7 +155,10 @@ def signup_business(
     check_password_strength(password)
     tenant = Tenant(name=business_name.strip(), slug=slug, timezone=timezone)
     session.add(tenant)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up took the slug first
+        raise DomainError("That URL name is already taken.", field="slug") from exc
     with as_tenant(tenant.id):
         admin = User(
             email=normalize_email(email),
@@ -331,7 +335,12 @@ def invite_user(
     )
     _set_services(user, services)
     session.add(user)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent invitation used the address first
+        raise DomainError(
+            "Someone in this business already uses that e-mail.", field="email"
+        ) from exc
     return user, issue_token(session, user, "invite", ttl, created_by=actor)
 
 

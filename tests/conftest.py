@@ -38,7 +38,7 @@ class _Collector:
         self.messages: list[Message] = []
         self.lock = threading.Lock()
 
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd API
+    async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append(message_from_bytes(envelope.content))
         return "250 OK"
@@ -159,24 +159,26 @@ def _fresh_limits(app) -> None:
 def db_session(app) -> Iterator[sa.orm.Session]:
     """Everything the test and its requests write is rolled back at the end.
 
-    The app's session binds to one connection inside an outer transaction; the views'
-    `commit()` only releases a SAVEPOINT.
+    One connection holds an outer transaction; the requests' sessions and the test's
+    own session (returned here) both bind to it, so `commit()` only releases a
+    SAVEPOINT. No app context stays pushed, so every request gets its own, as in
+    production. The test's objects go stale after a request: `refresh()` them.
     """
     with app.app_context():
         connection = db.engine.connect()
-        outer = connection.begin()
-        factory = db.session.session_factory
-        saved = dict(factory.kw)
-        db.session.remove()
-        factory.kw.update(bind=connection, join_transaction_mode="create_savepoint")
-        try:
-            yield db.session
-        finally:
-            db.session.remove()
-            factory.kw.clear()
-            factory.kw.update(saved)
-            outer.rollback()
-            connection.close()
+    outer = connection.begin()
+    factory = db.session.session_factory
+    saved = dict(factory.kw)
+    factory.kw.update(bind=connection, join_transaction_mode="create_savepoint")
+    session = factory()
+    try:
+        yield session
+    finally:
+        session.close()
+        factory.kw.clear()
+        factory.kw.update(saved)
+        outer.rollback()
+        connection.close()
 
 
 # --- clients -----------------------------------------------------------------------------
@@ -190,11 +192,9 @@ class CSRFClient(FlaskClient):
     def csrf_token(self) -> str:
         with self.session_transaction() as sess:
             if "csrf_token" not in sess:
-                sess["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()  # noqa: S324
+                sess["csrf_token"] = hashlib.sha1(os.urandom(64)).hexdigest()
             raw = sess["csrf_token"]
-        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(
-            raw
-        )
+        return URLSafeTimedSerializer(self.application.secret_key, salt="wtf-csrf-token").dumps(raw)
 
     def open(self, *args, **kwargs):  # type: ignore[no-untyped-def]
         method = kwargs.get("method", "GET").upper()
@@ -220,12 +220,14 @@ def raw_client(app, db_session) -> CSRFClient:
 
 @pytest.fixture
 def business(app, db_session) -> Business:
-    return make_business(db_session, "acme")
+    with app.app_context():
+        return make_business(db_session, "acme")
 
 
 @pytest.fixture
 def other_business(app, db_session) -> Business:
-    return make_business(db_session, "rival")
+    with app.app_context():
+        return make_business(db_session, "rival")
 
 
 @dataclass

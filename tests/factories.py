@@ -71,21 +71,40 @@ def make_business(session: Session, slug: str) -> Business:
         family = accounts.create_family(session, admin, name=f"{slug.title()} family")
         students = [
             accounts.save_student(
-                session, admin, None, family=family, first_name=first, last_name=slug.title(),
-                grade=grade, school="Central High", notes="",
+                session,
+                admin,
+                None,
+                family=family,
+                first_name=first,
+                last_name=slug.title(),
+                grade=grade,
+                school="Central High",
+                notes="",
             )
             for first, grade in (("Ada", "10"), ("Ben", "8"))
         ]
         parent = person("Pat Parent", Role.PARENT, family=family)
         student_user = person("Ada Student", Role.STUDENT, family=family, student=students[0])
         invitee, token = accounts.invite_user(
-            session, admin, name="Ivy Invited", email=f"ivy@{slug}.example.com",
-            role=Role.PARENT, family=family, ttl=timedelta(days=7),
+            session,
+            admin,
+            name="Ivy Invited",
+            email=f"ivy@{slug}.example.com",
+            role=Role.PARENT,
+            family=family,
+            ttl=timedelta(days=7),
         )
         session.flush()
     session.commit()
     return Business(
-        tenant=tenant, admin=admin, tutor=tutor, counselor=counselor, parent=parent,
-        student_user=student_user, family=family, students=students, invitee=invitee,
+        tenant=tenant,
+        admin=admin,
+        tutor=tutor,
+        counselor=counselor,
+        parent=parent,
+        student_user=student_user,
+        family=family,
+        students=students,
+        invitee=invitee,
         invite_token=token,
     )
