@@ -7,7 +7,7 @@ from zoneinfo import available_timezones
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from prepbase.accounts import MIN_PASSWORD_LENGTH
@@ -36,11 +36,11 @@ COMMON_ZONES = [
 
 
 @cache
-def timezone_choices() -> list[tuple[str, str]]:
+def timezone_choices() -> list[SelectChoice]:
     """Common zones first, then every IANA zone alphabetically."""
     everything = sorted(z for z in available_timezones() if "/" in z and not z.startswith("Etc/"))
     rest = [z for z in everything if z not in COMMON_ZONES]
-    return [(z, z.replace("_", " ")) for z in COMMON_ZONES + rest]
+    return [SelectChoice(z, z.replace("_", " ")) for z in COMMON_ZONES + rest]
 
 
 def email_field(label: str = "E-mail") -> EmailField:

@@ -1,12 +1,21 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField, widgets
+from wtforms import (
+    SelectChoice,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    widgets,
+)
 from wtforms.validators import DataRequired, Length, Optional
 
 from prepbase.forms import email_field, name_field, timezone_field
 from prepbase.models import Role, Service
 
-SERVICE_CHOICES = [(s.value, s.label) for s in Service]
-STAFF_ROLE_CHOICES = [(r.value, r.label) for r in (Role.TUTOR, Role.COUNSELOR, Role.ADMIN)]
+SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
+STAFF_ROLE_CHOICES = [
+    SelectChoice(r.value, r.label) for r in (Role.TUTOR, Role.COUNSELOR, Role.ADMIN)
+]
 NEW_FAMILY = "new"
 
 

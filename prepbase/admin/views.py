@@ -6,6 +6,7 @@ from flask import current_app, flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
 from prepbase import accounts
 from prepbase.admin import bp
@@ -62,9 +63,11 @@ def student_list() -> Response:
     return render("admin/students/list.html", block="results", students=students, q=query)
 
 
-def _family_choices() -> list[tuple[str, str]]:
+def _family_choices() -> list[SelectChoice]:
     families = db.session.scalars(select(Family).order_by(Family.name)).all()
-    return [(NEW_FAMILY, "New family")] + [(str(f.id), f.name) for f in families]
+    return [SelectChoice(NEW_FAMILY, "New family")] + [
+        SelectChoice(str(f.id), f.name) for f in families
+    ]
 
 
 def _chosen_family(form: StudentForm) -> Family:

@@ -1,0 +1,259 @@
+"""Business B is invisible from business A: through the ORM and through every route."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import joinedload, selectinload
+
+from prepbase.models import AuthToken, Family, Student, Tenant, User
+from prepbase.tenancy import TenantMismatch, TenantRequired, as_tenant, get_scoped, unscoped
+
+# --- the ORM ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def two(app, business, other_business):
+    with app.app_context():
+        yield business, other_business
+
+
+def names(rows) -> set[str]:
+    return {row.first_name for row in rows}
+
+
+def test_select_sees_only_current_tenant(two, db_session):
+    a, b = two
+    with as_tenant(a.tenant.id):
+        students = db_session.scalars(select(Student)).all()
+    assert {s.tenant_id for s in students} == {a.tenant.id}
+    assert len(students) == 2
+
+
+def test_aggregates_are_scoped(two, db_session):
+    a, b = two
+    with as_tenant(a.tenant.id):
+        assert db_session.scalar(select(func.count(Student.id))) == 2
+        assert db_session.scalar(select(func.count()).select_from(User)) == 6
+
+
+def test_joins_any_and_has_are_scoped(two, db_session):
+    a, b = two
+    with as_tenant(a.tenant.id):
+        joined = db_session.scalars(select(Student).join(Student.family)).all()
+        families_with_students = db_session.scalars(
+            select(Family).where(Family.students.any())
+        ).all()
+        students_with_login = db_session.scalars(select(Student).where(Student.account.has())).all()
+        by_family_name = db_session.scalars(
+            select(Student).join(Family).where(Family.name.like("%family"))
+        ).all()
+    assert {s.tenant_id for s in joined} == {a.tenant.id}
+    assert [f.id for f in families_with_students] == [a.family.id]
+    assert [s.id for s in students_with_login] == [a.students[0].id]
+    assert {s.tenant_id for s in by_family_name} == {a.tenant.id}
+
+
+def test_eager_and_lazy_loads_are_scoped(two, db_session):
+    a, b = two
+    tenant_id, family_id = a.tenant.id, a.family.id
+    with as_tenant(tenant_id):
+        for option in (selectinload(Family.students), joinedload(Family.students)):
+            db_session.expunge_all()
+            families = db_session.scalars(select(Family).options(option)).unique().all()
+            assert [f.id for f in families] == [family_id]
+            assert {s.tenant_id for s in families[0].students} == {tenant_id}
+        db_session.expunge_all()
+        family = db_session.scalars(select(Family)).one()
+        assert {m.tenant_id for m in family.members} == {tenant_id}
+
+
+def test_bulk_update_and_delete_are_scoped(two, db_session):
+    a, b = two
+    with as_tenant(a.tenant.id):
+        db_session.execute(update(Student).values(notes="changed by A"))
+        db_session.execute(delete(AuthToken))
+        db_session.flush()
+    with as_tenant(b.tenant.id):
+        notes = db_session.scalars(select(Student.notes)).all()
+        tokens = db_session.scalars(select(AuthToken)).all()
+    assert "changed by A" not in notes
+    assert len(tokens) == 1
+
+
+def test_get_scoped_treats_foreign_rows_as_missing(two, db_session):
+    a, b = two
+    with as_tenant(a.tenant.id):
+        assert get_scoped(db_session, Student, b.students[0].id) is None
+        assert get_scoped(db_session, Student, a.students[0].id) is not None
+
+
+def test_query_without_tenant_raises(two, db_session):
+    with pytest.raises(TenantRequired):
+        db_session.scalars(select(Student)).all()
+    with pytest.raises(TenantRequired):
+        db_session.execute(update(Student).values(notes="everyone"))
+    with pytest.raises(TenantRequired):
+        db_session.scalar(select(func.count(User.id)))
+
+
+def test_tenant_table_itself_and_unscoped_escape(two, db_session):
+    a, b = two
+    assert db_session.scalar(select(func.count(Tenant.id))) == 2
+    with unscoped():
+        assert db_session.scalar(select(func.count(Student.id))) == 4
+
+
+def test_new_rows_are_stamped_and_mismatch_refused(two, db_session):
+    a, b = two
+    with as_tenant(a.tenant.id):
+        family = Family(name="Stamped family")
+        db_session.add(family)
+        db_session.flush()
+        assert family.tenant_id == a.tenant.id
+        db_session.add(Family(name="Smuggled", tenant_id=b.tenant.id))
+        with pytest.raises(TenantMismatch):
+            db_session.flush()
+    db_session.rollback()
+    db_session.add(Family(name="Orphan"))
+    with pytest.raises(TenantRequired):
+        db_session.flush()
+    db_session.rollback()
+
+
+def test_changing_a_foreign_row_is_refused(two, db_session):
+    a, b = two
+    with as_tenant(b.tenant.id):
+        family = db_session.scalars(select(Family)).one()
+    with as_tenant(a.tenant.id):
+        family.name = "Renamed by A"
+        with pytest.raises(TenantMismatch):
+            db_session.flush()
+    db_session.rollback()
+
+
+# --- every route --------------------------------------------------------------------------
+
+# Routes outside any business; they show no tenant data. A new one must be added here
+# deliberately, after checking it cannot leak another business's rows.
+PUBLIC_RULES = {"/", "/signup", "/healthz", "/favicon.ico", "/static/<path:filename>"}
+
+# Which of business B's rows each URL argument names.
+ARGUMENTS = {
+    "student_id": lambda b: b.students[0].id,
+    "family_id": lambda b: b.family.id,
+    "user_id": lambda b: b.tutor.id,
+    "token": lambda b: b.invite_token,
+}
+
+# The role of business A that passes each blueprint's guard, so the request reaches
+# the row lookup instead of stopping at the door.
+BLUEPRINT_ROLE = {"admin": "admin", "tutor": "tutor", "family": "parent", "auth": "admin"}
+
+
+def tenant_rules(app):
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/<tenant_slug>"):
+            yield rule
+
+
+def test_every_rule_is_public_or_under_a_business(app):
+    other = {r.rule for r in app.url_map.iter_rules() if not r.rule.startswith("/<tenant_slug>")}
+    assert other <= PUBLIC_RULES, f"new route(s) outside /<slug>/: {other - PUBLIC_RULES}"
+
+
+def test_every_route_answers_404_for_another_business_rows(
+    app, client, auth, business, other_business, db_session
+):
+    data = {
+        "password": "taken-over-1234",
+        "confirm": "taken-over-1234",
+        "name": "Taken over",
+        "email": "taken@example.com",
+        "first_name": "Taken",
+        "last_name": "Over",
+        "family": "new",
+        "role": "tutor",
+        "services": ["tutoring"],
+    }
+    by_role: dict[str, list] = {}
+    for rule in tenant_rules(app):
+        args = [a for a in rule.arguments if a != "tenant_slug"]
+        if args:
+            unknown = set(args) - set(ARGUMENTS)
+            assert not unknown, f"{rule.rule}: teach this test which row {unknown} names"
+            by_role.setdefault(BLUEPRINT_ROLE[rule.endpoint.split(".")[1]], []).append(rule)
+    checked = 0
+    for role, rules in by_role.items():
+        auth.as_role(business, role)
+        for rule in rules:
+            args = [a for a in rule.arguments if a != "tenant_slug"]
+            path = rule.rule.replace("<tenant_slug>", business.tenant.slug)
+            for arg in args:
+                path = re.sub(rf"<(?:\w+:)?{arg}>", str(ARGUMENTS[arg](other_business)), path)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                response = client.open(path, method=method, data=data)
+                expected = (404, 410) if "token" in args else (404,)
+                assert response.status_code in expected, (method, path, response.status_code)
+                checked += 1
+        auth.logout(business)
+    assert checked >= 10
+
+    # and nothing of B changed
+    for row in (
+        other_business.tutor,
+        other_business.invitee,
+        *other_business.students,
+        other_business.family,
+    ):
+        db_session.refresh(row)
+    assert other_business.tutor.active is True
+    assert other_business.invitee.password_hash is None
+    assert {s.first_name for s in other_business.students} == {"Ada", "Ben"}
+    assert other_business.family.name == "Rival family"
+    with as_tenant(other_business.tenant.id):
+        assert db_session.scalar(select(func.count(User.id))) == 6
+        assert db_session.scalar(select(func.count(Student.id))) == 2
+
+
+def test_signed_in_user_of_another_business_gets_404(app, client, auth, business, other_business):
+    auth.as_role(other_business, "admin")
+    checked = 0
+    for rule in tenant_rules(app):
+        if [a for a in rule.arguments if a != "tenant_slug"] or "GET" not in rule.methods:
+            continue
+        path = rule.rule.replace("<tenant_slug>", business.tenant.slug)
+        response = client.get(path)
+        if rule.endpoint.startswith("tenant.auth."):
+            assert response.status_code in (200, 302), path
+        else:
+            assert response.status_code == 404, path
+            checked += 1
+    assert checked >= 8
+    # the unknown-business page looks the same
+    assert client.get("/no-such-business/admin/").status_code == 404
+
+
+def test_unknown_business_answers_404_page(client):
+    response = client.get("/no-such-business/login")
+    assert response.status_code == 404
+    assert "Page not found" in response.get_data(as_text=True)
+
+
+def test_every_page_renders_for_every_role(app, client, auth, business):
+    """No GET page of the portal errors for a role that may open it."""
+    for role in ("admin", "tutor", "counselor", "parent", "student"):
+        auth.as_role(business, role)
+        for rule in tenant_rules(app):
+            if "GET" not in rule.methods:
+                continue
+            path = rule.rule.replace("<tenant_slug>", business.tenant.slug)
+            path = path.replace("<int:student_id>", str(business.students[0].id))
+            path = path.replace("<int:family_id>", str(business.family.id))
+            path = path.replace("<int:user_id>", str(business.tutor.id))
+            path = path.replace("<token>", "not-a-token")
+            response = client.get(path)
+            assert response.status_code < 500, (role, path)
+        auth.logout(business)
