@@ -134,6 +134,15 @@ def register_template_helpers(app: Flask) -> None:
         return Markup('aria-current="page"') if request.endpoint == endpoint else Markup("")
 
     app.jinja_env.globals.update(signed_in_here=signed_in_here, nav_current=nav_current)
+    # The form macros are globals, so a block rendered alone for HTMX can use them too
+    # (a block does not run its template's top-level imports).
+    forms = app.jinja_env.get_template("_macros/forms.html").module
+    app.jinja_env.globals.update(
+        field=forms.field,
+        form_errors=forms.form_errors,
+        open_form=forms.open_form,
+        post_button=forms.post_button,
+    )
 
 
 def register_commands(app: Flask) -> None:

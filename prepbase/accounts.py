@@ -320,7 +320,7 @@ def invite_user(
         if student is None:
             raise DomainError("Choose the student who will use this login.", field="student")
         if student.account is not None:
-            raise DomainError("This student already has a login.", field="email")
+            raise DomainError("This student already has a login.")
         family = student.family
     services = list(services) if role in STAFF_ROLES else []
     if role in {Role.TUTOR, Role.COUNSELOR} and not services:
@@ -459,11 +459,13 @@ def search_students(session: Session, query: str = "", limit: int = 200) -> list
     """Students of the business whose name, school or family matches `query`."""
     stmt = select(Student).join(Student.family).order_by(Student.last_name, Student.first_name)
     for word in query.split()[:5]:
-        pattern = f"%{word.lower()}%"
+        # % and _ typed by the user are literal characters, not wildcards.
+        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
         stmt = stmt.where(
-            func.lower(Student.first_name).like(pattern)
-            | func.lower(Student.last_name).like(pattern)
-            | func.lower(Student.school).like(pattern)
-            | func.lower(Family.name).like(pattern)
+            func.lower(Student.first_name).like(pattern, escape="\\")
+            | func.lower(Student.last_name).like(pattern, escape="\\")
+            | func.lower(Student.school).like(pattern, escape="\\")
+            | func.lower(Family.name).like(pattern, escape="\\")
         )
     return list(session.scalars(stmt.limit(limit)))
