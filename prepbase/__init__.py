@@ -71,17 +71,9 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from prepbase.admin import bp as admin_bp
-    from prepbase.auth import bp as auth_bp
-    from prepbase.family import bp as family_bp
+    from prepbase.portal import tenant_bp
     from prepbase.public import bp as public_bp
-    from prepbase.tenancy import tenant_bp
-    from prepbase.tutor import bp as tutor_bp
 
-    tenant_bp.register_blueprint(auth_bp)
-    tenant_bp.register_blueprint(admin_bp, url_prefix="/admin")
-    tenant_bp.register_blueprint(tutor_bp, url_prefix="/tutor")
-    tenant_bp.register_blueprint(family_bp, url_prefix="/family")
     app.register_blueprint(public_bp)
     app.register_blueprint(tenant_bp)
 
