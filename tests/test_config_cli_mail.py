@@ -1,0 +1,190 @@
+"""Configuration from the environment, the CLI commands, and the mail outbox."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from config import ConfigError, load_config
+from prepbase import create_app
+from prepbase.models import OutboundEmail
+from prepbase.notify import deliver_pending, queue_email
+from prepbase.tenancy import as_tenant
+
+# --- configuration -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("secret", [None, "", "dev", "short-secret"])
+def test_production_refuses_to_start_without_a_real_secret(monkeypatch, secret):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    if secret is not None:
+        monkeypatch.setenv("SECRET_KEY", secret)
+    with pytest.raises(ConfigError, match="SECRET_KEY"):
+        create_app("production")
+
+
+def test_production_settings(monkeypatch, tmp_path):
+    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+    monkeypatch.setenv("DATABASE_URL", "postgres://u@db.internal/prepbase")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    config = load_config("production")
+    assert config["SESSION_COOKIE_SECURE"] is True
+    assert config["SESSION_COOKIE_HTTPONLY"] is True
+    assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.internal/prepbase"
+    assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert config["MAIL_BACKEND"] == "smtp"
+
+
+def test_development_defaults(monkeypatch, tmp_path):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    monkeypatch.delenv("REDIS_URL", raising=False)
+    monkeypatch.setattr("config.INSTANCE_DIR", tmp_path)
+    config = load_config("development")
+    assert str(config["SQLALCHEMY_DATABASE_URI"]).startswith(f"sqlite:///{tmp_path}")
+    assert config["MAIL_BACKEND"] == "console"
+    assert config["RATELIMIT_STORAGE_URI"] == "memory://"
+    assert config["SESSION_COOKIE_SECURE"] is False
+    # the generated key is kept, so every worker and restart shares it
+    assert load_config("development")["SECRET_KEY"] == config["SECRET_KEY"]
+    assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
+
+
+def test_unknown_environment_is_refused():
+    with pytest.raises(ConfigError):
+        load_config("staging")
+
+
+LIMIT_SCRIPT = """
+import sys
+from prepbase import create_app
+from prepbase.extensions import db
+from prepbase import accounts
+from tests.conftest import CSRFClient
+
+app = create_app("testing", SQLALCHEMY_DATABASE_URI=sys.argv[1],
+                 RATELIMIT_STORAGE_URI=sys.argv[2], LOGIN_RATE_LIMIT="3 per minute",
+                 PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
+app.test_client_class = CSRFClient
+with app.app_context():
+    if sys.argv[3] == "setup":
+        db.metadata.create_all(db.engine)
+        accounts.signup_business(db.session, business_name="Limit", slug="limit",
+            timezone="UTC", admin_name="L", email="l@example.com", password="long-enough-pw")
+        db.session.commit()
+        sys.exit(0)
+client = app.test_client()
+for _ in range(int(sys.argv[3])):
+    print(client.post("/limit/login", data={"email": "l@example.com", "password": "wrong-password"}).status_code)
+"""
+
+
+def test_rate_limit_counters_are_shared_through_redis(tmp_path):
+    """With REDIS_URL two app processes count sign-in attempts together."""
+    import os
+    import subprocess
+    import sys
+
+    import redis
+
+    url = "redis://127.0.0.1:6379/15"
+    try:
+        redis.Redis.from_url(url).flushdb()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("CI"):
+            pytest.fail("Redis must run in CI")
+        pytest.skip("no Redis on 127.0.0.1:6379")
+    database = f"sqlite:///{tmp_path / 'limits.sqlite3'}"
+
+    def run(arg: str) -> list[str]:
+        done = subprocess.run(
+            [sys.executable, "-c", LIMIT_SCRIPT, database, url, arg],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        )
+        return done.stdout.split()
+
+    try:
+        run("setup")
+        assert run("2") == ["422", "422"]  # first process: two wrong passwords
+        assert run("2") == ["422", "429"]  # second process: the third attempt is the limit
+        assert redis.Redis.from_url(url).keys("LIMITS*")
+    finally:
+        redis.Redis.from_url(url).flushdb()
+
+
+# --- CLI ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def runner(app, db_session):
+    return app.test_cli_runner()
+
+
+def test_seed_demo_creates_every_role_once(runner, client):
+    result = runner.invoke(args=["prepbase", "seed-demo"])
+    assert result.exit_code == 0, result.output
+    for email in (
+        "owner@brightpath.example.com",
+        "maya@brightpath.example.com",
+        "priya@brightpath.example.com",
+        "ana.garcia@example.com",
+        "ethan.johnson@example.com",
+    ):
+        assert email in result.output
+    again = runner.invoke(args=["prepbase", "seed-demo", "--if-missing"])
+    assert again.exit_code == 0 and "exists already" in again.output
+    twice = runner.invoke(args=["prepbase", "seed-demo"])
+    assert twice.exit_code != 0
+    for email, landing in (
+        ("owner@brightpath.example.com", "/demo/admin/"),
+        ("sam@brightpath.example.com", "/demo/tutor/"),
+        ("priya@brightpath.example.com", "/demo/tutor/"),
+        ("dan.smith@example.com", "/demo/family/"),
+        ("ethan.johnson@example.com", "/demo/family/"),
+    ):
+        response = client.post("/demo/login", data={"email": email, "password": "prepbase-demo"})
+        assert response.headers["Location"] == landing
+        client.post("/demo/logout")
+
+
+# --- mail outbox --------------------------------------------------------------------------
+
+
+def test_mail_that_fails_stays_pending_and_send_mail_retries(
+    app, business, db_session, mailbox, runner
+):
+    with app.app_context(), as_tenant(business.tenant.id):
+        app.config["MAIL_PORT"], port = 1, app.config["MAIL_PORT"]  # nothing listens on port 1
+        try:
+            queue_email(db_session, "retry@example.com", "Hello", "Body")
+            db_session.commit()
+            assert deliver_pending(db_session) == 0
+            message = db_session.scalar(
+                select(OutboundEmail).where(OutboundEmail.to_addr == "retry@example.com")
+            )
+            assert (message.status, message.attempts) == ("pending", 1)
+            assert message.last_error
+        finally:
+            app.config["MAIL_PORT"] = port
+    result = runner.invoke(args=["prepbase", "send-mail"])
+    assert result.exit_code == 0, result.output
+    assert "1 e-mail(s) sent" in result.output
+    assert [m["Subject"] for m in mailbox.to("retry@example.com")] == ["Hello"]
+    db_session.refresh(message)
+    assert message.status == "sent"
+    assert runner.invoke(args=["prepbase", "send-mail"]).output.startswith("0 e-mail")
+
+
+def test_mail_is_not_sent_for_a_refused_action(client, auth, business, mailbox, db_session):
+    auth.as_role(business, "admin")
+    client.post(
+        f"/acme/admin/families/{business.family.id}/parents",
+        data={"name": "X", "email": business.parent.email},
+    )
+    assert mailbox.messages == []
+    with as_tenant(business.tenant.id):
+        assert db_session.scalars(select(OutboundEmail)).all() == []
