@@ -76,7 +76,8 @@ with app.app_context():
         sys.exit(0)
 client = app.test_client()
 for _ in range(int(sys.argv[3])):
-    print(client.post("/limit/login", data={"email": "l@example.com", "password": "wrong-password"}).status_code)
+    wrong = {"email": "l@example.com", "password": "wrong-password"}
+    print(client.post("/limit/login", data=wrong).status_code)
 """
 
 
