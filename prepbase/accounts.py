@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from prepbase.errors import DomainError
@@ -455,9 +455,14 @@ def save_student(
     return student
 
 
-def search_students(session: Session, query: str = "", limit: int = 200) -> list[Student]:
-    """Students of the business whose name, school or family matches `query`."""
-    stmt = select(Student).join(Student.family).order_by(Student.last_name, Student.first_name)
+STUDENTS_PER_PAGE = 50
+
+
+def search_students(
+    session: Session, query: str = "", page: int = 1, per_page: int = STUDENTS_PER_PAGE
+) -> tuple[list[Student], int]:
+    """One page of the students whose name, school or family matches `query`, and the total."""
+    stmt = select(Student).join(Student.family)
     for word in query.split()[:5]:
         # % and _ typed by the user are literal characters, not wildcards.
         escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
@@ -468,4 +473,11 @@ def search_students(session: Session, query: str = "", limit: int = 200) -> list
             | func.lower(Student.school).like(pattern, escape="\\")
             | func.lower(Family.name).like(pattern, escape="\\")
         )
-    return list(session.scalars(stmt.limit(limit)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        stmt.options(contains_eager(Student.family))
+        .order_by(Student.last_name, Student.first_name, Student.id)
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    return list(rows), total

@@ -338,3 +338,30 @@ def test_reports_count_people(admin, business):
     assert "Reports" in body
     assert "<td>Parent</td><td>2</td>" in body  # Pat, and Ivy who is invited
     assert "<td>10</td><td>1</td>" in body
+
+
+def test_student_profiles_are_paged(admin, app, business, db_session):
+    from prepbase import accounts
+
+    with app.app_context(), as_tenant(business.tenant.id):
+        for i in range(55):
+            accounts.save_student(
+                db_session,
+                business.admin,
+                None,
+                family=business.family,
+                first_name=f"Pupil{i:02d}",
+                last_name="Zed",
+                grade="",
+                school="",
+                notes="",
+            )
+        db_session.commit()
+    first = text(admin.get("/acme/admin/students"))
+    assert "57 students" in first and "page 1 of 2" in first
+    assert "Next page" in first and "Pupil47" in first and "Pupil48" not in first
+    second = text(admin.get("/acme/admin/students?page=2"))
+    assert "Pupil54" in second and "Previous page" in second
+    assert "Ada Acme" not in second
+    searched = text(admin.get("/acme/admin/students?q=pupil&page=2"))
+    assert "55 students matching" in searched

@@ -59,8 +59,18 @@ def dashboard() -> Response:
 @bp.get("/students")
 def student_list() -> Response:
     query = request.args.get("q", "")[:100]
-    students = accounts.search_students(db.session, query)
-    return render("admin/students/list.html", block="results", students=students, q=query)
+    page = request.args.get("page", 1, type=int) or 1
+    students, total = accounts.search_students(db.session, query, page)
+    pages = max(1, -(-total // accounts.STUDENTS_PER_PAGE))
+    return render(
+        "admin/students/list.html",
+        block="results",
+        students=students,
+        q=query,
+        page=min(max(page, 1), pages),
+        pages=pages,
+        total=total,
+    )
 
 
 def _family_choices() -> list[SelectChoice]:
