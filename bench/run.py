@@ -216,7 +216,8 @@ def main() -> None:
         ]
         db_kind = env["DATABASE_URL"].split(":", 1)[0]
         print(
-            f"database: {db_kind}, {args.students} extra students; gunicorn workers: {args.workers}; "
+            f"database: {db_kind}, {args.students} extra students; "
+            f"gunicorn workers: {args.workers}; "
             f"clients: {args.concurrency}; {args.seconds:g} s per endpoint; CPUs: {os.cpu_count()}"
         )
         print(f"{'endpoint':<30}{'req/s':>9}{'× hello':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
