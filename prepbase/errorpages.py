@@ -7,6 +7,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from prepbase.errors import DomainError, NotFound
+from prepbase.extensions import db
 from prepbase.htmx import is_htmx, render
 
 MESSAGES = {
@@ -64,10 +65,12 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
+        db.session.rollback()  # nothing of a refused action is kept, even if flushed
         return error_response(422, exc.message)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError) -> Response:
+        db.session.rollback()  # the page itself must be able to query again
         return error_response(500)
 
 
