@@ -21,3 +21,10 @@ def visible_students(session: Session, user: User) -> list[Student]:
             )
         )
     return []
+
+
+def guards(user: User, student: Student) -> bool:
+    """True when `user` may act for `student`: a parent of the family, or the student."""
+    if user.role == Role.STUDENT:
+        return user.student_id == student.id
+    return user.role == Role.PARENT and user.family_id == student.family_id

@@ -1,6 +1,18 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
 from prepbase.models.base import Base, utcnow
+from prepbase.models.hours import (
+    Attendance,
+    EntryKind,
+    InactiveReason,
+    LedgerEntry,
+    Offering,
+    Package,
+    PackageType,
+    Period,
+    SessionStatus,
+    TutoringSession,
+)
 from prepbase.models.people import (
     FAMILY_ROLES,
     ROLE_LABELS,
@@ -19,15 +31,25 @@ __all__ = [
     "FAMILY_ROLES",
     "ROLE_LABELS",
     "STAFF_ROLES",
+    "Attendance",
     "AuthToken",
     "Base",
+    "EntryKind",
     "Family",
+    "InactiveReason",
+    "LedgerEntry",
+    "Offering",
     "OutboundEmail",
+    "Package",
+    "PackageType",
+    "Period",
     "Role",
     "Service",
+    "SessionStatus",
     "StaffService",
     "Student",
     "Tenant",
+    "TutoringSession",
     "User",
     "utcnow",
 ]

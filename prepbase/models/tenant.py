@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
@@ -17,6 +17,8 @@ class Tenant(Base):
     name: Mapped[str] = mapped_column(String(120))
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
+    # Families and admins are told when a package falls to this many minutes or fewer.
+    low_balance_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     def __repr__(self) -> str:

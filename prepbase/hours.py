@@ -1,0 +1,231 @@
+"""The hours ledger: every change to a package's minutes, and nothing else, lives here.
+
+Invariant: a package's `remaining_minutes` equals the sum of its ledger entries and is
+never negative. Each change is one conditional UPDATE (so concurrent requests, processes
+or servers cannot overdraw: the database re-checks the condition on the locked row) plus
+one appended entry, in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
+
+from prepbase.errors import DomainError
+from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User
+
+MAX_PACKAGE_HOURS = 2000
+MAX_SESSION_HOURS = 12
+
+
+def parse_hours(
+    text: str | None, *, field: str, max_hours: int, allow_negative: bool = False
+) -> int:
+    """Hours typed as a decimal ("3.5") to whole minutes (210), or a clear refusal."""
+    raw = (text or "").strip().replace(",", ".")
+    try:
+        hours = Decimal(raw)
+    except InvalidOperation:
+        raise DomainError("Enter hours as a number, for example 1.5.", field=field) from None
+    if not hours.is_finite():
+        raise DomainError("Enter hours as a number, for example 1.5.", field=field)
+    minutes = hours * 60
+    if minutes != minutes.to_integral_value():
+        raise DomainError(
+            "Use whole minutes: for example 1.25 (75 min) or 1.5 (90 min).", field=field
+        )
+    if minutes == 0:
+        raise DomainError("Enter more than zero hours.", field=field)
+    if minutes < 0 and not allow_negative:
+        raise DomainError("Hours cannot be negative.", field=field)
+    if abs(hours) > max_hours:
+        raise DomainError(f"That is more than {max_hours} hours.", field=field)
+    return int(minutes)
+
+
+def format_hours(minutes: int | None) -> str:
+    """Minutes shown as hours with at most two decimals: 210 → "3.5", 20 → "0.33"."""
+    if minutes is None:
+        return ""
+    hours = (Decimal(minutes) / 60).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    text = f"{hours:f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+@dataclass(frozen=True)
+class Change:
+    """What one ledger change did, for callers that react to balances (alerts)."""
+
+    package_id: int
+    before: int
+    after: int
+    entry: LedgerEntry
+
+
+def _apply(
+    session: Session,
+    package_id: int,
+    minutes: int,
+    kind: EntryKind,
+    actor: User | None,
+    *,
+    tutoring_session: TutoringSession | None = None,
+    note: str = "",
+    renewal_period: object = None,
+    require_active: bool = False,
+) -> Change | None:
+    """Move `minutes` (signed) on a package if the balance allows; None when it does not."""
+    adds_to_total = kind in (EntryKind.GRANT, EntryKind.RENEWAL) or (
+        kind == EntryKind.ADJUSTMENT and minutes > 0
+    )
+    stmt = update(Package).where(Package.id == package_id)
+    if minutes < 0:
+        stmt = stmt.where(Package.remaining_minutes >= -minutes)
+    if require_active:
+        stmt = stmt.where(Package.active.is_(True))
+    values = {Package.remaining_minutes: Package.remaining_minutes + minutes}
+    if adds_to_total:
+        values[Package.total_minutes] = Package.total_minutes + minutes
+    after = session.execute(
+        stmt.values(values)
+        .returning(Package.remaining_minutes)
+        .execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if after is None:
+        return None
+    entry = LedgerEntry(
+        package_id=package_id,
+        minutes=minutes,
+        kind=kind,
+        session_id=tutoring_session.id if tutoring_session is not None else None,
+        actor_id=actor.id if actor is not None else None,
+        balance_after=after,
+        renewal_period=renewal_period,
+        note=note,
+    )
+    session.add(entry)
+    session.flush()
+    # An object already loaded must not show the balance from before the UPDATE.
+    loaded = session.identity_map.get(identity_key(Package, package_id))
+    if loaded is not None:
+        session.expire(loaded, ["remaining_minutes", "total_minutes"])
+    return Change(package_id, after - minutes, after, entry)
+
+
+def grant(
+    session: Session, package: Package, minutes: int, actor: User | None, note: str = ""
+) -> Change:
+    """Add hours to a package (its initial grant)."""
+    change = _apply(session, package.id, minutes, EntryKind.GRANT, actor, note=note)
+    assert change is not None  # a positive change always applies
+    return change
+
+
+def renew(
+    session: Session, package: Package, minutes: int, period_start: object, note: str = ""
+) -> Change:
+    """Grant a recurring package's hours for one period (unique per package and period)."""
+    change = _apply(
+        session,
+        package.id,
+        minutes,
+        EntryKind.RENEWAL,
+        None,
+        note=note,
+        renewal_period=period_start,
+    )
+    assert change is not None
+    return change
+
+
+def debit_for_session(
+    session: Session, package_id: int, ts: TutoringSession, minutes: int, actor: User | None
+) -> Change | None:
+    """Take a session's minutes from an active package; None if they are not all there."""
+    return _apply(
+        session,
+        package_id,
+        -minutes,
+        EntryKind.DEBIT,
+        actor,
+        tutoring_session=ts,
+        require_active=True,
+    )
+
+
+def refund_for_session(
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User | None,
+    note: str = "",
+) -> Change:
+    """Give a session's minutes back to the package that paid (active or not)."""
+    change = _apply(
+        session, package_id, minutes, EntryKind.REFUND, actor, tutoring_session=ts, note=note
+    )
+    assert change is not None
+    return change
+
+
+def adjust(session: Session, package: Package, minutes: int, actor: User, note: str) -> Change:
+    """An admin's manual correction; the note says why and is required."""
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("Say why the hours change: the note is required.", field="note")
+    change = _apply(session, package.id, minutes, EntryKind.ADJUSTMENT, actor, note=note)
+    if change is None:
+        session.refresh(package)
+        raise DomainError(
+            f"Only {format_hours(package.remaining_minutes)} hours are left; "
+            "a package cannot go below zero.",
+            field="hours",
+        )
+    return change
+
+
+def expire_leftover(session: Session, package: Package, note: str) -> Change | None:
+    """Remove a recurring package's unused minutes when they do not roll over."""
+    session.refresh(package, ["remaining_minutes"])
+    if package.remaining_minutes <= 0:
+        return None
+    return _apply(
+        session, package.id, -package.remaining_minutes, EntryKind.ADJUSTMENT, None, note=note
+    )
+
+
+@dataclass(frozen=True)
+class Mismatch:
+    package_id: int
+    tenant_id: int
+    remaining: int
+    ledger_sum: int
+
+
+def audit(session: Session) -> list[Mismatch]:
+    """Packages whose stored balance differs from their ledger, or is negative.
+
+    Runs across every business (a maintenance job), so it opts out of tenant scoping
+    explicitly.
+    """
+    sums = (
+        select(LedgerEntry.package_id, func.coalesce(func.sum(LedgerEntry.minutes), 0).label("s"))
+        .group_by(LedgerEntry.package_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Package.id, Package.tenant_id, Package.remaining_minutes, func.coalesce(sums.c.s, 0))
+        .outerjoin(sums, sums.c.package_id == Package.id)
+        .where(
+            (Package.remaining_minutes != func.coalesce(sums.c.s, 0))
+            | (Package.remaining_minutes < 0)
+        )
+        .order_by(Package.id)
+        .execution_options(prepbase_unscoped=True)
+    ).all()
+    return [Mismatch(*row) for row in rows]

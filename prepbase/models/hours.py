@@ -1,0 +1,217 @@
+"""Offerings, packages of hours, the append-only hours ledger, and sessions."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from prepbase.models.base import Base, UTCDateTime, utcnow
+from prepbase.models.people import Student, User
+from prepbase.tenancy import TenantScoped
+
+
+class PackageType(StrEnum):
+    ONE_TIME = "one_time"
+    RECURRING = "recurring"
+
+    @property
+    def label(self) -> str:
+        return "One-Time" if self is PackageType.ONE_TIME else "Recurring"
+
+
+class Period(StrEnum):
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+    @property
+    def label(self) -> str:
+        return self.value.title()
+
+
+class EntryKind(StrEnum):
+    GRANT = "grant"
+    DEBIT = "debit"
+    REFUND = "refund"
+    RENEWAL = "renewal"
+    ADJUSTMENT = "adjustment"
+
+    @property
+    def label(self) -> str:
+        return self.value.title()
+
+
+class SessionStatus(StrEnum):
+    PENDING = "pending"
+    UPCOMING = "upcoming"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    DECLINED = "declined"
+
+    @property
+    def label(self) -> str:
+        return self.value.title()
+
+
+class Attendance(StrEnum):
+    PRESENT = "present"
+    LATE = "late"
+    ABSENT = "absent"
+
+    @property
+    def label(self) -> str:
+        return self.value.title()
+
+
+class InactiveReason(StrEnum):
+    PAUSED = "paused"
+    EXPIRED = "expired"
+    UNASSIGNED = "unassigned"
+
+    @property
+    def label(self) -> str:
+        return self.value.title()
+
+
+class Offering(TenantScoped, Base):
+    """A package the business sells or assigns: its catalogue entry."""
+
+    __tablename__ = "offering"
+    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    service: Mapped[str] = mapped_column(String(20))
+    package_type: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20))
+    minutes: Mapped[int] = mapped_column(Integer)
+    rollover: Mapped[bool] = mapped_column(Boolean, default=False)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+
+class Package(TenantScoped, Base):
+    """Hours assigned to one student. `remaining_minutes` always equals its ledger's sum."""
+
+    __tablename__ = "package"
+    __table_args__ = (
+        CheckConstraint("remaining_minutes >= 0", name="remaining_not_negative"),
+        CheckConstraint("total_minutes >= 0", name="total_not_negative"),
+        Index("ix_package_student_service", "student_id", "service", "active"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    offering_id: Mapped[int | None] = mapped_column(ForeignKey("offering.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    service: Mapped[str] = mapped_column(String(20))
+    package_type: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20))
+    period_minutes: Mapped[int] = mapped_column(Integer)  # granted at start and each renewal
+    rollover: Mapped[bool] = mapped_column(Boolean, default=False)
+    start_date: Mapped[date] = mapped_column(Date)
+    expires_on: Mapped[date | None] = mapped_column(Date)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    inactive_reason: Mapped[str | None] = mapped_column(String(20))
+    total_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    remaining_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    # Start of the period whose hours were granted last (recurring packages).
+    current_period_start: Mapped[date | None] = mapped_column(Date)
+    renewals_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+
+    student: Mapped[Student] = relationship()
+    offering: Mapped[Offering | None] = relationship()
+    entries: Mapped[list[LedgerEntry]] = relationship(
+        back_populates="package", order_by="LedgerEntry.id", viewonly=True
+    )
+
+
+class LedgerEntry(TenantScoped, Base):
+    """One change to a package's hours. Entries are never changed or deleted."""
+
+    __tablename__ = "ledger_entry"
+    __table_args__ = (
+        # A recurring package is renewed at most once per period, whoever runs it.
+        UniqueConstraint("package_id", "renewal_period"),
+        CheckConstraint("minutes <> 0", name="minutes_not_zero"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    minutes: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    session_id: Mapped[int | None] = mapped_column(ForeignKey("tutoring_session.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    balance_after: Mapped[int] = mapped_column(Integer)
+    renewal_period: Mapped[date | None] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    package: Mapped[Package] = relationship(back_populates="entries")
+    session: Mapped[TutoringSession | None] = relationship()
+    actor: Mapped[User | None] = relationship()
+
+
+@event.listens_for(LedgerEntry, "before_update")
+@event.listens_for(LedgerEntry, "before_delete")
+def _ledger_is_append_only(_mapper: object, _connection: object, entry: LedgerEntry) -> None:
+    raise RuntimeError(f"ledger entry {entry.id} is append-only")
+
+
+class TutoringSession(TenantScoped, Base):
+    """A tutoring or counseling session, and the hours it holds."""
+
+    __tablename__ = "tutoring_session"
+    __table_args__ = (
+        CheckConstraint("duration_minutes > 0", name="duration_positive"),
+        CheckConstraint("charged_minutes >= 0", name="charged_not_negative"),
+        Index("ix_tutoring_session_staff_time", "staff_id", "starts_at"),
+        Index("ix_tutoring_session_student_time", "student_id", "starts_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"))
+    staff_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"))
+    service: Mapped[str] = mapped_column(String(20))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    duration_minutes: Mapped[int] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(20), index=True)
+    scheduled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    booked_by_family: Mapped[bool] = mapped_column(Boolean, default=False)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), index=True)
+    charged_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    attendance: Mapped[str | None] = mapped_column(String(20))
+    attendance_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    plan_topics: Mapped[str | None] = mapped_column(Text)
+    plan_goals: Mapped[str | None] = mapped_column(Text)
+    plan_next_steps: Mapped[str | None] = mapped_column(Text)
+    plan_submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    cancel_reason: Mapped[str | None] = mapped_column(Text)
+    declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    student: Mapped[Student] = relationship()
+    staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+    scheduled_by: Mapped[User | None] = relationship(foreign_keys=[scheduled_by_id])
+    cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
+    package: Mapped[Package | None] = relationship()

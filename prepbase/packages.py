@@ -1,0 +1,200 @@
+"""Packages and offerings: assigning hours, pausing, renewing and expiring them (§2)."""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from prepbase import hours
+from prepbase.errors import DomainError
+from prepbase.models import (
+    InactiveReason,
+    Offering,
+    Package,
+    PackageType,
+    Period,
+    Service,
+    Student,
+    User,
+)
+
+
+def _check_kind(package_type: str, period: str | None) -> tuple[PackageType, Period | None]:
+    kind = PackageType(package_type)
+    if kind is PackageType.RECURRING:
+        if not period:
+            raise DomainError("Choose how often a recurring package renews.", field="period")
+        return kind, Period(period)
+    return kind, None
+
+
+def save_offering(
+    session: Session,
+    actor: User,
+    offering: Offering | None,
+    *,
+    name: str,
+    service: str,
+    package_type: str,
+    period: str | None,
+    minutes: int,
+    rollover: bool,
+) -> Offering:
+    """Create or edit a catalogue entry."""
+    kind, period_value = _check_kind(package_type, period)
+    if offering is None:
+        offering = Offering()
+        session.add(offering)
+    offering.name = name.strip()
+    offering.service = Service(service)
+    offering.package_type = kind
+    offering.period = period_value
+    offering.minutes = minutes
+    offering.rollover = bool(rollover) and kind is PackageType.RECURRING
+    session.flush()
+    return offering
+
+
+def set_offering_archived(
+    session: Session, actor: User, offering: Offering, archived: bool
+) -> None:
+    """Archive (hide from new assignments) or restore an offering; packages keep theirs."""
+    offering.archived = archived
+    session.flush()
+
+
+def assign_package(
+    session: Session,
+    actor: User,
+    student: Student,
+    *,
+    name: str,
+    service: str,
+    package_type: str,
+    period: str | None,
+    minutes: int,
+    start_date: date,
+    expires_on: date | None = None,
+    rollover: bool = False,
+    offering: Offering | None = None,
+    note: str = "",
+) -> Package:
+    """＋ Add Package: give a student hours, with the initial grant in the ledger."""
+    kind, period_value = _check_kind(package_type, period)
+    if expires_on is not None and expires_on < start_date:
+        raise DomainError("The expiry date must be on or after the start date.", field="expires_on")
+    package = Package(
+        student=student,
+        offering=offering,
+        name=name.strip(),
+        service=Service(service),
+        package_type=kind,
+        period=period_value,
+        period_minutes=minutes,
+        rollover=bool(rollover) and kind is PackageType.RECURRING,
+        start_date=start_date,
+        expires_on=expires_on,
+        active=True,
+        total_minutes=0,
+        remaining_minutes=0,
+        current_period_start=start_date if kind is PackageType.RECURRING else None,
+        created_by_id=actor.id if actor else None,
+    )
+    session.add(package)
+    session.flush()
+    hours.grant(session, package, minutes, actor, note=note or "Package assigned")
+    session.refresh(package)
+    return package
+
+
+def set_package_active(
+    session: Session, actor: User, package: Package, active: bool, reason: str = "paused"
+) -> None:
+    """The Status toggle: Inactive hides a package from the family and from booking;
+    sessions already holding its hours keep them."""
+    if active and package.expires_on is not None and package.expires_on < date.today():
+        raise DomainError("This package has expired; change its expiry date to reactivate it.")
+    package.active = active
+    package.inactive_reason = None if active else InactiveReason(reason)
+    session.flush()
+
+
+def next_period_start(period: str, start: date) -> date:
+    """The first day of the period after the one starting on `start`."""
+    if Period(period) is Period.WEEKLY:
+        return start + timedelta(days=7)
+    month = start.month % 12 + 1
+    year = start.year + (start.month == 12)
+    day = min(start.day, calendar.monthrange(year, month)[1])
+    return date(year, month, day)
+
+
+@dataclass
+class RenewalReport:
+    renewed: int = 0
+    expired: int = 0
+
+
+def renew_package(session: Session, package: Package, period_start: date) -> bool:
+    """Grant one period's hours, once. False when that period was renewed already.
+
+    The conditional UPDATE on `current_period_start` lets one runner win; the unique
+    (package, renewal_period) ledger index is the backstop.
+    """
+    previous = package.current_period_start
+    if previous is None or period_start <= previous:
+        return False
+    moved = session.execute(
+        update(Package)
+        .where(Package.id == package.id, Package.current_period_start == previous)
+        .values(current_period_start=period_start)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if moved != 1:
+        return False
+    if not package.rollover:
+        hours.expire_leftover(session, package, "Unused hours of the last period do not roll over")
+    try:
+        with session.begin_nested():
+            hours.renew(session, package, package.period_minutes, period_start, "Renewal")
+    except IntegrityError:
+        return False
+    session.refresh(package)
+    return True
+
+
+def renew_due(session: Session, today: date) -> RenewalReport:
+    """Renew every active recurring package whose next period has begun; expire the
+    packages whose expiry date has passed. Safe to run any number of times."""
+    report = RenewalReport()
+    expired = session.execute(
+        update(Package)
+        .where(Package.active.is_(True), Package.expires_on < today)
+        .values(active=False, inactive_reason=InactiveReason.EXPIRED)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    report.expired = expired or 0
+    due = session.scalars(
+        select(Package)
+        .where(
+            Package.active.is_(True),
+            Package.package_type == PackageType.RECURRING,
+            Package.renewals_stopped.is_(False),
+            Package.current_period_start.is_not(None),
+            or_(Package.expires_on.is_(None), Package.expires_on >= today),
+        )
+        .order_by(Package.id)
+    ).all()
+    for package in due:
+        # Catch up period by period (a job that did not run for a while), never twice.
+        start = next_period_start(package.period, package.current_period_start)
+        while start <= today:
+            if renew_package(session, package, start):
+                report.renewed += 1
+            start = next_period_start(package.period, start)
+    return report

@@ -1,0 +1,552 @@
+"""The session lifecycle (design §3) and the hours each step moves.
+
+Every function takes the database session and the acting user, checks that the actor
+may make the move, changes rows and ledger entries, flushes, and raises `DomainError`
+with a message for a person when the move is not allowed. Status changes are
+conditional UPDATEs (`… WHERE status IN (…)`), so of two concurrent requests only one
+moves a session; hour changes go through `prepbase.hours`, which cannot overdraw.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.orm import Session
+
+from prepbase import alerts, hours
+from prepbase.errors import DomainError, NotFound
+from prepbase.family_scope import guards
+from prepbase.models import (
+    STAFF_ROLES,
+    Attendance,
+    Package,
+    Role,
+    Service,
+    SessionStatus,
+    StaffService,
+    Student,
+    Tenant,
+    TutoringSession,
+    User,
+    utcnow,
+)
+from prepbase.timefmt import format_when
+
+MIN_DURATION = 5
+MAX_DURATION = hours.MAX_SESSION_HOURS * 60
+OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
+
+
+class NotEnoughHours(DomainError):
+    """No active package of the service can pay for the whole session."""
+
+
+# --- time ----------------------------------------------------------------------------
+
+
+def local_to_utc(tenant: Tenant, day: date, at: time) -> datetime:
+    """A wall-clock time in the business's zone, as UTC; refuses times a DST jump skips."""
+    zone = ZoneInfo(tenant.timezone)
+    local = datetime.combine(day, at, tzinfo=zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise DomainError(
+            "That time does not exist on that day (the clocks change); choose another.",
+            field="start_time",
+        )
+    return local.astimezone(UTC)
+
+
+def local_date(tenant: Tenant, moment: datetime) -> date:
+    """The calendar day of `moment` in the business's time zone."""
+    return moment.astimezone(ZoneInfo(tenant.timezone)).date()
+
+
+def check_duration(minutes: int) -> int:
+    """Durations are whole minutes, more than zero and at most 12 hours."""
+    if not isinstance(minutes, int) or minutes < MIN_DURATION or minutes > MAX_DURATION:
+        raise DomainError(
+            f"A session lasts from {MIN_DURATION} minutes to {hours.MAX_SESSION_HOURS} hours.",
+            field="duration",
+        )
+    return minutes
+
+
+# --- checks ----------------------------------------------------------------------------
+
+
+def _check_staff(session: Session, staff: User, service: str) -> None:
+    if staff.role not in STAFF_ROLES or not staff.active:
+        raise DomainError("Choose an active tutor or counselor.", field="staff")
+    offers = session.scalar(
+        select(StaffService.id).where(
+            StaffService.user_id == staff.id, StaffService.service == service
+        )
+    )
+    if offers is None:
+        raise DomainError(f"{staff.name} does not offer {Service(service).label}.", field="staff")
+
+
+def _lock_people(session: Session, staff_id: int, student_id: int) -> None:
+    # Row locks (PostgreSQL) serialize bookings of the same staff member or student, so
+    # two overlapping sessions cannot both pass the overlap check. Always staff first,
+    # then student: one order, no deadlock. SQLite's BEGIN IMMEDIATE does the same.
+    session.execute(select(User.id).where(User.id == staff_id).with_for_update())
+    session.execute(select(Student.id).where(Student.id == student_id).with_for_update())
+
+
+def _check_overlap(
+    session: Session,
+    tenant: Tenant,
+    *,
+    staff_id: int,
+    student_id: int,
+    starts_at: datetime,
+    ends_at: datetime,
+    exclude_id: int | None = None,
+) -> None:
+    clash = (
+        select(TutoringSession)
+        .where(
+            TutoringSession.status.in_(OPEN),
+            TutoringSession.starts_at < ends_at,
+            TutoringSession.ends_at > starts_at,
+            or_(
+                TutoringSession.staff_id == staff_id,
+                TutoringSession.student_id == student_id,
+            ),
+        )
+        .limit(1)
+    )
+    if exclude_id is not None:
+        clash = clash.where(TutoringSession.id != exclude_id)
+    other = session.scalar(clash)
+    if other is None:
+        return
+    who = other.staff.name if other.staff_id == staff_id else other.student.first_name
+    raise DomainError(
+        f"{who} already has a session then ({format_when(tenant.timezone, other.starts_at)}, "
+        f"{other.duration_minutes} min).",
+        field="start_time",
+    )
+
+
+def _check_future(starts_at: datetime, now: datetime) -> None:
+    if starts_at <= now:
+        raise DomainError("Choose a time in the future.", field="start_time")
+
+
+def _check_family_actor(actor: User, student: Student) -> None:
+    if not guards(actor, student):
+        raise NotFound("no such student")
+
+
+def _check_staff_actor(actor: User, ts: TutoringSession) -> None:
+    if actor.role == Role.ADMIN:
+        return
+    if actor.role in STAFF_ROLES and ts.staff_id == actor.id:
+        return
+    raise NotFound("no such session")
+
+
+def may_staff_act(actor: User, ts: TutoringSession) -> bool:
+    """True when `actor` is the session's staff member or an admin."""
+    return actor.role == Role.ADMIN or (actor.role in STAFF_ROLES and ts.staff_id == actor.id)
+
+
+# --- which package pays ------------------------------------------------------------------
+
+
+def payable_packages(
+    session: Session, student_id: int, service: str, on: date, minutes: int
+) -> list[Package]:
+    """Design §3 rule 5: active, same service, started by the session's day, not expired
+    by then, covering the whole session; the one that started first comes first."""
+    return list(
+        session.scalars(
+            select(Package)
+            .where(
+                Package.student_id == student_id,
+                Package.service == service,
+                Package.active.is_(True),
+                Package.start_date <= on,
+                or_(Package.expires_on.is_(None), Package.expires_on >= on),
+                Package.remaining_minutes >= minutes,
+            )
+            .order_by(Package.start_date, Package.id)
+        )
+    )
+
+
+def hours_left(session: Session, student_id: int, service: str, on: date) -> int:
+    """Minutes usable by a session of `service` on `on`, across the student's packages."""
+    packages = payable_packages(session, student_id, service, on, 0)
+    return sum(p.remaining_minutes for p in packages)
+
+
+def _not_enough(
+    session: Session, tenant: Tenant, ts: TutoringSession, minutes: int
+) -> NotEnoughHours:
+    left = hours_left(session, ts.student_id, ts.service, local_date(tenant, ts.starts_at))
+    student = ts.student
+    return NotEnoughHours(
+        f"Not enough hours: {student.first_name} has {hours.format_hours(left)} "
+        f"{Service(ts.service).label} hours left and this session needs "
+        f"{hours.format_hours(minutes)}. Buy Hours or ask {tenant.name} for a renewal "
+        "package; nothing was booked."
+    )
+
+
+def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+    on = local_date(tenant, ts.starts_at)
+    for package in payable_packages(session, ts.student_id, ts.service, on, ts.duration_minutes):
+        change = hours.debit_for_session(session, package.id, ts, ts.duration_minutes, actor)
+        if change is not None:  # another request may have drained it a moment ago
+            ts.package_id = package.id
+            ts.charged_minutes = ts.duration_minutes
+            session.flush()
+            alerts.after_debit(session, tenant, package, change)
+            return
+    raise _not_enough(session, tenant, ts, ts.duration_minutes)
+
+
+def preview_package(session: Session, tenant: Tenant, ts: TutoringSession) -> Package | None:
+    """The package that would pay for `ts` if it were accepted now (for the Accept screen)."""
+    candidates = payable_packages(
+        session, ts.student_id, ts.service, local_date(tenant, ts.starts_at), ts.duration_minutes
+    )
+    return candidates[0] if candidates else None
+
+
+# --- status changes ----------------------------------------------------------------------
+
+
+def _move(
+    session: Session, ts: TutoringSession, allowed: tuple[str, ...], to: str, **values: object
+) -> None:
+    """Change the status only if it is still one of `allowed` (one winner under races)."""
+    moved = session.execute(
+        update(TutoringSession)
+        .where(TutoringSession.id == ts.id, TutoringSession.status.in_(allowed))
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.refresh(ts)
+    if moved != 1:
+        raise DomainError(_refusal(ts.status, to))
+
+
+def _refusal(current: str, wanted: str) -> str:
+    verbs = {
+        SessionStatus.UPCOMING: "accepted",
+        SessionStatus.CANCELLED: "cancelled",
+        SessionStatus.DECLINED: "declined",
+        SessionStatus.COMPLETED: "completed",
+    }
+    if current == SessionStatus.COMPLETED:
+        return f"This session is completed; it cannot be {verbs.get(wanted, 'changed')}."
+    return (
+        f"This session is {SessionStatus(current).label.lower()}; "
+        f"it cannot be {verbs.get(wanted, 'changed')} now."
+    )
+
+
+def _new_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    student: Student,
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    status: str,
+    now: datetime,
+) -> TutoringSession:
+    service = Service(service)
+    check_duration(duration_minutes)
+    _check_future(starts_at, now)
+    _check_staff(session, staff, service)
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    _lock_people(session, staff.id, student.id)
+    _check_overlap(
+        session,
+        tenant,
+        staff_id=staff.id,
+        student_id=student.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+    )
+    ts = TutoringSession(
+        student=student,
+        staff=staff,
+        service=service,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        duration_minutes=duration_minutes,
+        status=status,
+        scheduled_by=actor,
+        booked_by_family=status == SessionStatus.UPCOMING,
+    )
+    session.add(ts)
+    session.flush()
+    return ts
+
+
+def book_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    student: Student,
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    now: datetime | None = None,
+) -> TutoringSession:
+    """Rule 1: a family books → UPCOMING at once, and the hours are debited now."""
+    _check_family_actor(actor, student)
+    ts = _new_session(
+        session,
+        tenant,
+        actor,
+        student=student,
+        staff=staff,
+        service=service,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        status=SessionStatus.UPCOMING,
+        now=now or utcnow(),
+    )
+    _debit(session, tenant, actor, ts)
+    return ts
+
+
+def propose_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    student: Student,
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    now: datetime | None = None,
+) -> TutoringSession:
+    """Rule 2: staff propose → PENDING; no hours move until the family accepts."""
+    if actor.role not in STAFF_ROLES:
+        raise NotFound("only staff propose sessions")
+    if actor.role != Role.ADMIN and staff.id != actor.id:
+        raise DomainError("You can propose sessions for yourself only.", field="staff")
+    return _new_session(
+        session,
+        tenant,
+        actor,
+        student=student,
+        staff=staff,
+        service=service,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        status=SessionStatus.PENDING,
+        now=now or utcnow(),
+    )
+
+
+def accept_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+    """Rule 2: the family accepts a proposal → UPCOMING, and the hours are debited."""
+    _check_family_actor(actor, ts.student)
+    _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
+    _debit(session, tenant, actor, ts)  # raising here rolls the status back too
+
+
+def decline_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+    """Rule 2: the family declines a proposal; no hours move."""
+    _check_family_actor(actor, ts.student)
+    _move(session, ts, (SessionStatus.PENDING,), SessionStatus.DECLINED, declined_at=utcnow())
+
+
+def cancel_session(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, reason: str = ""
+) -> None:
+    """Rule 3: cancelling refunds any hours the session holds, to the same package."""
+    if actor.role in STAFF_ROLES:
+        _check_staff_actor(actor, ts)
+    else:
+        _check_family_actor(actor, ts.student)
+    _move(
+        session,
+        ts,
+        OPEN,
+        SessionStatus.CANCELLED,
+        cancelled_at=utcnow(),
+        cancelled_by_id=actor.id,
+        cancel_reason=reason.strip() or None,
+    )
+    if ts.package_id is not None and ts.charged_minutes:
+        hours.refund_for_session(
+            session, ts.package_id, ts, ts.charged_minutes, actor, note="Session cancelled"
+        )
+        ts.charged_minutes = 0
+        session.flush()
+
+
+def confirm_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+    """Rule 9: the staff member confirms a family booking; no hours move."""
+    _check_staff_actor(actor, ts)
+    if ts.status != SessionStatus.UPCOMING or not ts.booked_by_family:
+        raise DomainError("Only upcoming sessions booked by a family need confirming.")
+    if ts.confirmed_at is None:
+        session.execute(
+            update(TutoringSession)
+            .where(TutoringSession.id == ts.id, TutoringSession.confirmed_at.is_(None))
+            .values(confirmed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        session.refresh(ts)
+
+
+def reject_booking(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, reason: str
+) -> None:
+    """Rule 9: staff who cannot take a family booking decline it with a reason: the
+    session is cancelled, its hours refunded, and the family is told."""
+    _check_staff_actor(actor, ts)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DomainError("Tell the family why you cannot take this session.", field="reason")
+    if not ts.booked_by_family or ts.confirmed_at is not None:
+        raise DomainError("Only new family bookings can be declined; cancel it instead.")
+    cancel_session(session, tenant, actor, ts, reason)
+    alerts.booking_declined(session, tenant, ts, reason)
+
+
+def change_duration(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, minutes: int
+) -> None:
+    """Rule 6: an upcoming session's new length debits or refunds the difference."""
+    _check_staff_actor(actor, ts)
+    check_duration(minutes)
+    if ts.status not in OPEN:
+        raise DomainError(_refusal(ts.status, "changed"))
+    ends_at = ts.starts_at + timedelta(minutes=minutes)
+    _lock_people(session, ts.staff_id, ts.student_id)
+    _check_overlap(
+        session,
+        tenant,
+        staff_id=ts.staff_id,
+        student_id=ts.student_id,
+        starts_at=ts.starts_at,
+        ends_at=ends_at,
+        exclude_id=ts.id,
+    )
+    diff = minutes - ts.duration_minutes
+    if ts.status == SessionStatus.UPCOMING and ts.package_id is not None and diff:
+        if diff > 0:
+            change = hours.debit_for_session(session, ts.package_id, ts, diff, actor)
+            if change is None:
+                raise _not_enough(session, tenant, ts, diff)
+            alerts.after_debit(session, tenant, ts.package, change)
+        else:
+            hours.refund_for_session(
+                session, ts.package_id, ts, -diff, actor, note="Session shortened"
+            )
+        ts.charged_minutes += diff
+    ts.duration_minutes = minutes
+    ts.ends_at = ends_at
+    session.flush()
+
+
+def reschedule(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    starts_at: datetime,
+    now: datetime | None = None,
+) -> None:
+    """Rule 6: moving a session in time moves no hours."""
+    _check_staff_actor(actor, ts)
+    if ts.status not in OPEN:
+        raise DomainError(_refusal(ts.status, "changed"))
+    _check_future(starts_at, now or utcnow())
+    ends_at = starts_at + timedelta(minutes=ts.duration_minutes)
+    _lock_people(session, ts.staff_id, ts.student_id)
+    _check_overlap(
+        session,
+        tenant,
+        staff_id=ts.staff_id,
+        student_id=ts.student_id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        exclude_id=ts.id,
+    )
+    ts.starts_at = starts_at
+    ts.ends_at = ends_at
+    session.flush()
+
+
+def _check_can_record(ts: TutoringSession, now: datetime) -> None:
+    if ts.status == SessionStatus.COMPLETED:
+        raise DomainError("This session is completed already.")
+    if ts.status != SessionStatus.UPCOMING:
+        raise DomainError(
+            f"This session is {SessionStatus(ts.status).label.lower()}; "
+            "attendance and action plans are for upcoming sessions."
+        )
+    if ts.starts_at > now:
+        raise DomainError(
+            "Attendance and the action plan can be recorded once the session has started."
+        )
+
+
+def take_attendance(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    attendance: str,
+    now: datetime | None = None,
+) -> None:
+    """Rule 4: present / late / absent (an absent student still uses the hours)."""
+    _check_staff_actor(actor, ts)
+    _check_can_record(ts, now or utcnow())
+    ts.attendance = Attendance(attendance)
+    ts.attendance_at = utcnow()
+    session.flush()
+    _complete_if_ready(session, ts)
+
+
+def submit_action_plan(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    *,
+    topics: str,
+    goals: str,
+    next_steps: str,
+    now: datetime | None = None,
+) -> None:
+    """Rule 4: the staff member's action plan; with attendance it completes the session."""
+    _check_staff_actor(actor, ts)
+    _check_can_record(ts, now or utcnow())
+    if not (topics or "").strip():
+        raise DomainError("Write what the session covered.", field="topics")
+    ts.plan_topics = topics.strip()
+    ts.plan_goals = (goals or "").strip()
+    ts.plan_next_steps = (next_steps or "").strip()
+    ts.plan_submitted_at = utcnow()
+    session.flush()
+    _complete_if_ready(session, ts)
+
+
+def _complete_if_ready(session: Session, ts: TutoringSession) -> None:
+    # Completing moves no hours: they were debited when the session was booked/accepted.
+    if ts.attendance and ts.plan_submitted_at:
+        _move(
+            session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
+        )
