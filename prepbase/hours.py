@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from fractions import Fraction
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -28,13 +29,13 @@ def parse_hours(
     """Hours typed as a decimal ("3.5") to whole minutes (210), or a clear refusal."""
     raw = (text or "").strip().replace(",", ".")
     try:
-        hours = Decimal(raw)
+        hours = Decimal(raw) if len(raw) <= 20 else Decimal("NaN")
     except InvalidOperation:
         raise DomainError("Enter hours as a number, for example 1.5.", field=field) from None
     if not hours.is_finite():
         raise DomainError("Enter hours as a number, for example 1.5.", field=field)
-    minutes = hours * 60
-    if minutes != minutes.to_integral_value():
+    minutes = Fraction(hours) * 60  # exact: no rounding can turn 1.0166… into 61 minutes
+    if minutes.denominator != 1:
         raise DomainError(
             "Use whole minutes: for example 1.25 (75 min) or 1.5 (90 min).", field=field
         )

@@ -124,14 +124,18 @@ def set_package_active(
     session.flush()
 
 
-def next_period_start(period: str, start: date) -> date:
-    """The first day of the period after the one starting on `start`."""
+def next_period_start(period: str, start: date, anchor: date | None = None) -> date:
+    """The first day of the period after the one starting on `start`.
+
+    Monthly periods keep the day of the package's first period (`anchor`): a package
+    started on Jan 31 renews on Feb 28, Mar 31, Apr 30 — never drifting to the 28th.
+    """
     if Period(period) is Period.WEEKLY:
         return start + timedelta(days=7)
+    anchor_day = (anchor or start).day
     month = start.month % 12 + 1
     year = start.year + (start.month == 12)
-    day = min(start.day, calendar.monthrange(year, month)[1])
-    return date(year, month, day)
+    return date(year, month, min(anchor_day, calendar.monthrange(year, month)[1]))
 
 
 @dataclass
@@ -192,9 +196,10 @@ def renew_due(session: Session, today: date) -> RenewalReport:
     ).all()
     for package in due:
         # Catch up period by period (a job that did not run for a while), never twice.
-        start = next_period_start(package.period, package.current_period_start)
+        anchor = package.start_date
+        start = next_period_start(package.period, package.current_period_start, anchor)
         while start <= today:
             if renew_package(session, package, start):
                 report.renewed += 1
-            start = next_period_start(package.period, start)
+            start = next_period_start(package.period, start, anchor)
     return report

@@ -64,6 +64,7 @@ def make_business(session: Session, slug: str) -> Business:
             session.add(user)
             return user
 
+        admin.service_rows = [StaffService(service=Service.TUTORING)]  # the owner teaches too
         tutor = person("Tara Tutor", Role.TUTOR)
         tutor.service_rows = [StaffService(service=Service.TUTORING)]
         counselor = person("Carl Counselor", Role.COUNSELOR)
