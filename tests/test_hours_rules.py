@@ -226,7 +226,7 @@ def test_accept_without_hours_is_refused_and_stays_pending(world, db_session):
     give(db_session, world, "0.5")
     ts = propose(db_session, world, 60)
     db_session.commit()
-    with pytest.raises(scheduling.NotEnoughHours, match="has 0.5 Tutoring hours left"):
+    with pytest.raises(scheduling.NotEnoughHours, match=r"has 0\.5 Tutoring hours left"):
         scheduling.accept_session(db_session, world.tenant, world.parent, ts)
     db_session.rollback()
     db_session.refresh(ts)
@@ -367,7 +367,7 @@ def test_session_is_never_split(world, db_session):
     give(db_session, world, "0.5", name="A")
     give(db_session, world, "0.5", name="B")
     with pytest.raises(
-        scheduling.NotEnoughHours, match="has 1 Tutoring hours left and this session needs 1.5"
+        scheduling.NotEnoughHours, match=r"has 1 Tutoring hours left and this session needs 1\.5"
     ):
         book(db_session, world, 90)
 
@@ -522,7 +522,7 @@ def test_adjustment_needs_a_note_and_cannot_go_below_zero(world, db_session):
     hours.adjust(db_session, package, 30, world.admin, "Make-up for a short session")
     db_session.refresh(package)
     assert (package.total_minutes, package.remaining_minutes) == (150, 150)
-    with pytest.raises(DomainError, match="Only 2.5 hours are left"):
+    with pytest.raises(DomainError, match=r"Only 2\.5 hours are left"):
         hours.adjust(db_session, package, -200, world.admin, "Typo")
     hours.adjust(db_session, package, -50, world.admin, "Correction")
     db_session.refresh(package)
