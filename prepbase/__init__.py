@@ -120,12 +120,18 @@ def register_hooks(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from markupsafe import Markup
 
+    from prepbase.hours import format_hours
     from prepbase.tenancy import signed_in_here
+    from prepbase.timefmt import format_when
 
     def nav_current(endpoint: str) -> Markup:
         return Markup('aria-current="page"') if request.endpoint == endpoint else Markup("")
 
+    def when(moment: Any) -> str:
+        return format_when(g.tenant.timezone if "tenant" in g else "UTC", moment)
+
     app.jinja_env.globals.update(signed_in_here=signed_in_here, nav_current=nav_current)
+    app.jinja_env.filters.update(hours=format_hours, when=when)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).
     forms = app.jinja_env.get_template("_macros/forms.html").module

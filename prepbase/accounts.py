@@ -171,10 +171,19 @@ def signup_business(
     return tenant, admin
 
 
-def update_business(session: Session, tenant: Tenant, *, name: str, timezone: str) -> None:
-    """Change the business's name and time zone (Settings)."""
+def update_business(
+    session: Session,
+    tenant: Tenant,
+    *,
+    name: str,
+    timezone: str,
+    low_balance_minutes: int | None = None,
+) -> None:
+    """Change the business's name, time zone and low-balance reminder (Settings)."""
     tenant.name = name.strip()
     tenant.timezone = validate_timezone(timezone)
+    if low_balance_minutes is not None:
+        tenant.low_balance_minutes = low_balance_minutes
     session.flush()
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask.cli import AppGroup
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from prepbase.extensions import db
 from prepbase.models import Tenant
@@ -40,3 +42,44 @@ def send_mail_command() -> None:
         with as_tenant(tenant_id):
             total += deliver_pending(db.session, limit=1000)
     click.echo(f"{total} e-mail(s) sent.")
+
+
+@prepbase_cli.command("audit")
+def audit_command() -> None:
+    """Check that every package's remaining hours equal its ledger and are not negative."""
+    from prepbase.hours import audit, format_hours
+    from prepbase.models import Package
+
+    mismatches = audit(db.session)
+    checked = db.session.scalar(
+        select(func.count(Package.id)).execution_options(prepbase_unscoped=True)
+    )
+    if not mismatches:
+        click.echo(f"{checked} package(s) checked: every balance matches its ledger.")
+        return
+    for m in mismatches:
+        click.echo(
+            f"package {m.package_id} (business {m.tenant_id}): remaining "
+            f"{format_hours(m.remaining)} h, ledger {format_hours(m.ledger_sum)} h",
+            err=True,
+        )
+    raise click.ClickException(f"{len(mismatches)} of {checked} package(s) do not match")
+
+
+@prepbase_cli.command("renew")
+@click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend it is this day.")
+def renew_command(today: datetime | None) -> None:
+    """Renew recurring packages whose period began and expire passed packages (idempotent)."""
+    from zoneinfo import ZoneInfo
+
+    from prepbase.packages import renew_due
+
+    renewed = expired = 0
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.id)).all():
+        day = today.date() if today else datetime.now(ZoneInfo(tenant.timezone)).date()
+        with as_tenant(tenant.id):
+            report = renew_due(db.session, day)
+            db.session.commit()
+        renewed += report.renewed
+        expired += report.expired
+    click.echo(f"{renewed} renewal(s), {expired} package(s) expired.")

@@ -321,16 +321,30 @@ def test_dashboard_lists_pending_invitations(admin, business):
 # --- settings and reports ---------------------------------------------------------------
 
 
-def test_settings_change_name_and_time_zone(admin, business, db_session):
+def test_settings_change_name_time_zone_and_low_balance(admin, business, db_session):
+    assert 'value="2"' in text(admin.get("/acme/admin/settings"))
     response = admin.post(
-        "/acme/admin/settings", data={"name": "Acme Learning", "timezone": "Europe/London"}
+        "/acme/admin/settings",
+        data={"name": "Acme Learning", "timezone": "Europe/London", "low_balance_hours": "3.5"},
     )
     assert response.status_code == 303
     tenant = db_session.scalar(select(Tenant).where(Tenant.slug == "acme"))
     db_session.refresh(tenant)
-    assert (tenant.name, tenant.timezone) == ("Acme Learning", "Europe/London")
-    bad = admin.post("/acme/admin/settings", data={"name": "Acme", "timezone": "Nowhere/Land"})
-    assert bad.status_code == 422
+    assert (tenant.name, tenant.timezone, tenant.low_balance_minutes) == (
+        "Acme Learning",
+        "Europe/London",
+        210,
+    )
+    for bad_data, message in (
+        ({"timezone": "Nowhere/Land", "low_balance_hours": "2"}, "Not a valid choice"),
+        ({"timezone": "Europe/London", "low_balance_hours": "-1"}, "negative"),
+        ({"timezone": "Europe/London", "low_balance_hours": "1.001"}, "whole minutes"),
+    ):
+        bad = admin.post("/acme/admin/settings", data={"name": "Acme", **bad_data})
+        assert bad.status_code == 422
+        assert message in text(bad)
+    db_session.refresh(tenant)
+    assert tenant.name == "Acme Learning"
 
 
 def test_reports_count_people(admin, business):

@@ -189,3 +189,42 @@ def test_mail_is_not_sent_for_a_refused_action(client, auth, business, mailbox, 
     assert mailbox.messages == []
     with as_tenant(business.tenant.id):
         assert db_session.scalars(select(OutboundEmail)).all() == []
+
+
+def test_audit_and_renew_commands(app, business, db_session, runner):
+    from datetime import date
+
+    from sqlalchemy import text
+
+    from prepbase import packages
+    from prepbase.models import Package
+
+    with app.app_context(), as_tenant(business.tenant.id):
+        package = packages.assign_package(
+            db_session,
+            business.admin,
+            business.students[0],
+            name="Weekly",
+            service="tutoring",
+            package_type="recurring",
+            period="weekly",
+            minutes=120,
+            start_date=date(2026, 1, 5),
+        )
+        db_session.commit()
+    result = runner.invoke(args=["prepbase", "renew", "--today", "2026-01-13"])
+    assert result.exit_code == 0, result.output
+    assert "1 renewal(s)" in result.output
+    again = runner.invoke(args=["prepbase", "renew", "--today", "2026-01-13"])
+    assert "0 renewal(s)" in again.output
+    clean = runner.invoke(args=["prepbase", "audit"])
+    assert clean.exit_code == 0 and "every balance matches" in clean.output
+    db_session.execute(
+        text("UPDATE package SET remaining_minutes = 7 WHERE id = :id"), {"id": package.id}
+    )
+    db_session.commit()
+    broken = runner.invoke(args=["prepbase", "audit"])
+    assert broken.exit_code != 0
+    assert f"package {package.id}" in broken.output
+    with app.app_context(), as_tenant(business.tenant.id):
+        assert db_session.get(Package, package.id) is not None

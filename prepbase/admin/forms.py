@@ -67,3 +67,9 @@ class StaffEditForm(FlaskForm):
 class BusinessSettingsForm(FlaskForm):
     name = name_field("Business name")
     timezone = timezone_field()
+    low_balance_hours = StringField(
+        "Low-balance reminder (hours)",
+        validators=[DataRequired(), Length(max=20)],
+        description="Families are told when a package falls to this many hours, and at zero.",
+        render_kw={"inputmode": "decimal"},
+    )

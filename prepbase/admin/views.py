@@ -23,6 +23,7 @@ from prepbase.admin.forms import (
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, apply_domain_error, form_status
+from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, render
 from prepbase.invitations import send_invitation
 from prepbase.models import STAFF_ROLES, Family, Role, Student, User
@@ -398,10 +399,18 @@ def reports() -> Response:
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Response:
     form = BusinessSettingsForm(obj=g.tenant)
+    if request.method == "GET":
+        form.low_balance_hours.data = format_hours(g.tenant.low_balance_minutes)
     if form.validate_on_submit():
         try:
             accounts.update_business(
-                db.session, g.tenant, name=form.name.data, timezone=form.timezone.data
+                db.session,
+                g.tenant,
+                name=form.name.data,
+                timezone=form.timezone.data,
+                low_balance_minutes=parse_hours(
+                    form.low_balance_hours.data, field="low_balance_hours", max_hours=200
+                ),
             )
         except DomainError as exc:
             _refused(form, exc)
