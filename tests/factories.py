@@ -109,3 +109,53 @@ def make_business(session: Session, slug: str) -> Business:
         invitee=invitee,
         invite_token=token,
     )
+
+
+def add_hours_rows(session: Session, business: Business) -> Business:
+    """Give a business an offering, a package and an upcoming session (ids in `extra`)."""
+    from datetime import UTC, date, datetime
+
+    from prepbase import packages, scheduling
+    from prepbase.models import utcnow
+
+    with as_tenant(business.tenant.id):
+        offering = packages.save_offering(
+            session,
+            business.admin,
+            None,
+            name="Growth Package",
+            service="tutoring",
+            package_type="one_time",
+            period=None,
+            minutes=24 * 60,
+            rollover=False,
+        )
+        package = packages.assign_package(
+            session,
+            business.admin,
+            business.students[0],
+            name="Growth Package",
+            service="tutoring",
+            package_type="one_time",
+            period=None,
+            minutes=24 * 60,
+            start_date=date(2020, 1, 1),
+            offering=offering,
+        )
+        now = utcnow()
+        starts = datetime(now.year + 1, 1, 15, 15, 0, tzinfo=UTC)
+        ts = scheduling.book_session(
+            session,
+            business.tenant,
+            business.parent,
+            student=business.students[0],
+            staff=business.tutor,
+            service="tutoring",
+            starts_at=starts,
+            duration_minutes=60,
+            now=now,
+        )
+        session.flush()
+        business.extra.update(offering_id=offering.id, package_id=package.id, session_id=ts.id)
+    session.commit()
+    return business

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from prepbase.models import AuthToken, Family, Student, Tenant, User
+from prepbase.models import AuthToken, Family, Package, Student, Tenant, TutoringSession, User
 from prepbase.tenancy import TenantMismatch, TenantRequired, as_tenant, get_scoped, unscoped
+from tests.factories import add_hours_rows
 
 # --- the ORM ------------------------------------------------------------------------------
 
@@ -146,6 +147,9 @@ ARGUMENTS = {
     "family_id": lambda b: b.family.id,
     "user_id": lambda b: b.tutor.id,
     "token": lambda b: b.invite_token,
+    "package_id": lambda b: b.extra["package_id"],
+    "offering_id": lambda b: b.extra["offering_id"],
+    "session_id": lambda b: b.extra["session_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -164,8 +168,15 @@ def test_every_rule_is_public_or_under_a_business(app):
     assert other <= PUBLIC_RULES, f"new route(s) outside /<slug>/: {other - PUBLIC_RULES}"
 
 
+@pytest.fixture
+def with_hours(app, business, other_business, db_session):
+    with app.app_context():
+        add_hours_rows(db_session, business)
+        add_hours_rows(db_session, other_business)
+
+
 def test_every_route_answers_404_for_another_business_rows(
-    app, client, auth, business, other_business, db_session
+    app, client, auth, business, other_business, db_session, with_hours
 ):
     data = {
         "password": "taken-over-1234",
@@ -177,6 +188,12 @@ def test_every_route_answers_404_for_another_business_rows(
         "family": "new",
         "role": "tutor",
         "services": ["tutoring"],
+        "hours": "5",
+        "note": "taken over",
+        "reason": "taken over",
+        "attendance": "present",
+        "topics": "taken over",
+        "duration": "2",
     }
     by_role: dict[str, list] = {}
     for rule in tenant_rules(app):
@@ -212,6 +229,17 @@ def test_every_route_answers_404_for_another_business_rows(
     assert other_business.tutor.active is True
     assert other_business.invitee.password_hash is None
     assert {s.first_name for s in other_business.students} == {"Ada", "Ben"}
+    with as_tenant(other_business.tenant.id):
+        package = db_session.scalar(
+            select(Package).where(Package.id == other_business.extra["package_id"])
+        )
+        ts = db_session.scalar(
+            select(TutoringSession).where(TutoringSession.id == other_business.extra["session_id"])
+        )
+        db_session.refresh(package)
+        db_session.refresh(ts)
+        assert (package.remaining_minutes, package.active) == (23 * 60, True)
+        assert (ts.status, ts.duration_minutes) == ("upcoming", 60)
     assert other_business.family.name == "Rival family"
     with as_tenant(other_business.tenant.id):
         assert db_session.scalar(select(func.count(User.id))) == 6
@@ -242,7 +270,7 @@ def test_unknown_business_answers_404_page(client):
     assert "Page not found" in response.get_data(as_text=True)
 
 
-def test_every_page_renders_for_every_role(app, client, auth, business):
+def test_every_page_renders_for_every_role(app, client, auth, business, other_business, with_hours):
     """No GET page of the portal errors for a role that may open it."""
     for role in ("admin", "tutor", "counselor", "parent", "student"):
         auth.as_role(business, role)
@@ -254,6 +282,8 @@ def test_every_page_renders_for_every_role(app, client, auth, business):
             path = path.replace("<int:family_id>", str(business.family.id))
             path = path.replace("<int:user_id>", str(business.tutor.id))
             path = path.replace("<token>", "not-a-token")
+            for arg in ("package_id", "offering_id", "session_id"):
+                path = path.replace(f"<int:{arg}>", str(business.extra[arg]))
             response = client.get(path)
             assert response.status_code < 500, (role, path)
         auth.logout(business)
