@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from collections.abc import Iterable, Sequence
+from datetime import date
 
-from prepbase.models import Role, Student, User
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from prepbase.models import LedgerEntry, Package, Role, Student, TutoringSession, User
 
 
 def visible_students(session: Session, user: User) -> list[Student]:
@@ -28,3 +31,69 @@ def guards(user: User, student: Student) -> bool:
     if user.role == Role.STUDENT:
         return user.student_id == student.id
     return user.role == Role.PARENT and user.family_id == student.family_id
+
+
+def _ids(students: Iterable[Student]) -> list[int]:
+    return [s.id for s in students]
+
+
+def shown_to_family(package: Package, today: date) -> bool:
+    """Design §2: a family sees a package only while it is active and not past its expiry
+    (the renewal job may not have switched an expired package off yet)."""
+    return package.active and (package.expires_on is None or package.expires_on >= today)
+
+
+def active_packages(session: Session, students: Sequence[Student], today: date) -> list[Package]:
+    """The students' active, unexpired packages; oldest first, as they pay (rule 5)."""
+    if not students:
+        return []
+    return list(
+        session.scalars(
+            select(Package)
+            .where(
+                Package.student_id.in_(_ids(students)),
+                Package.active.is_(True),
+                or_(Package.expires_on.is_(None), Package.expires_on >= today),
+            )
+            .order_by(Package.start_date, Package.id)
+        )
+    )
+
+
+def family_sessions(
+    session: Session,
+    students: Sequence[Student],
+    status: str,
+    *,
+    newest_first: bool = False,
+    limit: int | None = None,
+) -> list[TutoringSession]:
+    """The students' sessions of one status, with student, staff and package loaded."""
+    if not students:
+        return []
+    order = TutoringSession.starts_at.desc() if newest_first else TutoringSession.starts_at
+    query = (
+        select(TutoringSession)
+        .where(TutoringSession.student_id.in_(_ids(students)), TutoringSession.status == status)
+        .options(
+            joinedload(TutoringSession.student),
+            joinedload(TutoringSession.staff),
+            joinedload(TutoringSession.package),
+        )
+        .order_by(order, TutoringSession.id)
+    )
+    if limit is not None:
+        query = query.limit(limit)
+    return list(session.scalars(query))
+
+
+def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
+    """Every ledger entry of a package, oldest first, with the session and its staff."""
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.package_id == package.id)
+            .options(joinedload(LedgerEntry.session).joinedload(TutoringSession.staff))
+            .order_by(LedgerEntry.id)
+        )
+    )

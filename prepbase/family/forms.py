@@ -1,0 +1,59 @@
+"""Book Session for families: the shared schedule form, filled with what they may choose."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import url_for
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+from wtforms import SelectChoice
+
+from prepbase.models import STAFF_ROLES, Service, StaffService, Student, Tenant, User
+from prepbase.session_forms import ScheduleForm
+
+
+def bookable_staff(session: Session, service: str | None = None) -> list[User]:
+    """Active staff who deliver `service` (or any service when it is not known)."""
+    query = (
+        select(User)
+        .where(User.role.in_(STAFF_ROLES), User.active.is_(True))
+        .options(selectinload(User.service_rows))
+        .order_by(User.name, User.id)
+    )
+    if service in set(Service):
+        query = query.where(User.service_rows.any(StaffService.service == service))
+    else:
+        query = query.where(User.service_rows.any())
+    return list(session.scalars(query))
+
+
+def staff_choices(staff: Sequence[User]) -> list[SelectChoice]:
+    """ "Tara Tutor (Tutoring)": without JavaScript the label says who offers what."""
+    return [
+        SelectChoice(str(u.id), f"{u.name} ({', '.join(s.label for s in u.services)})")
+        for u in staff
+    ]
+
+
+def book_session_form(
+    session: Session, tenant: Tenant, students: Sequence[Student], service: str | None = None
+) -> ScheduleForm:
+    """The Book Session form with the family's students and the staff who can teach.
+
+    On a POST every active staff member stays a valid choice, so a tutor who does not
+    offer the chosen service gets the domain's message instead of "Not a valid choice".
+    """
+    form = ScheduleForm()
+    form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
+    form.staff.choices = staff_choices(bookable_staff(session, service))
+    # With JavaScript, choosing a service reloads the staff select with who offers it.
+    form.service.render_kw = {
+        "hx-get": url_for("tenant.family.staff_options"),
+        "hx-trigger": "change",
+        "hx-target": "#staff-field",
+        "hx-swap": "outerHTML",
+        "hx-include": "#staff",
+    }
+    form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
+    return form
