@@ -57,8 +57,8 @@ def after_debit(session: Session, tenant: Tenant, package: Package, change: Chan
             session,
             person.email,
             subject,
-            f"Hello {person.name},\n\n{detail}\n\nTo keep sessions going, buy more hours from "
-            f"your {tenant.name} dashboard or contact {tenant.name}.\n",
+            f"Hello {person.name},\n\n{detail}\n\nTo keep sessions going, contact "
+            f"{tenant.name} about a renewal package.\n",
         )
 
 

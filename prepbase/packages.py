@@ -113,11 +113,17 @@ def assign_package(
 
 
 def set_package_active(
-    session: Session, actor: User, package: Package, active: bool, reason: str = "paused"
+    session: Session,
+    actor: User,
+    package: Package,
+    active: bool,
+    reason: str = "paused",
+    today: date | None = None,
 ) -> None:
     """The Status toggle: Inactive hides a package from the family and from booking;
-    sessions already holding its hours keep them."""
-    if active and package.expires_on is not None and package.expires_on < date.today():
+    sessions already holding its hours keep them. `today` is the business's local day."""
+    today = today or date.today()
+    if active and package.expires_on is not None and package.expires_on < today:
         raise DomainError("This package has expired; change its expiry date to reactivate it.")
     package.active = active
     package.inactive_reason = None if active else InactiveReason(reason)

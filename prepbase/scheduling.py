@@ -193,8 +193,8 @@ def _not_enough(
     return NotEnoughHours(
         f"Not enough hours: {student.first_name} has {hours.format_hours(left)} "
         f"{Service(ts.service).label} hours left and this session needs "
-        f"{hours.format_hours(minutes)}. Buy Hours or ask {tenant.name} for a renewal "
-        "package; nothing was booked."
+        f"{hours.format_hours(minutes)}. Ask {tenant.name} for a renewal package; "
+        "nothing was booked."
     )
 
 

@@ -375,7 +375,7 @@ def test_session_is_never_split(world, db_session):
 def test_not_enough_hours_changes_nothing(world, db_session):
     package = give(db_session, world, "1")
     db_session.commit()
-    with pytest.raises(scheduling.NotEnoughHours, match="Buy Hours"):
+    with pytest.raises(scheduling.NotEnoughHours, match="renewal package"):
         book(db_session, world, 90)
     db_session.rollback()
     db_session.refresh(package)
