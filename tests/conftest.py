@@ -252,3 +252,38 @@ class Auth:
 @pytest.fixture
 def auth(client) -> Auth:
     return Auth(client)
+
+
+# --- committed data (concurrency and multi-process tests) -------------------------------
+
+RACE_POOL = 25
+
+
+@pytest.fixture
+def engine(app, database_url) -> Iterator[sa.Engine]:
+    """A separate engine: its connections see only what was committed."""
+    if database_url.startswith("sqlite"):
+        eng = sa.create_engine(
+            database_url, connect_args={"timeout": 30, "check_same_thread": False}
+        )
+    else:
+        eng = sa.create_engine(database_url, pool_size=RACE_POOL, max_overflow=0)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def committed(app, engine) -> Iterator[Business]:
+    """A business whose rows are committed, removed again after the test."""
+    import uuid
+
+    from sqlalchemy.orm import Session
+
+    from prepbase.models import Tenant
+
+    slug = f"race-{uuid.uuid4().hex[:10]}"
+    with app.app_context(), Session(engine, expire_on_commit=False) as session:
+        business = make_business(session, slug)
+    yield business
+    with engine.begin() as conn:
+        conn.execute(sa.delete(Tenant).where(Tenant.id == business.tenant.id))

@@ -8,11 +8,9 @@ row locks; on SQLite, BEGIN IMMEDIATE serializes the writers.
 from __future__ import annotations
 
 import threading
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
-import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
@@ -20,34 +18,10 @@ from prepbase import hours, packages, scheduling
 from prepbase.errors import DomainError
 from prepbase.models import LedgerEntry, Package, SessionStatus, Tenant, TutoringSession, User
 from prepbase.tenancy import as_tenant
-from tests.factories import Business, make_business
+from tests.factories import Business
 
 THREADS = 20
 START = datetime(2031, 3, 3, 14, 0, tzinfo=UTC)
-
-
-@pytest.fixture
-def engine(app, database_url) -> Iterator[sa.Engine]:
-    eng = (
-        sa.create_engine(database_url, pool_size=THREADS + 5, max_overflow=0)
-        if not database_url.startswith("sqlite")
-        else sa.create_engine(
-            database_url, connect_args={"timeout": 30, "check_same_thread": False}
-        )
-    )
-    yield eng
-    eng.dispose()
-
-
-@pytest.fixture
-def committed(app, engine) -> Iterator[Business]:
-    """A business whose rows are committed, removed again after the test."""
-    slug = f"race-{uuid.uuid4().hex[:10]}"
-    with app.app_context(), Session(engine, expire_on_commit=False) as session:
-        business = make_business(session, slug)
-    yield business
-    with engine.begin() as conn:
-        conn.execute(sa.delete(Tenant).where(Tenant.id == business.tenant.id))
 
 
 def run_threads(count: int, work: Callable[[int], str]) -> list[str]:
@@ -97,7 +71,7 @@ def give_package(app, engine, business: Business, minutes: int) -> int:
             package_type="one_time",
             period=None,
             minutes=minutes,
-            start_date=date(2030, 1, 1),
+            start_date=date(2020, 1, 1),
         )
         session.commit()
         return package.id
