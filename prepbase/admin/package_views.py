@@ -1,3 +1,343 @@
-"""Admin pages: package_views (being built)."""
+"""Admin pages for hours (design §2, §4): a student's Packages tab, ＋ Add Package, a
+package's ledger with manual adjustments and its Status toggle, and the catalogue of
+offerings."""
 
-from prepbase.admin import bp  # noqa: F401
+from __future__ import annotations
+
+from datetime import date
+from typing import TypedDict
+
+from flask import flash, g, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from prepbase import hours, packages
+from prepbase.admin import bp
+from prepbase.admin.package_forms import (
+    CUSTOM,
+    AdjustForm,
+    OfferingForm,
+    PackageForm,
+    PackageTermsForm,
+)
+from prepbase.admin.views import _refused
+from prepbase.errors import DomainError
+from prepbase.extensions import db
+from prepbase.forms import ActionForm, form_status
+from prepbase.htmx import hx_redirect, is_htmx, render
+from prepbase.models import (
+    EntryKind,
+    InactiveReason,
+    LedgerEntry,
+    Offering,
+    Package,
+    PackageType,
+    Period,
+    Service,
+    Student,
+    TutoringSession,
+    utcnow,
+)
+from prepbase.scheduling import local_date
+from prepbase.tenancy import get_or_404
+
+# --- words on the screen ---------------------------------------------------------------
+
+
+def package_kind(item: Package | Offering) -> str:
+    """ "One-Time", or "Recurring (Monthly)"."""
+    label = PackageType(item.package_type).label
+    return f"{label} ({Period(item.period).label})" if item.period else label
+
+
+def service_name(item: Package | Offering) -> str:
+    """ "Tutoring" or "Counseling"."""
+    return Service(item.service).label
+
+
+def date_label(day: date) -> str:
+    """ "1 Nov 2026"."""
+    return f"{day.day} {day.strftime('%b %Y')}"
+
+
+@bp.context_processor
+def _package_words() -> dict[str, object]:
+    # Stored values are plain strings; these turn them into the product's words (§9).
+    return {
+        "package_kind": package_kind,
+        "service_name": service_name,
+        "date_label": date_label,
+        "entry_kind_label": lambda kind: EntryKind(kind).label,
+        "inactive_label": lambda reason: InactiveReason(reason).label,
+    }
+
+
+def _business_today() -> date:
+    return local_date(g.tenant, utcnow())
+
+
+class Terms(TypedDict):
+    name: str
+    service: str
+    package_type: str
+    period: str | None
+    minutes: int
+    rollover: bool
+
+
+def _terms(source: PackageTermsForm | Offering) -> Terms:
+    """Name, service, type, period, minutes and rollover, from a form or an offering."""
+    if isinstance(source, Offering):
+        return {
+            "name": source.name,
+            "service": source.service,
+            "package_type": source.package_type,
+            "period": source.period,
+            "minutes": source.minutes,
+            "rollover": source.rollover,
+        }
+    return {
+        "name": source.name.data,
+        "service": source.service.data,
+        "package_type": source.package_type.data,
+        "period": source.period.data or None,
+        "minutes": source.minutes or 0,
+        "rollover": bool(source.rollover.data),
+    }
+
+
+# --- the Packages tab -----------------------------------------------------------------
+
+
+@bp.get("/students/<int:student_id>/packages")
+def student_packages(student_id: int) -> Response:
+    student = get_or_404(Student, student_id)
+    rows = db.session.scalars(
+        select(Package)
+        .where(Package.student_id == student.id)
+        .order_by(Package.start_date, Package.id)  # the order hours are used in (§3 rule 5)
+    ).all()
+    return render(
+        "admin/students/tab_packages.html",
+        block="tab",
+        student=student,
+        tab="packages",
+        packages=rows,
+    )
+
+
+@bp.route("/students/<int:student_id>/packages/new", methods=["GET", "POST"])
+def package_new(student_id: int) -> Response:
+    student = get_or_404(Student, student_id)
+    # Choosing an offering re-renders the form (htmx GET) with its terms filled in.
+    choosing = request.method == "GET" and "offering" in request.args
+    form = PackageForm(request.args) if choosing else PackageForm()
+    offerings = db.session.scalars(
+        select(Offering).where(Offering.archived.is_(False)).order_by(Offering.name, Offering.id)
+    ).all()
+    form.offering.choices = [SelectChoice(CUSTOM, "Custom package")] + [
+        SelectChoice(
+            str(o.id),
+            f"{o.name} · {service_name(o)} · {package_kind(o)} · {hours.format_hours(o.minutes)} h",
+        )
+        for o in offerings
+    ]
+    if request.method == "GET" and form.start_date.data is None:
+        form.start_date.data = _business_today()
+    offering = next((o for o in offerings if str(o.id) == form.offering.data), None)
+    if form.validate_on_submit():
+        try:
+            package = packages.assign_package(
+                db.session,
+                current_user,
+                student,
+                **_terms(offering or form),
+                start_date=form.start_date.data,
+                expires_on=form.expires_on.data,
+                offering=offering,
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"{package.name} is assigned to {student.full_name}: "
+                f"{hours.format_hours(package.total_minutes)} hours.",
+                "success",
+            )
+            return hx_redirect(url_for(".student_packages", student_id=student.id))
+    if offering is not None:
+        form.fill_from(offering)  # the offering's terms, shown in the disabled fields
+    return render(
+        "admin/packages/new.html",
+        block="form",
+        status=form_status(),
+        form=form,
+        student=student,
+        offering=offering,
+        has_offerings=bool(offerings),
+    )
+
+
+# --- one package: its ledger, adjustments, status ---------------------------------------
+
+
+def _package_page(
+    package: Package, form: AdjustForm, *, block: str = "content", status: int = 200
+) -> Response:
+    entries = db.session.scalars(
+        select(LedgerEntry)
+        .where(LedgerEntry.package_id == package.id)
+        .options(
+            joinedload(LedgerEntry.actor),
+            joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
+        )
+        .order_by(LedgerEntry.id)
+    ).all()
+    return render(
+        "admin/packages/detail.html",
+        block=block,
+        status=status,
+        package=package,
+        entries=entries,
+        adjust_form=form,
+    )
+
+
+@bp.get("/packages/<int:package_id>")
+def package_detail(package_id: int) -> Response:
+    return _package_page(get_or_404(Package, package_id), AdjustForm())
+
+
+@bp.post("/packages/<int:package_id>/adjust")
+def package_adjust(package_id: int) -> Response:
+    package = get_or_404(Package, package_id)
+    form = AdjustForm()
+    if form.validate_on_submit():
+        try:
+            change = hours.adjust(
+                db.session, package, form.minutes or 0, current_user, form.note.data
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            sign = "+" if change.after > change.before else ""
+            flash(
+                f"{package.name}: {sign}{hours.format_hours(change.after - change.before)} hours; "
+                f"{hours.format_hours(change.after)} remaining.",
+                "success",
+            )
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(package, form, block="adjust_form", status=422)
+
+
+@bp.post("/packages/<int:package_id>/status")
+def package_toggle(package_id: int) -> Response:
+    """The Status toggle: the button says which status it asks for, so a double
+    submission cannot flip the package back."""
+    package = get_or_404(Package, package_id)
+    back = "package" if request.form.get("back") == "package" else "tab"
+    error = None
+    wanted = {"1": True, "0": False}.get(request.form.get("active", ""))
+    if not ActionForm().validate_on_submit():
+        error = "Your form expired. Reload the page and try again."
+    elif wanted is None:
+        error = "Choose Active or Inactive."
+    elif wanted != package.active:
+        try:
+            packages.set_package_active(
+                db.session, current_user, package, wanted, today=_business_today()
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            db.session.commit()
+    if is_htmx():
+        return render(
+            "admin/packages/_status.html",
+            block="status",
+            status=422 if error else 200,
+            package=package,
+            back=back,
+            error=error,
+        )
+    if error:
+        flash(error, "error")
+    else:
+        flash(f"{package.name} is {'Active' if package.active else 'Inactive'}.", "success")
+    if back == "package":
+        return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return hx_redirect(url_for(".student_packages", student_id=package.student_id))
+
+
+# --- offerings ---------------------------------------------------------------------------
+
+
+@bp.get("/offerings")
+def offering_list() -> Response:
+    offerings = db.session.scalars(select(Offering).order_by(Offering.name, Offering.id)).all()
+    return render(
+        "admin/offerings/list.html",
+        current=[o for o in offerings if not o.archived],
+        archived=[o for o in offerings if o.archived],
+        action_form=ActionForm(),
+    )
+
+
+def _offering_form_page(offering: Offering | None) -> Response:
+    form = OfferingForm()
+    if request.method == "GET" and offering is not None:
+        form.fill_from(offering)
+    if form.validate_on_submit():
+        try:
+            saved = packages.save_offering(db.session, current_user, offering, **_terms(form))
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{saved.name} is saved.", "success")
+            return hx_redirect(url_for(".offering_list"))
+    return render(
+        "admin/offerings/form.html",
+        block="form",
+        status=form_status(),
+        form=form,
+        offering=offering,
+    )
+
+
+@bp.route("/offerings/new", methods=["GET", "POST"])
+def offering_new() -> Response:
+    return _offering_form_page(None)
+
+
+@bp.route("/offerings/<int:offering_id>/edit", methods=["GET", "POST"])
+def offering_edit(offering_id: int) -> Response:
+    return _offering_form_page(get_or_404(Offering, offering_id))
+
+
+def _set_archived(offering_id: int, archived: bool) -> Response:
+    offering = get_or_404(Offering, offering_id)
+    if ActionForm().validate_on_submit():
+        packages.set_offering_archived(db.session, current_user, offering, archived)
+        db.session.commit()
+        if archived:
+            flash(f"{offering.name} is archived; Add Package no longer offers it.", "success")
+        else:
+            flash(f"{offering.name} is restored.", "success")
+    return hx_redirect(url_for(".offering_list"))
+
+
+@bp.post("/offerings/<int:offering_id>/archive")
+def offering_archive(offering_id: int) -> Response:
+    return _set_archived(offering_id, True)
+
+
+@bp.post("/offerings/<int:offering_id>/restore")
+def offering_restore(offering_id: int) -> Response:
+    return _set_archived(offering_id, False)

@@ -1,3 +1,141 @@
-"""Admin pages: session_views (being built)."""
+"""Admin pages for sessions: the business's Sessions list with its filters, and a
+student profile's Sessions tab. Acting on one session (propose, cancel, complete)
+happens on the staff session page, which admits admins for every session."""
 
-from prepbase.admin import bp  # noqa: F401
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import g, request
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+from wtforms import DateField, SelectChoice, SelectField, ValidationError
+from wtforms.validators import Optional
+
+from prepbase.admin import bp
+from prepbase.extensions import db
+from prepbase.htmx import render
+from prepbase.models import STAFF_ROLES, SessionStatus, Student, User
+from prepbase.session_lists import (
+    SESSIONS_PER_PAGE,
+    SessionFilters,
+    filtered_sessions,
+    student_history,
+)
+from prepbase.tenancy import get_or_404
+
+FILTER_NAMES = ("status", "staff", "student", "date_from", "date_to")
+
+
+def _known(message: str) -> Callable[[FlaskForm, SelectField], None]:
+    """A select validator with a message of ours (and none for the empty "any" choice)."""
+
+    def check(_form: FlaskForm, field: SelectField) -> None:
+        if field.data and not any(c.value == field.data for c in field.choices):
+            raise ValidationError(message)
+
+    return check
+
+
+class SessionFilterForm(FlaskForm):
+    """The Sessions list's filters, read from the query string (GET: no CSRF needed)."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")]
+        + [SelectChoice(s.value, s.label) for s in SessionStatus],
+        validate_choice=False,
+        validators=[_known("Choose a status from the list.")],
+    )
+    staff = SelectField(
+        "Tutor or counselor",
+        validate_choice=False,
+        validators=[_known("Choose a tutor or counselor of this business.")],
+    )
+    student = SelectField(
+        "Student",
+        validate_choice=False,
+        validators=[_known("Choose a student of this business.")],
+    )
+    date_from = DateField("From", validators=[Optional()])
+    date_to = DateField("To", validators=[Optional()])
+
+    def validate_date_to(self, field: DateField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+def _filter_form() -> SessionFilterForm:
+    form = SessionFilterForm(formdata=request.args)
+    staff = db.session.scalars(
+        select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.name, User.id)
+    )
+    form.staff.choices = [SelectChoice("", "Anyone")] + [
+        SelectChoice(str(u.id), u.name if u.active else f"{u.name} (inactive)") for u in staff
+    ]
+    students = db.session.scalars(
+        select(Student).order_by(Student.last_name, Student.first_name, Student.id)
+    )
+    form.student.choices = [SelectChoice("", "Any student")] + [
+        SelectChoice(str(s.id), s.full_name) for s in students
+    ]
+    return form
+
+
+def _day_start(day: date) -> datetime:
+    # Midnight where the business is, as UTC (filters read dates in the business's zone).
+    return datetime.combine(day, time(), tzinfo=ZoneInfo(g.tenant.timezone)).astimezone(UTC)
+
+
+def _filters(form: SessionFilterForm) -> SessionFilters:
+    return SessionFilters(
+        status=form.status.data or None,
+        staff_id=int(form.staff.data) if form.staff.data else None,
+        student_id=int(form.student.data) if form.student.data else None,
+        starts_from=_day_start(form.date_from.data) if form.date_from.data else None,
+        starts_before=(
+            _day_start(form.date_to.data + timedelta(days=1)) if form.date_to.data else None
+        ),
+    )
+
+
+@bp.get("/sessions")
+def session_list() -> Response:
+    form = _filter_form()
+    page = request.args.get("page", 1, type=int) or 1
+    if form.validate():
+        sessions, total = filtered_sessions(db.session, _filters(form), page)
+        status = 200
+    else:
+        sessions, total, status = [], 0, 422
+    pages = max(1, -(-total // SESSIONS_PER_PAGE))
+    chosen = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name)}
+    return render(
+        "admin/sessions/list.html",
+        block="results",
+        status=status,
+        form=form,
+        sessions=sessions,
+        total=total,
+        page=min(max(page, 1), pages),
+        pages=pages,
+        chosen=chosen,
+    )
+
+
+@bp.get("/students/<int:student_id>/sessions")
+def student_sessions(student_id: int) -> Response:
+    student = get_or_404(Student, student_id)
+    return render(
+        "admin/students/tab_sessions.html",
+        block="tab",
+        student=student,
+        tab="sessions",
+        history=student_history(db.session, student.id),
+    )

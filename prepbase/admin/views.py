@@ -5,6 +5,7 @@ from datetime import timedelta
 from flask import current_app, flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -26,7 +27,7 @@ from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, render
 from prepbase.invitations import send_invitation
-from prepbase.models import STAFF_ROLES, Family, Role, Student, User
+from prepbase.models import STAFF_ROLES, Family, Package, Role, Student, User
 from prepbase.tenancy import get_or_404
 
 
@@ -51,7 +52,23 @@ def dashboard() -> Response:
     pending = db.session.scalars(
         select(User).where(User.password_hash.is_(None), User.active.is_(True)).order_by(User.name)
     ).all()
-    return render("admin/dashboard.html", counts=counts, pending=pending, action_form=ActionForm())
+    # §4: active packages at or below the business's low-balance threshold, emptiest first.
+    running_low = db.session.scalars(
+        select(Package)
+        .where(
+            Package.active.is_(True),
+            Package.remaining_minutes <= g.tenant.low_balance_minutes,
+        )
+        .options(joinedload(Package.student))
+        .order_by(Package.remaining_minutes, Package.id)
+    ).all()
+    return render(
+        "admin/dashboard.html",
+        counts=counts,
+        pending=pending,
+        running_low=running_low,
+        action_form=ActionForm(),
+    )
 
 
 # --- students ---------------------------------------------------------------------------
@@ -142,16 +159,6 @@ def _profile(student_id: int, tab: str, **context: object) -> Response:
 @bp.get("/students/<int:student_id>")
 def student_overview(student_id: int) -> Response:
     return _profile(student_id, "overview", login_form=StudentLoginForm(), action_form=ActionForm())
-
-
-@bp.get("/students/<int:student_id>/packages")
-def student_packages(student_id: int) -> Response:
-    return _profile(student_id, "packages")
-
-
-@bp.get("/students/<int:student_id>/sessions")
-def student_sessions(student_id: int) -> Response:
-    return _profile(student_id, "sessions")
 
 
 @bp.post("/students/<int:student_id>/login")
@@ -360,12 +367,7 @@ def person_resend_invite(user_id: int) -> Response:
     return hx_redirect(request.referrer if _same_site(request.referrer) else url_for(".dashboard"))
 
 
-# --- sessions, reports, settings --------------------------------------------------------
-
-
-@bp.get("/sessions")
-def session_list() -> Response:
-    return render("admin/sessions.html")
+# --- reports, settings -----------------------------------------------------------------
 
 
 @bp.get("/reports")

@@ -1,11 +1,342 @@
+"""The staff portal: my sessions, Propose Session, and one session's page with its actions.
+
+Tutors and counselors act on their own sessions; admins use the same pages for the
+sessions they teach and, from the admin's Sessions list, for anyone's (design §1, §3).
+A session that is not the actor's is a 404, like a row of another business.
+"""
+
 from __future__ import annotations
 
-from werkzeug.wrappers import Response
+from collections.abc import Callable
 
-from prepbase.htmx import render
+from flask import abort, flash, g, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.wrappers import Response
+from wtforms import SelectChoice
+
+from prepbase import scheduling
+from prepbase.errors import DomainError, NotFound
+from prepbase.extensions import db
+from prepbase.forms import ActionForm, apply_domain_error, form_status
+from prepbase.hours import format_hours
+from prepbase.htmx import hx_redirect, render
+from prepbase.models import (
+    STAFF_ROLES,
+    Package,
+    Role,
+    SessionStatus,
+    Student,
+    TutoringSession,
+    User,
+    utcnow,
+)
+from prepbase.session_forms import (
+    SERVICE_CHOICES,
+    ActionPlanForm,
+    AttendanceForm,
+    ReasonForm,
+    ScheduleForm,
+)
+from prepbase.session_lists import is_new_booking, staff_board
+from prepbase.tenancy import get_or_404
+from prepbase.timefmt import format_when, to_local
 from prepbase.tutor import bp
+from prepbase.tutor.forms import DurationForm, RescheduleForm
+
+
+def _refused(form: FlaskForm, exc: DomainError) -> None:
+    if isinstance(exc, NotFound):
+        raise exc  # someone else's row: the error handler answers 404
+    db.session.rollback()  # nothing of a refused action is kept
+    apply_domain_error(form, exc)
+
+
+def _decline_form(ts: TutoringSession, **kwargs: object) -> ReasonForm:
+    # One prefix per session: the dashboard shows several decline forms at once.
+    form = ReasonForm(prefix=f"decline-{ts.id}", **kwargs)
+    form.reason.label.text = "Reason (the family reads it)"
+    return form
+
+
+def _cancel_form(**kwargs: object) -> ReasonForm:
+    form = ReasonForm(prefix="cancel", **kwargs)
+    form.reason.label.text = "Reason (optional)"
+    return form
 
 
 @bp.get("/")
 def dashboard() -> Response:
-    return render("tutor/dashboard.html")
+    board = staff_board(db.session, current_user.id, utcnow())
+    return render(
+        "tutor/dashboard.html",
+        board=board,
+        action_form=ActionForm(),
+        decline_forms={ts.id: _decline_form(ts, formdata=None) for ts in board.new_bookings},
+    )
+
+
+# --- Propose Session ---------------------------------------------------------------------
+
+
+def _student_choices() -> list[SelectChoice]:
+    # Any student of the business: staff are not tied to a roster, so a tutor can start
+    # working with a student the office has just enrolled.
+    students = db.session.scalars(
+        select(Student).order_by(Student.last_name, Student.first_name, Student.id)
+    )
+    return [SelectChoice(str(s.id), s.full_name) for s in students]
+
+
+def _staff_choices(actor: User) -> list[SelectChoice]:
+    if actor.role != Role.ADMIN:
+        return [SelectChoice(str(actor.id), actor.name)]
+    staff = db.session.scalars(
+        select(User)
+        .where(User.role.in_(STAFF_ROLES), User.active.is_(True), User.service_rows.any())
+        .options(selectinload(User.service_rows))
+        .order_by(User.name, User.id)
+    )
+    return [
+        SelectChoice(str(u.id), f"{u.name} ({', '.join(s.label for s in u.services)})")
+        for u in staff
+    ]
+
+
+def _service_choices(actor: User) -> list[SelectChoice]:
+    if actor.role == Role.ADMIN:
+        return SERVICE_CHOICES  # the chosen staff member must offer it; the domain checks
+    return [SelectChoice(s.value, s.label) for s in actor.services]
+
+
+def _offered(field: object, value: str) -> bool:
+    return any(choice.value == value for choice in field.choices)  # type: ignore[attr-defined]
+
+
+@bp.route("/sessions/new", methods=["GET", "POST"])
+def session_new() -> Response:
+    form = ScheduleForm()
+    form.student.choices = _student_choices()
+    form.service.choices = _service_choices(current_user)
+    form.staff.choices = _staff_choices(current_user)
+    if request.method == "GET":
+        wanted = request.args.get("student", "")
+        if _offered(form.student, wanted):
+            form.student.data = wanted
+        if _offered(form.staff, str(current_user.id)):
+            form.staff.data = str(current_user.id)
+    if form.validate_on_submit():
+        try:
+            ts = scheduling.propose_session(
+                db.session,
+                g.tenant,
+                current_user,
+                student=get_or_404(Student, int(form.student.data)),
+                staff=get_or_404(User, int(form.staff.data)),
+                service=form.service.data,
+                starts_at=form.starts_at(g.tenant),
+                duration_minutes=form.duration_minutes(),
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            when = format_when(g.tenant.timezone, ts.starts_at)
+            flash(
+                f"Session proposed for {ts.student.full_name} on {when}. It is pending until "
+                "the family accepts it; no hours move until then.",
+                "success",
+            )
+            return hx_redirect(url_for(".session_detail", session_id=ts.id))
+    return render("tutor/propose.html", block="form", status=form_status(), form=form)
+
+
+# --- one session --------------------------------------------------------------------------
+
+
+def _staff_session(session_id: int) -> TutoringSession:
+    """The session, if the signed-in user is its staff member or an admin; else 404."""
+    ts = get_or_404(TutoringSession, session_id)
+    if not scheduling.may_staff_act(current_user, ts):
+        abort(404)
+    return ts
+
+
+def _back(ts: TutoringSession) -> str:
+    if request.args.get("next") == "dashboard":
+        return url_for(".dashboard")
+    return url_for(".session_detail", session_id=ts.id)
+
+
+def _allowed(ts: TutoringSession) -> dict[str, bool]:
+    """Which actions the page offers now; the domain refuses the rest if forced."""
+    is_open = ts.status in scheduling.OPEN
+    started = ts.starts_at <= utcnow()
+    recording = ts.status == SessionStatus.UPCOMING and started
+    return {
+        "confirm": is_new_booking(ts),
+        "attendance": recording and not ts.attendance,
+        "plan": recording and ts.plan_submitted_at is None,
+        "waiting_to_start": ts.status == SessionStatus.UPCOMING and not started,
+        "cancel": is_open,
+        "change": is_open,
+    }
+
+
+def _default_forms(ts: TutoringSession) -> dict[str, FlaskForm]:
+    # formdata=None: only the form that was posted reads the request.
+    local = to_local(g.tenant.timezone, ts.starts_at)
+    return {
+        "attendance_form": AttendanceForm(formdata=None),
+        "plan_form": ActionPlanForm(formdata=None),
+        "cancel_form": _cancel_form(formdata=None),
+        "decline_form": _decline_form(ts, formdata=None),
+        "duration_form": DurationForm(
+            formdata=None, data={"duration": format_hours(ts.duration_minutes)}
+        ),
+        "reschedule_form": RescheduleForm(
+            formdata=None, data={"date": local.date(), "start_time": local.time()}
+        ),
+    }
+
+
+def _session_page(
+    ts: TutoringSession, *, block: str = "content", status: int = 200, **forms: FlaskForm
+) -> Response:
+    active_packages = db.session.scalars(
+        select(Package)
+        .where(Package.student_id == ts.student_id, Package.active.is_(True))
+        .order_by(Package.start_date, Package.id)
+    ).all()
+    preview = (
+        scheduling.preview_package(db.session, g.tenant, ts)
+        if ts.status == SessionStatus.PENDING
+        else None
+    )
+    return render(
+        "tutor/session.html",
+        block=block,
+        status=status,
+        ts=ts,
+        allowed=_allowed(ts),
+        active_packages=active_packages,
+        preview=preview,
+        back=request.args.get("next"),
+        action_form=ActionForm(),
+        **{**_default_forms(ts), **forms},
+    )
+
+
+@bp.get("/sessions/<int:session_id>")
+def session_detail(session_id: int) -> Response:
+    return _session_page(_staff_session(session_id))
+
+
+def _act(
+    session_id: int,
+    form_name: str,
+    make_form: Callable[[TutoringSession], FlaskForm],
+    act: Callable[[TutoringSession, FlaskForm], str],
+) -> Response:
+    """Run one action from the session page: commit and go back on success, else show
+    the form (its block, for htmx) with the refusal, 422, nothing kept."""
+    ts = _staff_session(session_id)
+    form = make_form(ts)
+    if form.validate_on_submit():
+        try:
+            message = act(ts, form)
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            flash(message, "success")
+            return hx_redirect(_back(ts))
+    return _session_page(ts, block=form_name, status=form_status(), **{form_name: form})
+
+
+def _recorded(what: str, ts: TutoringSession) -> str:
+    if ts.status == SessionStatus.COMPLETED:
+        return f"{what}. The session is completed."
+    missing = "the action plan" if ts.plan_submitted_at is None else "attendance"
+    return f"{what}. Add {missing} to complete the session."
+
+
+@bp.post("/sessions/<int:session_id>/attendance")
+def session_attendance(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: AttendanceForm) -> str:
+        scheduling.take_attendance(db.session, g.tenant, current_user, ts, form.attendance.data)
+        return _recorded("Attendance taken", ts)
+
+    return _act(session_id, "attendance_form", lambda ts: AttendanceForm(), act)
+
+
+@bp.post("/sessions/<int:session_id>/plan")
+def session_plan(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: ActionPlanForm) -> str:
+        scheduling.submit_action_plan(
+            db.session,
+            g.tenant,
+            current_user,
+            ts,
+            topics=form.topics.data,
+            goals=form.goals.data or "",
+            next_steps=form.next_steps.data or "",
+        )
+        return _recorded("Action plan submitted", ts)
+
+    return _act(session_id, "plan_form", lambda ts: ActionPlanForm(), act)
+
+
+@bp.post("/sessions/<int:session_id>/cancel")
+def session_cancel(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: ReasonForm) -> str:
+        charged, package = ts.charged_minutes, ts.package
+        scheduling.cancel_session(db.session, g.tenant, current_user, ts, form.reason.data or "")
+        if charged and package is not None:
+            return f"Session cancelled. {format_hours(charged)} hours went back to {package.name}."
+        return "Session cancelled. No hours had been used."
+
+    return _act(session_id, "cancel_form", lambda ts: _cancel_form(), act)
+
+
+@bp.post("/sessions/<int:session_id>/confirm")
+def session_confirm(session_id: int) -> Response:
+    ts = _staff_session(session_id)
+    if ActionForm().validate_on_submit():
+        # A refusal (already cancelled…) propagates: the error handler rolls back and
+        # answers 422 with the message.
+        scheduling.confirm_session(db.session, g.tenant, current_user, ts)
+        db.session.commit()
+        flash(f"Session with {ts.student.full_name} confirmed.", "success")
+    return hx_redirect(_back(ts))
+
+
+@bp.post("/sessions/<int:session_id>/decline")
+def session_decline(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: ReasonForm) -> str:
+        package = ts.package
+        scheduling.reject_booking(db.session, g.tenant, current_user, ts, form.reason.data or "")
+        back_to = f" to {package.name}" if package is not None else ""
+        return f"Booking declined. Its hours went back{back_to} and the family is told by e-mail."
+
+    return _act(session_id, "decline_form", _decline_form, act)
+
+
+@bp.post("/sessions/<int:session_id>/duration")
+def session_duration(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: DurationForm) -> str:
+        scheduling.change_duration(db.session, g.tenant, current_user, ts, form.duration_minutes())
+        return f"The session now lasts {format_hours(ts.duration_minutes)} hours."
+
+    return _act(session_id, "duration_form", lambda ts: DurationForm(), act)
+
+
+@bp.post("/sessions/<int:session_id>/reschedule")
+def session_reschedule(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: RescheduleForm) -> str:
+        scheduling.reschedule(db.session, g.tenant, current_user, ts, form.starts_at(g.tenant))
+        return f"Session moved to {format_when(g.tenant.timezone, ts.starts_at)}."
+
+    return _act(session_id, "reschedule_form", lambda ts: RescheduleForm(), act)

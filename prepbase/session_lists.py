@@ -1,0 +1,180 @@
+"""The lists of sessions staff and admins look at: a staff member's board, the admin's
+filtered list, a student's history.
+
+Plain queries taking the database session. Each list eager-loads the student, the staff
+member and the paying package in the same statement, so a page costs the same few
+statements whether it shows two sessions or two hundred.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session, joinedload
+
+from prepbase.models import Package, SessionStatus, TutoringSession
+
+OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
+CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
+RECENT_COMPLETED = 20
+SESSIONS_PER_PAGE = 50
+
+
+def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringSession]]:
+    # Many-to-one joins: one row per session, no extra statement per row.
+    return stmt.options(
+        joinedload(TutoringSession.student),
+        joinedload(TutoringSession.staff),
+        joinedload(TutoringSession.package),
+    )
+
+
+def is_new_booking(ts: TutoringSession) -> bool:
+    """A family booking its staff member has not confirmed yet (design §3 rule 9)."""
+    return ts.status == SessionStatus.UPCOMING and ts.booked_by_family and ts.confirmed_at is None
+
+
+def hours_left_by_service(
+    session: Session, student_ids: Iterable[int]
+) -> dict[tuple[int, str], int]:
+    """Minutes left on each student's active packages, per service, in one statement.
+
+    Shown next to proposals (which hold no hours yet) so staff see whether the family
+    can accept them.
+    """
+    ids = sorted(set(student_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Package.student_id, Package.service, func.sum(Package.remaining_minutes))
+        .where(Package.student_id.in_(ids), Package.active.is_(True))
+        .group_by(Package.student_id, Package.service)
+    )
+    return {(student_id, service): int(total or 0) for student_id, service, total in rows}
+
+
+@dataclass
+class StaffBoard:
+    """One staff member's sessions, sorted into what they need to do."""
+
+    new_bookings: list[TutoringSession] = field(default_factory=list)
+    needs_completion: list[TutoringSession] = field(default_factory=list)
+    upcoming: list[TutoringSession] = field(default_factory=list)
+    pending: list[TutoringSession] = field(default_factory=list)
+    completed: list[TutoringSession] = field(default_factory=list)
+    hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+def staff_board(
+    session: Session, staff_id: int, now: datetime, completed_limit: int = RECENT_COMPLETED
+) -> StaffBoard:
+    """The sessions of `staff_id`: new family bookings to confirm, started sessions that
+    still need attendance or an action plan, upcoming and pending ones, and the most
+    recent completed ones."""
+    board = StaffBoard()
+    open_sessions = session.scalars(
+        _with_people(
+            select(TutoringSession)
+            .where(TutoringSession.staff_id == staff_id, TutoringSession.status.in_(OPEN))
+            .order_by(TutoringSession.starts_at, TutoringSession.id)
+        )
+    )
+    for ts in open_sessions:
+        if ts.status == SessionStatus.PENDING:
+            board.pending.append(ts)
+        elif ts.starts_at <= now:
+            board.needs_completion.append(ts)
+        elif is_new_booking(ts):
+            board.new_bookings.append(ts)
+        else:
+            board.upcoming.append(ts)
+    board.completed = list(
+        session.scalars(
+            _with_people(
+                select(TutoringSession)
+                .where(
+                    TutoringSession.staff_id == staff_id,
+                    TutoringSession.status == SessionStatus.COMPLETED,
+                )
+                .order_by(TutoringSession.starts_at.desc(), TutoringSession.id.desc())
+                .limit(completed_limit)
+            )
+        )
+    )
+    board.hours_left = hours_left_by_service(session, (ts.student_id for ts in board.pending))
+    return board
+
+
+@dataclass(frozen=True)
+class SessionFilters:
+    """What the admin's Sessions list is narrowed to; None means any."""
+
+    status: str | None = None
+    staff_id: int | None = None
+    student_id: int | None = None
+    starts_from: datetime | None = None  # inclusive, UTC
+    starts_before: datetime | None = None  # exclusive, UTC
+
+
+def filtered_sessions(
+    session: Session, filters: SessionFilters, page: int = 1, per_page: int = SESSIONS_PER_PAGE
+) -> tuple[list[TutoringSession], int]:
+    """One page of the business's sessions matching `filters`, latest start first, and
+    how many match in all."""
+    stmt = select(TutoringSession)
+    if filters.status:
+        stmt = stmt.where(TutoringSession.status == filters.status)
+    if filters.staff_id is not None:
+        stmt = stmt.where(TutoringSession.staff_id == filters.staff_id)
+    if filters.student_id is not None:
+        stmt = stmt.where(TutoringSession.student_id == filters.student_id)
+    if filters.starts_from is not None:
+        stmt = stmt.where(TutoringSession.starts_at >= filters.starts_from)
+    if filters.starts_before is not None:
+        stmt = stmt.where(TutoringSession.starts_at < filters.starts_before)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    rows = session.scalars(
+        _with_people(stmt)
+        .order_by(TutoringSession.starts_at.desc(), TutoringSession.id.desc())
+        .limit(per_page)
+        .offset((max(page, 1) - 1) * per_page)
+    )
+    return list(rows), total
+
+
+@dataclass
+class StudentHistory:
+    """A student's sessions by status, for the profile's Sessions tab."""
+
+    upcoming: list[TutoringSession] = field(default_factory=list)
+    pending: list[TutoringSession] = field(default_factory=list)
+    completed: list[TutoringSession] = field(default_factory=list)
+    closed: list[TutoringSession] = field(default_factory=list)  # cancelled or declined
+    hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
+
+
+def student_history(session: Session, student_id: int) -> StudentHistory:
+    """Every session of the student: open ones soonest first, past ones latest first."""
+    history = StudentHistory()
+    rows = session.scalars(
+        _with_people(
+            select(TutoringSession)
+            .where(TutoringSession.student_id == student_id)
+            .order_by(TutoringSession.starts_at, TutoringSession.id)
+        )
+    )
+    lists = {
+        SessionStatus.UPCOMING: history.upcoming,
+        SessionStatus.PENDING: history.pending,
+        SessionStatus.COMPLETED: history.completed,
+    }
+    for ts in rows:
+        lists.get(SessionStatus(ts.status), history.closed).append(ts)
+    history.completed.reverse()
+    history.closed.reverse()
+    if history.pending:
+        history.hours_left = hours_left_by_service(session, [student_id])
+    return history

@@ -1,0 +1,18 @@
+"""Forms of the staff session page that the shared session forms do not cover."""
+
+from __future__ import annotations
+
+from prepbase.session_forms import SessionTimeForm
+
+
+class RescheduleForm(SessionTimeForm):
+    """Move a session: a new date and start time; its length stays."""
+
+    duration = None  # a subclass drops an inherited field by setting it to None
+
+
+class DurationForm(SessionTimeForm):
+    """Change a session's length, in hours."""
+
+    date = None
+    start_time = None
