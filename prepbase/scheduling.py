@@ -356,9 +356,17 @@ def propose_session(
     )
 
 
-def accept_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+def accept_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    now: datetime | None = None,
+) -> None:
     """Rule 2: the family accepts a proposal → UPCOMING, and the hours are debited."""
     _check_family_actor(actor, ts.student)
+    if ts.status == SessionStatus.PENDING and ts.starts_at <= (now or utcnow()):
+        raise DomainError("This proposal's time has passed; ask for a new time.")
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
 
@@ -447,8 +455,13 @@ def change_duration(
     if ts.status == SessionStatus.UPCOMING and ts.package_id is not None and diff:
         if diff > 0:
             change = hours.debit_for_session(session, ts.package_id, ts, diff, actor)
-            if change is None:
-                raise _not_enough(session, tenant, ts, diff)
+            if change is None:  # a session stays on the package that paid for it
+                package = session.scalar(select(Package).where(Package.id == ts.package_id))
+                raise NotEnoughHours(
+                    f"{package.name} has {hours.format_hours(package.remaining_minutes)} hours "
+                    f"left; {hours.format_hours(diff)} more are needed to lengthen this session.",
+                    field="duration",
+                )
             alerts.after_debit(session, tenant, ts.package, change)
         else:
             hours.refund_for_session(

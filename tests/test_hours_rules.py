@@ -608,3 +608,20 @@ def test_dst_gap_time_is_refused(world, db_session):
     with pytest.raises(DomainError, match="does not exist"):
         scheduling.local_to_utc(world.tenant, date(2027, 3, 14), time(2, 30))
     assert scheduling.local_to_utc(world.tenant, date(2027, 3, 14), time(3, 30)).hour == 7
+
+
+def test_past_proposal_cannot_be_accepted(world, db_session):
+    give(db_session, world, "5")
+    ts = propose(db_session, world, 60)
+    with pytest.raises(DomainError, match="time has passed"):
+        scheduling.accept_session(
+            db_session, world.tenant, world.parent, ts, now=ts.starts_at + timedelta(minutes=1)
+        )
+
+
+def test_lengthening_names_the_paying_package(world, db_session):
+    give(db_session, world, "1", name="Small")
+    give(db_session, world, "10", name="Big", start=date(2026, 11, 20))
+    ts = book(db_session, world, 60)
+    with pytest.raises(scheduling.NotEnoughHours, match="Small has 0 hours left"):
+        scheduling.change_duration(db_session, world.tenant, world.tutor, ts, 90)
