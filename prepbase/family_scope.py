@@ -63,18 +63,22 @@ def active_packages(session: Session, students: Sequence[Student], today: date) 
 def family_sessions(
     session: Session,
     students: Sequence[Student],
-    status: str,
+    status: str | tuple[str, ...],
     *,
     newest_first: bool = False,
     limit: int | None = None,
 ) -> list[TutoringSession]:
-    """The students' sessions of one status, with student, staff and package loaded."""
+    """The students' sessions of one or more statuses, with student, staff and package."""
     if not students:
         return []
+    statuses = (status,) if isinstance(status, str) else status
     order = TutoringSession.starts_at.desc() if newest_first else TutoringSession.starts_at
     query = (
         select(TutoringSession)
-        .where(TutoringSession.student_id.in_(_ids(students)), TutoringSession.status == status)
+        .where(
+            TutoringSession.student_id.in_(_ids(students)),
+            TutoringSession.status.in_(statuses),
+        )
         .options(
             joinedload(TutoringSession.student),
             joinedload(TutoringSession.staff),

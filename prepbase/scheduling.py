@@ -211,6 +211,25 @@ def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -
     raise _not_enough(session, tenant, ts, ts.duration_minutes)
 
 
+def pick_package(
+    packages: list[Package], ts: TutoringSession, on: date
+) -> tuple[Package | None, int]:
+    """Rule 5 over packages already loaded (oldest first): the one that would pay for
+    `ts`, and the minutes its student could use that day. Mirrors `payable_packages`
+    so a page can preview many sessions without a query each."""
+    usable = [
+        p
+        for p in packages
+        if p.student_id == ts.student_id
+        and p.service == ts.service
+        and p.active
+        and p.start_date <= on
+        and (p.expires_on is None or p.expires_on >= on)
+    ]
+    payer = next((p for p in usable if p.remaining_minutes >= ts.duration_minutes), None)
+    return payer, sum(p.remaining_minutes for p in usable)
+
+
 def preview_package(session: Session, tenant: Tenant, ts: TutoringSession) -> Package | None:
     """The package that would pay for `ts` if it were accepted now (for the Accept screen)."""
     candidates = payable_packages(

@@ -52,14 +52,12 @@ def _today() -> date:
     return scheduling.local_date(g.tenant, utcnow())
 
 
-def _pending_rows(students: list[Student]) -> list[PendingRow]:
+def _pending_rows(pending: list[TutoringSession], packages: list[Package]) -> list[PendingRow]:
+    # The preview uses the packages already on the page: no query per proposal.
     rows = []
-    for ts in family_sessions(db.session, students, SessionStatus.PENDING):
-        package = scheduling.preview_package(db.session, g.tenant, ts)
-        left = 0
-        if package is None:
-            day = scheduling.local_date(g.tenant, ts.starts_at)
-            left = scheduling.hours_left(db.session, ts.student_id, ts.service, day)
+    for ts in pending:
+        day = scheduling.local_date(g.tenant, ts.starts_at)
+        package, left = scheduling.pick_package(packages, ts, day)
         rows.append(PendingRow(ts, package, left))
     return rows
 
@@ -68,13 +66,18 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     students = visible_students(db.session, current_user)
     packages = active_packages(db.session, students, _today())
     threshold = g.tenant.low_balance_minutes
+    open_sessions = family_sessions(
+        db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
+    )
     return {
         "students": students,
         "family": current_user.family,
         "packages_of": {s.id: [p for p in packages if p.student_id == s.id] for s in students},
         "running_low": [p for p in packages if p.remaining_minutes <= threshold],
-        "pending": _pending_rows(students),
-        "upcoming": family_sessions(db.session, students, SessionStatus.UPCOMING),
+        "pending": _pending_rows(
+            [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages
+        ),
+        "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
         "completed": family_sessions(
             db.session,
             students,
