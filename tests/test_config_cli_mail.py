@@ -191,6 +191,7 @@ def test_mail_is_not_sent_for_a_refused_action(client, auth, business, mailbox, 
         assert db_session.scalars(select(OutboundEmail)).all() == []
 
 
+@pytest.mark.tampers_ledger
 def test_audit_and_renew_commands(app, business, db_session, runner):
     from datetime import date
 

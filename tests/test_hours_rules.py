@@ -592,6 +592,7 @@ def test_expiry_turns_packages_inactive(world, db_session):
     assert (package.active, package.inactive_reason) == (False, "expired")
 
 
+@pytest.mark.tampers_ledger
 def test_audit_reports_a_tampered_balance(world, db_session):
     from sqlalchemy import text
 
