@@ -130,7 +130,12 @@ def register_template_helpers(app: Flask) -> None:
     def when(moment: Any) -> str:
         return format_when(g.tenant.timezone if "tenant" in g else "UTC", moment)
 
-    app.jinja_env.globals.update(signed_in_here=signed_in_here, nav_current=nav_current)
+    def has_field_errors(form: Any) -> bool:
+        return any(field.errors for field in form)
+
+    app.jinja_env.globals.update(
+        signed_in_here=signed_in_here, nav_current=nav_current, has_field_errors=has_field_errors
+    )
     app.jinja_env.filters.update(hours=format_hours, when=when)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).

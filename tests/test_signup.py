@@ -105,7 +105,10 @@ def test_failed_signup_leaves_no_half_made_business(client, db_session, monkeypa
     client.post("/signup", data=GOOD)
     client.post("/summit-prep/logout")
     before = counts(db_session)
+    from prepbase.public import forms
+
     monkeypatch.setattr(accounts, "validate_slug", lambda session, slug: slug)
+    monkeypatch.setattr(forms, "validate_slug", lambda session, slug: slug)
     response = client.post("/signup", data=dict(GOOD, email="other@example.com"))
     assert response.status_code == 422
     assert "already taken" in response.get_data(as_text=True)
@@ -125,3 +128,12 @@ def test_signup_page_lists_time_zones(client, db_session):
     )
     assert "Europe/Berlin" in body
     assert '<label for="slug">URL name</label>' in body
+
+
+def test_all_signup_problems_show_in_one_round(client, db_session):
+    response = client.post(
+        "/signup", data=dict(GOOD, slug="admin", password="short", confirm="short")
+    )
+    assert response.status_code == 422
+    body = response.get_data(as_text=True)
+    assert "reserved" in body and "at least 10 characters" in body

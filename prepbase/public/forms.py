@@ -1,7 +1,10 @@
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
+from prepbase.accounts import validate_slug
+from prepbase.errors import DomainError
+from prepbase.extensions import db
 from prepbase.forms import email_field, name_field, new_password_fields, timezone_field
 
 
@@ -19,3 +22,10 @@ class SignupForm(FlaskForm):
     admin_name = name_field("Your name")
     email = email_field("Your e-mail")
     password, confirm = new_password_fields()
+
+    def validate_slug(self, field: StringField) -> None:
+        # Checked with the other fields, so every problem shows in one round.
+        try:
+            validate_slug(db.session, field.data or "")
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
