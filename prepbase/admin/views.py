@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 from flask import current_app, flash, g, request, url_for
@@ -38,6 +39,22 @@ def _invite_ttl() -> timedelta:
 def _refused(form: object, exc: DomainError) -> None:
     db.session.rollback()  # nothing of a refused action is kept
     apply_domain_error(form, exc)  # type: ignore[arg-type]
+
+
+def _invite(form: object, done_url: Callable[[], str], **who: object) -> Response | None:
+    """Invite someone (one transaction with the e-mail); the redirect, or None if refused."""
+    try:
+        email = form.email.data  # type: ignore[attr-defined]
+        user, raw = accounts.invite_user(
+            db.session, current_user, email=email, ttl=_invite_ttl(), **who
+        )
+        send_invitation(db.session, user, raw)
+    except DomainError as exc:
+        _refused(form, exc)
+        return None
+    db.session.commit()
+    flash(f"Invitation sent to {user.email}.", "success")
+    return hx_redirect(done_url())
 
 
 @bp.get("/")
@@ -166,23 +183,15 @@ def student_login_invite(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
     form = StudentLoginForm()
     if form.validate_on_submit():
-        try:
-            user, raw = accounts.invite_user(
-                db.session,
-                current_user,
-                name=student.full_name,
-                email=form.email.data,
-                role=Role.STUDENT,
-                student=student,
-                ttl=_invite_ttl(),
-            )
-            send_invitation(db.session, user, raw)
-        except DomainError as exc:
-            _refused(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {user.email}.", "success")
-            return hx_redirect(url_for(".student_overview", student_id=student.id))
+        done = _invite(
+            form,
+            lambda: url_for(".student_overview", student_id=student.id),
+            name=student.full_name,
+            role=Role.STUDENT,
+            student=student,
+        )
+        if done is not None:
+            return done
     return render(
         "admin/students/tab_overview.html",
         block="tab",
@@ -230,23 +239,15 @@ def family_invite_parent(family_id: int) -> Response:
     family = get_or_404(Family, family_id)
     form = InviteParentForm()
     if form.validate_on_submit():
-        try:
-            user, raw = accounts.invite_user(
-                db.session,
-                current_user,
-                name=form.name.data,
-                email=form.email.data,
-                role=Role.PARENT,
-                family=family,
-                ttl=_invite_ttl(),
-            )
-            send_invitation(db.session, user, raw)
-        except DomainError as exc:
-            _refused(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {user.email}.", "success")
-            return hx_redirect(url_for(".family_detail", family_id=family.id))
+        done = _invite(
+            form,
+            lambda: url_for(".family_detail", family_id=family.id),
+            name=form.name.data,
+            role=Role.PARENT,
+            family=family,
+        )
+        if done is not None:
+            return done
     return render(
         "admin/families/detail.html",
         block="parent_form",
@@ -272,23 +273,15 @@ def staff_list() -> Response:
 def staff_invite() -> Response:
     form = StaffInviteForm()
     if form.validate_on_submit():
-        try:
-            user, raw = accounts.invite_user(
-                db.session,
-                current_user,
-                name=form.name.data,
-                email=form.email.data,
-                role=form.role.data,
-                services=form.services.data or [],
-                ttl=_invite_ttl(),
-            )
-            send_invitation(db.session, user, raw)
-        except DomainError as exc:
-            _refused(form, exc)
-        else:
-            db.session.commit()
-            flash(f"Invitation sent to {user.email}.", "success")
-            return hx_redirect(url_for(".staff_list"))
+        done = _invite(
+            form,
+            lambda: url_for(".staff_list"),
+            name=form.name.data,
+            role=form.role.data,
+            services=form.services.data or [],
+        )
+        if done is not None:
+            return done
     return render("admin/staff/invite.html", block="form", status=form_status(), form=form)
 
 
