@@ -603,3 +603,14 @@ def test_signed_out_visitor_is_sent_to_sign_in(client, world):
     response = client.get("/acme/family/")
     assert response.status_code == 302 and "/acme/login" in response.headers["Location"]
     assert client.post(f"/acme/family/sessions/{ts.id}/accept").status_code == 302
+
+
+def test_double_submitted_booking_books_once(parent, world, business):
+    package = world.package("24")
+    first = parent.post("/acme/family/sessions/new", data=booking(business))
+    second = parent.post("/acme/family/sessions/new", data=booking(business))
+    assert first.status_code == 303
+    assert second.status_code == 422
+    assert "already has a session" in text(second)
+    world.reload(package)
+    assert package.remaining_minutes == 24 * 60 - 210
