@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime, time, timedelta
+
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from prepbase import packages, scheduling
 from prepbase.accounts import create_family, hash_password, save_student, signup_business
-from prepbase.models import Role, Service, StaffService, User
+from prepbase.models import Offering, Role, Service, StaffService, Student, Tenant, User, utcnow
 from prepbase.tenancy import as_tenant
 
 DEMO_SLUG = "demo"
@@ -95,4 +99,156 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
                     )
                     logins.append(("student", STUDENT_LOGIN[1], DEMO_PASSWORD))
         session.flush()
+        _seed_hours(session, tenant, admin)
     return logins
+
+
+def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
+    """Offerings, packages and sessions of every state, so every screen has something."""
+    people = {u.email: u for u in session.scalars(select(User))}
+    students = {s.first_name: s for s in session.scalars(select(Student))}
+    maya, sam = people["maya@brightpath.example.com"], people["sam@brightpath.example.com"]
+    priya = people["priya@brightpath.example.com"]
+    ana, beth = people["ana.garcia@example.com"], people["beth.johnson@example.com"]
+    dan = people["dan.smith@example.com"]
+    growth = packages.save_offering(
+        session,
+        admin,
+        None,
+        name="Growth Package",
+        service="tutoring",
+        package_type="one_time",
+        period=None,
+        minutes=24 * 60,
+        rollover=False,
+    )
+    sat = packages.save_offering(
+        session,
+        admin,
+        None,
+        name="SAT Intensive",
+        service="tutoring",
+        package_type="one_time",
+        period=None,
+        minutes=10 * 60,
+        rollover=False,
+    )
+    counseling = packages.save_offering(
+        session,
+        admin,
+        None,
+        name="College Counseling Monthly",
+        service="counseling",
+        package_type="recurring",
+        period="monthly",
+        minutes=4 * 60,
+        rollover=False,
+    )
+    now = utcnow()
+    today = scheduling.local_date(tenant, now)
+
+    def assign(student: Student, offering: Offering, days_ago: int) -> None:
+        packages.assign_package(
+            session,
+            admin,
+            student,
+            name=offering.name,
+            service=offering.service,
+            package_type=offering.package_type,
+            period=offering.period,
+            minutes=offering.minutes,
+            rollover=offering.rollover,
+            offering=offering,
+            start_date=today - timedelta(days=days_ago),
+        )
+
+    def at(days: int, hour: int) -> datetime:
+        return scheduling.local_to_utc(tenant, today + timedelta(days=days), time(hour))
+
+    assign(students["Leo"], growth, 40)
+    assign(students["Mia"], sat, 30)
+    assign(students["Ethan"], growth, 10)
+    assign(students["Zoe"], counseling, 5)
+
+    # Leo: a completed 3.5-hour session (24 → 20.5), one upcoming, one proposal to answer.
+    done = scheduling.book_session(
+        session,
+        tenant,
+        ana,
+        student=students["Leo"],
+        staff=maya,
+        service="tutoring",
+        starts_at=at(-7, 16),
+        duration_minutes=210,
+        now=at(-10, 9),
+    )
+    after = done.starts_at + timedelta(hours=4)
+    scheduling.take_attendance(session, tenant, maya, done, "present", now=after)
+    scheduling.submit_action_plan(
+        session,
+        tenant,
+        maya,
+        done,
+        topics="Quadratic equations; factoring by grouping",
+        goals="Solve any quadratic in under two minutes",
+        next_steps="Worksheet 3, problems 1-20",
+        now=after,
+    )
+    scheduling.book_session(
+        session,
+        tenant,
+        ana,
+        student=students["Leo"],
+        staff=maya,
+        service="tutoring",
+        starts_at=at(3, 16),
+        duration_minutes=90,
+        now=now,
+    )
+    scheduling.propose_session(
+        session,
+        tenant,
+        maya,
+        student=students["Leo"],
+        staff=maya,
+        service="tutoring",
+        starts_at=at(10, 16),
+        duration_minutes=60,
+        now=now,
+    )
+    # Mia is running low: 10 h, 9 used.
+    for day in (2, 4, 6):
+        scheduling.book_session(
+            session,
+            tenant,
+            ana,
+            student=students["Mia"],
+            staff=sam,
+            service="tutoring",
+            starts_at=at(day, 17),
+            duration_minutes=180,
+            now=now,
+        )
+    scheduling.book_session(
+        session,
+        tenant,
+        beth,
+        student=students["Ethan"],
+        staff=sam,
+        service="tutoring",
+        starts_at=at(5, 15),
+        duration_minutes=60,
+        now=now,
+    )
+    scheduling.book_session(
+        session,
+        tenant,
+        dan,
+        student=students["Zoe"],
+        staff=priya,
+        service="counseling",
+        starts_at=at(4, 18),
+        duration_minutes=60,
+        now=now,
+    )
+    session.flush()

@@ -150,6 +150,19 @@ def test_seed_demo_creates_every_role_once(runner, client):
         response = client.post("/demo/login", data={"email": email, "password": "prepbase-demo"})
         assert response.headers["Location"] == landing
         client.post("/demo/logout")
+    # the demo shows every screen with something on it
+    client.post(
+        "/demo/login", data={"email": "ana.garcia@example.com", "password": "prepbase-demo"}
+    )
+    family = client.get("/demo/family/").get_data(as_text=True)
+    assert "Quadratic equations" in family  # a completed session's action plan
+    assert "Accept" in family and "running low" in family.lower()
+    client.post("/demo/logout")
+    client.post(
+        "/demo/login", data={"email": "owner@brightpath.example.com", "password": "prepbase-demo"}
+    )
+    admin = client.get("/demo/admin/").get_data(as_text=True)
+    assert "Running low" in admin and "SAT Intensive" in admin
 
 
 # --- mail outbox --------------------------------------------------------------------------
