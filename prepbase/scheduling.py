@@ -404,6 +404,11 @@ def cancel_session(
         _check_staff_actor(actor, ts)
     else:
         _check_family_actor(actor, ts.student)
+    if ts.status == SessionStatus.UPCOMING and ts.attendance is not None:
+        raise DomainError(
+            "This session took place (attendance is recorded); it cannot be cancelled. "
+            "Submit the action plan to complete it."
+        )
     _move(
         session,
         ts,

@@ -626,3 +626,14 @@ def test_lengthening_names_the_paying_package(world, db_session):
     ts = book(db_session, world, 60)
     with pytest.raises(scheduling.NotEnoughHours, match="Small has 0 hours left"):
         scheduling.change_duration(db_session, world.tenant, world.tutor, ts, 90)
+
+
+def test_session_with_attendance_cannot_be_cancelled(world, db_session):
+    package = give(db_session, world, "5")
+    ts = book(db_session, world, 60)
+    later = ts.starts_at + timedelta(minutes=5)
+    scheduling.take_attendance(db_session, world.tenant, world.tutor, ts, "absent", now=later)
+    with pytest.raises(DomainError, match="took place"):
+        scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    db_session.refresh(package)
+    assert package.remaining_minutes == 240
