@@ -155,7 +155,40 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             duration_minutes=60,
             now=now,
         )
+        purchase = add_purchase(session, business, offering)
         session.flush()
-        business.extra.update(offering_id=offering.id, package_id=package.id, session_id=ts.id)
+        business.extra.update(
+            offering_id=offering.id,
+            package_id=package.id,
+            session_id=ts.id,
+            purchase_id=purchase.id,
+        )
     session.commit()
     return business
+
+
+def add_purchase(session: Session, business: Business, offering, **values: object):
+    """A pending online purchase of `offering` for the first student (no Stripe call)."""
+    from prepbase.models import Purchase
+
+    row = {
+        "user_id": business.parent.id,
+        "student_id": business.students[0].id,
+        "offering_id": offering.id,
+        "name": offering.name,
+        "service": offering.service,
+        "package_type": offering.package_type,
+        "period": offering.period,
+        "minutes": offering.minutes,
+        "rollover": offering.rollover,
+        "amount_minor": offering.price_minor or 24000,
+        "currency": offering.currency,
+        "checkout_session_id": f"cs_test_factory_{business.tenant.slug}_{offering.id}",
+        "checkout_url": "https://checkout.stripe.invalid/pay",
+    }
+    row.update(values)
+    with as_tenant(business.tenant.id):
+        purchase = Purchase(**row)
+        session.add(purchase)
+        session.flush()
+    return purchase
