@@ -192,3 +192,48 @@ def add_purchase(session: Session, business: Business, offering, **values: objec
         session.add(purchase)
         session.flush()
     return purchase
+
+
+def sell_online(session: Session, business: Business, account_id: str) -> dict[str, int]:
+    """Connect a business to Stripe account `account_id`, turn online payments on, and
+    put a One-Time (10 h, 240.00) and a Recurring monthly (4 h, 99.00) offering on sale."""
+    from prepbase import packages
+
+    tenant = business.tenant
+    tenant.stripe_account_id = account_id
+    tenant.stripe_charges_enabled = True
+    tenant.online_payments = True
+    with as_tenant(tenant.id):
+        one_time = packages.save_offering(
+            session,
+            business.admin,
+            None,
+            name="Ten Hour Pack",
+            service="tutoring",
+            package_type="one_time",
+            period=None,
+            minutes=600,
+            rollover=False,
+            price_minor=24000,
+            currency="usd",
+            sold_online=True,
+        )
+        monthly = packages.save_offering(
+            session,
+            business.admin,
+            None,
+            name="Monthly Coaching",
+            service="counseling",
+            package_type="recurring",
+            period="monthly",
+            minutes=240,
+            rollover=False,
+            price_minor=9900,
+            currency="usd",
+            sold_online=True,
+        )
+        session.flush()
+        ids = {"one_time": one_time.id, "monthly": monthly.id}
+    session.commit()
+    business.extra.update(ids)
+    return ids
