@@ -199,7 +199,7 @@ def sell_online(session: Session, business: Business, account_id: str) -> dict[s
     put a One-Time (10 h, 240.00) and a Recurring monthly (4 h, 99.00) offering on sale."""
     from prepbase import packages
 
-    tenant = business.tenant
+    tenant = session.get(Tenant, business.tenant.id)  # also from a committed-data session
     tenant.stripe_account_id = account_id
     tenant.stripe_charges_enabled = True
     tenant.online_payments = True
