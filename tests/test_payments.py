@@ -806,3 +806,44 @@ def test_done_when_a_business_connects_and_a_family_buys_both_kinds(
     with as_tenant(business.tenant.id):
         assert db_session.scalar(select(func.count(StripeEvent.id))) == 3
     assert db_session.scalar(select(Tenant.online_payments).where(Tenant.id == business.tenant.id))
+
+
+@pytest.mark.parametrize("online", [True, False])
+def test_running_low_points_to_buy_hours_only_while_selling_online(
+    app, client, auth, selling, db_session, online
+):
+    from prepbase import scheduling
+    from prepbase.models import OutboundEmail, utcnow
+
+    selling.tenant.online_payments = online
+    db_session.commit()
+    with app.app_context(), as_tenant(selling.tenant.id):
+        packages.assign_package(
+            db_session,
+            selling.admin,
+            selling.students[0],
+            name="Small Pack",
+            service="tutoring",
+            package_type="one_time",
+            period=None,
+            minutes=180,
+            start_date=date(2020, 1, 1),
+        )
+        scheduling.book_session(
+            db_session,
+            selling.tenant,
+            selling.parent,
+            student=selling.students[0],
+            staff=selling.tutor,
+            service="tutoring",
+            starts_at=utcnow() + timedelta(days=3),
+            duration_minutes=90,
+        )
+        db_session.commit()
+        [mail, *_] = db_session.scalars(select(OutboundEmail)).all()
+    wanted = "Buy Hours on your dashboard" if online else "contact Acme Tutoring about a renewal"
+    assert wanted in mail.body
+    auth.as_role(selling, "parent")
+    banner = body(client.get("/acme/family/"))
+    assert "Small Pack is running low" in banner
+    assert ("Contact Acme Tutoring to buy more hours." in banner) is not online
