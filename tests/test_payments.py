@@ -847,3 +847,32 @@ def test_running_low_points_to_buy_hours_only_while_selling_online(
     banner = body(client.get("/acme/family/"))
     assert "Small Pack is running low" in banner
     assert ("Contact Acme Tutoring to buy more hours." in banner) is not online
+
+
+def test_simultaneous_clicks_make_one_purchase_and_one_checkout_session(
+    app, engine, committed, fake_stripe
+):
+    """Two requests of the same parent at the same moment (committed data, own
+    connections): the second waits for the first and reuses its Checkout."""
+    from sqlalchemy.orm import Session
+
+    from tests.test_races import run_threads
+
+    with app.app_context(), Session(engine, expire_on_commit=False) as session:
+        sell_online(session, committed, fake_stripe.add_account())
+    clients = []
+    for _ in range(2):
+        c = app.test_client()
+        login = c.post(
+            committed.url("/login"),
+            data={"email": committed.parent.email, "password": committed.password},
+        )
+        assert login.status_code == 303
+        clients.append(c)
+    url = committed.url(f"/family/buy/{committed.students[0].id}/{committed.extra['one_time']}")
+    fake_stripe.stall_next(0.5)  # the first Checkout takes a while: the clicks overlap
+    results = run_threads(2, lambda i: clients[i].post(url).headers.get("Location", "none"))
+    assert results[0] == results[1] and results[0].startswith(fake_stripe.base_url), results
+    assert len(fake_stripe.requests_to("POST", "/v1/checkout/sessions")) == 1
+    with as_tenant(committed.tenant.id), Session(engine) as session:
+        assert session.scalar(select(func.count(Purchase.id))) == 1

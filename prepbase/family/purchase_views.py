@@ -69,6 +69,9 @@ def purchase_new(student_id: int, offering_id: int) -> Response:
     if not ActionForm().validate_on_submit():
         abort(400)
     try:
+        # start_purchase locks the buyer's row until the commit below, across the Stripe
+        # call (bounded by STRIPE_TIMEOUT_SECONDS): a second click waits, then reuses this
+        # purchase and its Checkout Session instead of opening another.
         purchase = payments.start_purchase(db.session, g.tenant, current_user, student, offering)
         params = payments.checkout_params(
             g.tenant,
