@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent
@@ -27,6 +28,17 @@ def _bool(name: str, default: bool = False) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _fee_percent() -> Decimal:
+    raw = os.environ.get("PLATFORM_FEE_PERCENT", "0").strip() or "0"
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        raise ConfigError(f"PLATFORM_FEE_PERCENT must be a number, not {raw!r}") from None
+    if not value.is_finite() or not 0 <= value < 100:
+        raise ConfigError(f"PLATFORM_FEE_PERCENT must be from 0 up to (not including) 100: {raw!r}")
+    return value
 
 
 def _dev_secret_key() -> str:
@@ -105,6 +117,10 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_CONNECT_WEBHOOK_SECRET": os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET") or None,
         "STRIPE_API_BASE": os.environ.get("STRIPE_API_BASE") or None,
+        # Seconds to wait for Stripe before telling the family it could not be reached.
+        "STRIPE_TIMEOUT_SECONDS": float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20")),
+        # The platform's share of each online sale, as an application fee (0 = none).
+        "PLATFORM_FEE_PERCENT": _fee_percent(),
         "INVITE_TTL_DAYS": 7,
         "RESET_TTL_MINUTES": 60,
     }

@@ -71,10 +71,12 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from prepbase.billing import bp as billing_bp
     from prepbase.portal import tenant_bp
     from prepbase.public import bp as public_bp
 
     app.register_blueprint(public_bp)
+    app.register_blueprint(billing_bp)
     app.register_blueprint(tenant_bp)
 
 
@@ -121,6 +123,7 @@ def register_template_helpers(app: Flask) -> None:
     from markupsafe import Markup
 
     from prepbase.hours import format_hours
+    from prepbase.money import format_money
     from prepbase.tenancy import signed_in_here
     from prepbase.timefmt import format_when
 
@@ -137,6 +140,7 @@ def register_template_helpers(app: Flask) -> None:
         signed_in_here=signed_in_here, nav_current=nav_current, has_field_errors=has_field_errors
     )
     app.jinja_env.filters.update(hours=format_hours, when=when)
+    app.jinja_env.globals.update(money=format_money)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).
     forms = app.jinja_env.get_template("_macros/forms.html").module

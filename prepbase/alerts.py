@@ -52,13 +52,18 @@ def after_debit(session: Session, tenant: Tenant, package: Package, change: Chan
             f"{package.name} has {left} hours left "
             f"(your reminder is at {format_hours(tenant.low_balance_minutes)} hours)."
         )
+    from prepbase.payments import sells_online  # payments → scheduling → alerts
+
+    if sells_online(tenant):
+        renewal = "buy more hours with Buy Hours on your dashboard"
+    else:
+        renewal = f"contact {tenant.name} about a renewal package"
     for person in family_recipients(session, student.id, student.family_id):
         queue_email(
             session,
             person.email,
             subject,
-            f"Hello {person.name},\n\n{detail}\n\nTo keep sessions going, contact "
-            f"{tenant.name} about a renewal package.\n",
+            f"Hello {person.name},\n\n{detail}\n\nTo keep sessions going, {renewal}.\n",
         )
 
 

@@ -6,7 +6,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -18,6 +18,7 @@ from prepbase.models import (
     Package,
     PackageType,
     Period,
+    Purchase,
     Service,
     Student,
     User,
@@ -44,9 +45,19 @@ def save_offering(
     period: str | None,
     minutes: int,
     rollover: bool,
+    price_minor: int | None = None,
+    currency: str | None = None,
+    sold_online: bool | None = None,
 ) -> Offering:
-    """Create or edit a catalogue entry."""
+    """Create or edit a catalogue entry (the price is per package, or per period when
+    Recurring, in minor units of `currency`; only a priced offering can be sold online)."""
     kind, period_value = _check_kind(package_type, period)
+    if price_minor is not None and price_minor < 0:
+        raise DomainError("A price cannot be negative.", field="price")
+    price = price_minor if price_minor is not None else (offering.price_minor if offering else 0)
+    online = sold_online if sold_online is not None else bool(offering and offering.sold_online)
+    if online and not price:
+        raise DomainError("Set a price to let families buy this online.", field="price")
     if offering is None:
         offering = Offering()
         session.add(offering)
@@ -56,6 +67,10 @@ def save_offering(
     offering.period = period_value
     offering.minutes = minutes
     offering.rollover = bool(rollover) and kind is PackageType.RECURRING
+    offering.price_minor = price
+    offering.sold_online = online
+    if currency is not None:
+        offering.currency = currency
     session.flush()
     return offering
 
@@ -180,7 +195,9 @@ def renew_package(session: Session, package: Package, period_start: date) -> boo
 
 def renew_due(session: Session, today: date) -> RenewalReport:
     """Renew every active recurring package whose next period has begun; expire the
-    packages whose expiry date has passed. Safe to run any number of times."""
+    packages whose expiry date has passed. Safe to run any number of times.
+
+    Packages paid by a Stripe subscription are left to their paid invoices."""
     report = RenewalReport()
     expired = session.execute(
         update(Package)
@@ -197,6 +214,11 @@ def renew_due(session: Session, today: date) -> RenewalReport:
             Package.renewals_stopped.is_(False),
             Package.current_period_start.is_not(None),
             or_(Package.expires_on.is_(None), Package.expires_on >= today),
+            # A package bought as a Stripe subscription renews when its invoice is paid
+            # (prepbase.payments.renew_from_invoice), never on the calendar alone.
+            ~exists().where(
+                Purchase.package_id == Package.id, Purchase.subscription_id.is_not(None)
+            ),
         )
         .order_by(Package.id)
     ).all()

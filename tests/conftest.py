@@ -29,6 +29,8 @@ from tests.factories import Business, make_business
 
 TEST_DB = os.environ.get("PREPBASE_TEST_DB", "sqlite")
 
+pytest_plugins = ["tests.fake_stripe"]  # the fake Stripe API and its fixtures
+
 
 # --- e-mail: a real SMTP server on loopback --------------------------------------------
 

@@ -155,7 +155,85 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             duration_minutes=60,
             now=now,
         )
+        purchase = add_purchase(session, business, offering)
         session.flush()
-        business.extra.update(offering_id=offering.id, package_id=package.id, session_id=ts.id)
+        business.extra.update(
+            offering_id=offering.id,
+            package_id=package.id,
+            session_id=ts.id,
+            purchase_id=purchase.id,
+        )
     session.commit()
     return business
+
+
+def add_purchase(session: Session, business: Business, offering, **values: object):
+    """A pending online purchase of `offering` for the first student (no Stripe call)."""
+    from prepbase.models import Purchase
+
+    row = {
+        "user_id": business.parent.id,
+        "student_id": business.students[0].id,
+        "offering_id": offering.id,
+        "name": offering.name,
+        "service": offering.service,
+        "package_type": offering.package_type,
+        "period": offering.period,
+        "minutes": offering.minutes,
+        "rollover": offering.rollover,
+        "amount_minor": offering.price_minor or 24000,
+        "currency": offering.currency,
+        "checkout_session_id": f"cs_test_factory_{business.tenant.slug}_{offering.id}",
+        "checkout_url": "https://checkout.stripe.invalid/pay",
+    }
+    row.update(values)
+    with as_tenant(business.tenant.id):
+        purchase = Purchase(**row)
+        session.add(purchase)
+        session.flush()
+    return purchase
+
+
+def sell_online(session: Session, business: Business, account_id: str) -> dict[str, int]:
+    """Connect a business to Stripe account `account_id`, turn online payments on, and
+    put a One-Time (10 h, 240.00) and a Recurring monthly (4 h, 99.00) offering on sale."""
+    from prepbase import packages
+
+    tenant = session.get(Tenant, business.tenant.id)  # also from a committed-data session
+    tenant.stripe_account_id = account_id
+    tenant.stripe_charges_enabled = True
+    tenant.online_payments = True
+    with as_tenant(tenant.id):
+        one_time = packages.save_offering(
+            session,
+            business.admin,
+            None,
+            name="Ten Hour Pack",
+            service="tutoring",
+            package_type="one_time",
+            period=None,
+            minutes=600,
+            rollover=False,
+            price_minor=24000,
+            currency="usd",
+            sold_online=True,
+        )
+        monthly = packages.save_offering(
+            session,
+            business.admin,
+            None,
+            name="Monthly Coaching",
+            service="counseling",
+            package_type="recurring",
+            period="monthly",
+            minutes=240,
+            rollover=False,
+            price_minor=9900,
+            currency="usd",
+            sold_online=True,
+        )
+        session.flush()
+        ids = {"one_time": one_time.id, "monthly": monthly.id}
+    session.commit()
+    business.extra.update(ids)
+    return ids

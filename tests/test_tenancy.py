@@ -8,7 +8,16 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from prepbase.models import AuthToken, Family, Package, Student, Tenant, TutoringSession, User
+from prepbase.models import (
+    AuthToken,
+    Family,
+    Package,
+    Purchase,
+    Student,
+    Tenant,
+    TutoringSession,
+    User,
+)
 from prepbase.tenancy import TenantMismatch, TenantRequired, as_tenant, get_scoped, unscoped
 from tests.factories import add_hours_rows
 
@@ -139,7 +148,17 @@ def test_changing_a_foreign_row_is_refused(two, db_session):
 
 # Routes outside any business; they show no tenant data. A new one must be added here
 # deliberately, after checking it cannot leak another business's rows.
-PUBLIC_RULES = {"/", "/signup", "/healthz", "/favicon.ico", "/static/<path:filename>"}
+PUBLIC_RULES = {
+    "/",
+    "/signup",
+    "/healthz",
+    "/favicon.ico",
+    "/static/<path:filename>",
+    # Stripe's Connect webhook: no session, no tenant in the URL. It acts only on a body
+    # signed with the platform's secret, as the business owning `event.account`, and
+    # checks the metadata ids against that business's rows (tests/test_webhooks.py).
+    "/stripe/webhook",
+}
 
 # Which of business B's rows each URL argument names.
 ARGUMENTS = {
@@ -150,6 +169,7 @@ ARGUMENTS = {
     "package_id": lambda b: b.extra["package_id"],
     "offering_id": lambda b: b.extra["offering_id"],
     "session_id": lambda b: b.extra["session_id"],
+    "purchase_id": lambda b: b.extra["purchase_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -240,6 +260,11 @@ def test_every_route_answers_404_for_another_business_rows(
         db_session.refresh(ts)
         assert (package.remaining_minutes, package.active) == (23 * 60, True)
         assert (ts.status, ts.duration_minutes) == ("upcoming", 60)
+        purchase = db_session.scalar(
+            select(Purchase).where(Purchase.id == other_business.extra["purchase_id"])
+        )
+        db_session.refresh(purchase)
+        assert (purchase.status, purchase.package_id) == ("pending", None)
     assert other_business.family.name == "Rival family"
     with as_tenant(other_business.tenant.id):
         assert db_session.scalar(select(func.count(User.id))) == 6
@@ -282,7 +307,7 @@ def test_every_page_renders_for_every_role(app, client, auth, business, other_bu
             path = path.replace("<int:family_id>", str(business.family.id))
             path = path.replace("<int:user_id>", str(business.tutor.id))
             path = path.replace("<token>", "not-a-token")
-            for arg in ("package_id", "offering_id", "session_id"):
+            for arg in ("package_id", "offering_id", "session_id", "purchase_id"):
                 path = path.replace(f"<int:{arg}>", str(business.extra[arg]))
             response = client.get(path)
             assert response.status_code < 500, (role, path)

@@ -15,9 +15,10 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
-from prepbase import hours
+from prepbase import hours, money
 from prepbase.errors import DomainError
 from prepbase.models import Offering, PackageType, Period, Service
+from prepbase.money import DEFAULT_CURRENCY
 
 CUSTOM = "custom"
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
@@ -90,7 +91,50 @@ class PackageTermsForm(FlaskForm):
 
 
 class OfferingForm(PackageTermsForm):
-    """A catalogue entry."""
+    """A catalogue entry, with its price and whether families may buy it online.
+
+    `currency` (the business's) is set by the view before validation; `price_minor`
+    holds the parsed price afterwards.
+    """
+
+    price = StringField(
+        "Price",
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+    sold_online = BooleanField(
+        "Families may buy this online",
+        description="Shown under Buy Hours while online payments are on (Settings).",
+    )
+
+    currency: str = DEFAULT_CURRENCY
+    price_minor: int = 0
+
+    def set_currency(self, currency: str) -> None:
+        self.currency = currency
+        self.price.description = (
+            f"In {currency.upper()}; for a Recurring package, the price of each period. "
+            "Leave empty if you only assign it by hand."
+        )
+
+    def validate_price(self, field: Field) -> None:
+        try:
+            self.price_minor = money.parse_price(field.data, self.currency)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_sold_online(self, field: Field) -> None:
+        if field.data and not self.price_minor and not self.price.errors:
+            raise ValidationError("Set a price to let families buy this online.")
+
+    def fill_from(self, offering: Offering) -> None:
+        super().fill_from(offering)
+        self.price.data = (
+            money.amount_text(offering.price_minor, offering.currency)
+            if offering.price_minor
+            else ""
+        )
+        self.sold_online.data = offering.sold_online
 
 
 class PackageForm(PackageTermsForm):

@@ -291,11 +291,20 @@ def offering_list() -> Response:
 
 def _offering_form_page(offering: Offering | None) -> Response:
     form = OfferingForm()
+    form.set_currency(g.tenant.currency)  # prices are typed in the business's currency
     if request.method == "GET" and offering is not None:
         form.fill_from(offering)
     if form.validate_on_submit():
         try:
-            saved = packages.save_offering(db.session, current_user, offering, **_terms(form))
+            saved = packages.save_offering(
+                db.session,
+                current_user,
+                offering,
+                **_terms(form),
+                price_minor=form.price_minor,
+                currency=g.tenant.currency,
+                sold_online=bool(form.sold_online.data),
+            )
         except DomainError as exc:
             _refused(form, exc)
         else:
@@ -327,7 +336,10 @@ def _set_archived(offering_id: int, archived: bool) -> Response:
         packages.set_offering_archived(db.session, current_user, offering, archived)
         db.session.commit()
         if archived:
-            flash(f"{offering.name} is archived; Add Package no longer offers it.", "success")
+            flash(
+                f"{offering.name} is archived; Add Package and Buy Hours no longer offer it.",
+                "success",
+            )
         else:
             flash(f"{offering.name} is restored.", "success")
     return hx_redirect(url_for(".offering_list"))

@@ -8,4 +8,4 @@ from prepbase.models import Role
 bp = Blueprint("family", __name__)
 guard_blueprint(bp, {Role.PARENT, Role.STUDENT})
 
-from prepbase.family import views  # noqa: E402,F401
+from prepbase.family import purchase_views, views  # noqa: E402,F401

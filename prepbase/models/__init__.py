@@ -13,6 +13,7 @@ from prepbase.models.hours import (
     SessionStatus,
     TutoringSession,
 )
+from prepbase.models.payments import Purchase, PurchaseStatus, StripeEvent
 from prepbase.models.people import (
     FAMILY_ROLES,
     ROLE_LABELS,
@@ -43,10 +44,13 @@ __all__ = [
     "Package",
     "PackageType",
     "Period",
+    "Purchase",
+    "PurchaseStatus",
     "Role",
     "Service",
     "SessionStatus",
     "StaffService",
+    "StripeEvent",
     "Student",
     "Tenant",
     "TutoringSession",

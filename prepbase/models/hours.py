@@ -16,6 +16,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -90,7 +91,10 @@ class Offering(TenantScoped, Base):
     """A package the business sells or assigns: its catalogue entry."""
 
     __tablename__ = "offering"
-    __table_args__ = (CheckConstraint("minutes > 0", name="minutes_positive"),)
+    __table_args__ = (
+        CheckConstraint("minutes > 0", name="minutes_positive"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
@@ -101,6 +105,11 @@ class Offering(TenantScoped, Base):
     rollover: Mapped[bool] = mapped_column(Boolean, default=False)
     archived: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Price in the currency's minor units (cents): per package, or per period if Recurring.
+    price_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
+    # "Families may buy online": offered under Buy Hours while online payments are on.
+    sold_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Package(TenantScoped, Base):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Integer, String
+from sqlalchemy import Boolean, Integer, String, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
@@ -20,6 +20,16 @@ class Tenant(Base):
     # Families and admins are told when a package falls to this many minutes or fewer.
     low_balance_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Online payments (design §5): prices are in this currency (ISO code, lower case).
+    currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
+    # The business's own Stripe account (Connect); charges go straight to it.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Kept in step by the return from onboarding and by `account.updated` events.
+    stripe_charges_enabled: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    # The admin's switch; Buy Hours shows only while it is on *and* Stripe takes charges.
+    online_payments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -1,0 +1,163 @@
+"""Admin pages for online payments (design §5): Settings → Online Payments (connect the
+business's Stripe account, the currency, the switch) and the list of purchases."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from flask import flash, g, request, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from prepbase import payments, stripe_gateway
+from prepbase.admin import bp
+from prepbase.admin.payment_forms import PaymentSettingsForm
+from prepbase.admin.views import _refused
+from prepbase.errors import DomainError
+from prepbase.extensions import db
+from prepbase.forms import ActionForm, form_status
+from prepbase.htmx import hx_redirect, render
+from prepbase.links import external_url
+from prepbase.models import Purchase, Student, User
+
+log = logging.getLogger(__name__)
+STRIPE_UNREACHABLE = "Stripe could not be reached. Nothing was changed; please try again."
+
+
+def payment_settings(form: PaymentSettingsForm | None = None) -> dict[str, Any]:
+    """What the Online Payments section shows (also included in the Settings page)."""
+    tenant = g.tenant
+    if form is None:
+        form = PaymentSettingsForm(
+            formdata=None, currency=tenant.currency, online_payments=tenant.online_payments
+        )
+    problem = payments.payments_problem(tenant)
+    if problem:
+        form.online_payments.render_kw = {"disabled": True}
+        form.online_payments.description = f"Cannot be turned on yet. {problem}"
+    return {
+        "form": form,
+        "configured": stripe_gateway.configured(),
+        "problem": problem,
+        "selling": payments.sells_online(tenant),
+        "action_form": ActionForm(),
+    }
+
+
+@bp.context_processor
+def _payment_settings() -> dict[str, object]:
+    return {"payment_settings": payment_settings}
+
+
+@bp.route("/settings/payments", methods=["GET", "POST"])
+def payments_settings() -> Response:
+    form = PaymentSettingsForm()
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            payments.set_payment_settings(
+                db.session,
+                g.tenant,
+                current_user,
+                currency=form.currency.data,
+                online_payments=bool(form.online_payments.data),
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            db.session.commit()
+            state = "on" if g.tenant.online_payments else "off"
+            flash(f"Online payments are {state}; prices in {g.tenant.currency.upper()}.", "success")
+            return hx_redirect(url_for(".settings") + "#online-payments")
+    return render(
+        "admin/payments/settings.html",
+        block="payments",
+        status=form_status(),
+        ps=payment_settings(form if request.method == "POST" else None),
+    )
+
+
+def _onboarding_redirect() -> Response:
+    """Send the admin to a fresh Stripe onboarding link for the business's account."""
+    try:
+        link = stripe_gateway.create_account_link(
+            g.tenant,
+            refresh_url=external_url(".payments_refresh"),
+            return_url=external_url(".payments_return"),
+            nonce=secrets.token_hex(8),
+        )
+    except stripe_gateway.StripeError as exc:
+        log.warning("Account link for %s failed: %r", g.tenant.slug, exc)
+        flash(STRIPE_UNREACHABLE, "error")
+        return hx_redirect(url_for(".payments_settings"))
+    return hx_redirect(link.url)
+
+
+@bp.post("/settings/payments/connect")
+def payments_connect() -> Response:
+    """Connect Stripe: create the business's account (once), then onboard on Stripe."""
+    if not ActionForm().validate_on_submit():
+        flash("Your form expired. Reload the page and try again.", "error")
+        return hx_redirect(url_for(".payments_settings"))
+    if not stripe_gateway.configured():
+        flash("Online payments are not available on this installation.", "error")
+        return hx_redirect(url_for(".payments_settings"))
+    try:
+        payments.connect_stripe(db.session, g.tenant)
+    except stripe_gateway.StripeError as exc:
+        db.session.rollback()
+        log.warning("Creating the Stripe account of %s failed: %r", g.tenant.slug, exc)
+        flash(STRIPE_UNREACHABLE, "error")
+        return hx_redirect(url_for(".payments_settings"))
+    db.session.commit()  # the account is kept even if the link below fails
+    return _onboarding_redirect()
+
+
+@bp.get("/settings/payments/refresh")
+def payments_refresh() -> Response:
+    """Stripe sends the admin here when an onboarding link has expired: mint a new one."""
+    if not (stripe_gateway.configured() and g.tenant.stripe_account_id):
+        return hx_redirect(url_for(".payments_settings"))
+    return _onboarding_redirect()
+
+
+@bp.get("/settings/payments/return")
+def payments_return() -> Response:
+    """Back from Stripe's onboarding: ask Stripe whether the account can take charges."""
+    if not (stripe_gateway.configured() and g.tenant.stripe_account_id):
+        return hx_redirect(url_for(".payments_settings"))
+    try:
+        account = stripe_gateway.retrieve_account(g.tenant.stripe_account_id)
+    except stripe_gateway.StripeError as exc:
+        log.warning("Reading the Stripe account of %s failed: %r", g.tenant.slug, exc)
+        flash(STRIPE_UNREACHABLE, "error")
+        return hx_redirect(url_for(".payments_settings"))
+    payments.refresh_account(db.session, g.tenant, account)
+    db.session.commit()
+    if g.tenant.stripe_charges_enabled:
+        flash("Stripe is connected and can take payments: turn online payments on.", "success")
+    else:
+        flash(
+            "Stripe is connected, but cannot take payments yet: Stripe needs more details "
+            "or is still checking them.",
+            "info",
+        )
+    return hx_redirect(url_for(".payments_settings"))
+
+
+@bp.get("/purchases")
+def purchase_list() -> Response:
+    """Every online purchase of the business, newest first."""
+    rows = db.session.scalars(
+        select(Purchase)
+        .options(
+            joinedload(Purchase.user).joinedload(User.family),
+            joinedload(Purchase.student).joinedload(Student.family),
+            joinedload(Purchase.package),
+        )
+        .order_by(Purchase.created_at.desc(), Purchase.id.desc())
+    ).all()
+    return render("admin/purchases/list.html", purchases=rows)

@@ -1,0 +1,174 @@
+"""Buy Hours (design §4, §5): a family picks an offering for one of its students and pays
+through Stripe Checkout; the success page waits for the payment to be confirmed.
+
+The package is assigned only when Stripe confirms the payment — by the webhook, or by
+the success page retrieving the Checkout Session from Stripe — never because the
+browser came back.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import abort, current_app, flash, g, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response
+
+from prepbase import payments, stripe_gateway
+from prepbase.errors import DomainError
+from prepbase.extensions import db
+from prepbase.family import bp
+from prepbase.family_scope import guards, visible_students
+from prepbase.forms import ActionForm
+from prepbase.htmx import hx_redirect, render
+from prepbase.links import external_url
+from prepbase.models import Offering, Purchase, PurchaseStatus, Student
+from prepbase.stripe_gateway import field
+from prepbase.tenancy import get_or_404
+
+log = logging.getLogger(__name__)
+
+
+@bp.context_processor
+def _buying() -> dict[str, object]:
+    # Buy Hours shows only while the business sells online (no query: the tenant's
+    # own columns and the installation's configuration).
+    return {"sells_online": "tenant" in g and payments.sells_online(g.tenant)}
+
+
+def _buy_page(status: int = 200, **context: Any) -> Response:
+    students = visible_students(db.session, current_user)
+    selling = payments.sells_online(g.tenant)
+    offerings = payments.purchasable_offerings(db.session) if selling else []
+    return render(
+        "family/buy.html",
+        block="buy",
+        status=status,
+        students=students,
+        offerings=offerings,
+        action_form=ActionForm(),
+        **context,
+    )
+
+
+@bp.get("/buy")
+def buy_hours() -> Response:
+    return _buy_page()
+
+
+@bp.post("/buy/<int:student_id>/<int:offering_id>")
+def purchase_new(student_id: int, offering_id: int) -> Response:
+    """Buy Hours: a pending purchase and its Checkout Session, then off to Stripe."""
+    student = get_or_404(Student, student_id)
+    if not guards(current_user, student):
+        abort(404)  # another family's student looks exactly like a missing one
+    offering = get_or_404(Offering, offering_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        # start_purchase locks the buyer's row until the commit below, across the Stripe
+        # call (bounded by STRIPE_TIMEOUT_SECONDS): a second click waits, then reuses this
+        # purchase and its Checkout Session instead of opening another.
+        purchase = payments.start_purchase(db.session, g.tenant, current_user, student, offering)
+        params = payments.checkout_params(
+            g.tenant,
+            purchase,
+            current_user,
+            student,
+            success_url=external_url(".purchase_done", purchase_id=purchase.id),
+            cancel_url=external_url(".purchase_cancel", purchase_id=purchase.id),
+            fee_percent=current_app.config["PLATFORM_FEE_PERCENT"],
+        )
+        checkout_url = payments.open_checkout(db.session, g.tenant, purchase, params)
+    except payments.CheckoutFailed as exc:
+        db.session.commit()  # the purchase stays, marked failed: nothing else was made
+        return _buy_page(502, error=exc.message)
+    except DomainError as exc:
+        db.session.rollback()
+        return _buy_page(422, error=exc.message)
+    db.session.commit()
+    return hx_redirect(checkout_url)
+
+
+def _own_purchase(purchase_id: int) -> Purchase:
+    purchase = get_or_404(Purchase, purchase_id)
+    if not guards(current_user, purchase.student):
+        abort(404)
+    return purchase
+
+
+def _check_with_stripe(purchase: Purchase) -> str | None:
+    """Ask Stripe about a pending purchase's Checkout Session and settle it (fulfil when
+    paid), so a late webhook never leaves a paid family waiting. The session's state."""
+    if not (
+        purchase.status == PurchaseStatus.PENDING
+        and purchase.checkout_session_id
+        and g.tenant.stripe_account_id
+        and stripe_gateway.configured()
+    ):
+        return None
+    try:
+        checkout = stripe_gateway.retrieve_checkout_session(g.tenant, purchase.checkout_session_id)
+        payments.settle_checkout(db.session, g.tenant, checkout)
+    except (stripe_gateway.StripeError, payments.PaymentMismatch) as exc:
+        db.session.rollback()
+        log.warning("Checking purchase %s with Stripe failed: %r", purchase.id, exc)
+        return None
+    db.session.commit()
+    db.session.refresh(purchase)
+    return f"{field(checkout, 'status')}/{field(checkout, 'payment_status')}"
+
+
+def purchase_state(purchase: Purchase, checkout_state: str | None = None) -> str:
+    """done, failed, cancelled, bank (a delayed payment is clearing) or processing."""
+    if purchase.package_id is not None:
+        return "done"
+    if purchase.status == PurchaseStatus.FAILED:
+        return "failed"
+    if purchase.status == PurchaseStatus.CANCELLED:
+        return "cancelled"
+    if checkout_state == "complete/unpaid":
+        return "bank"
+    return "processing"
+
+
+@bp.get("/purchases/<int:purchase_id>/done")
+def purchase_done(purchase_id: int) -> Response:
+    """Back from Checkout: "processing" until the payment is confirmed (polled by HTMX)."""
+    purchase = _own_purchase(purchase_id)
+    state = purchase_state(purchase, _check_with_stripe(purchase))
+    return render("family/purchases/done.html", block="status", purchase=purchase, state=state)
+
+
+@bp.get("/purchases/<int:purchase_id>/cancel")
+def purchase_cancel(purchase_id: int) -> Response:
+    """The family left Checkout: nothing was charged; back to the dashboard."""
+    purchase = _own_purchase(purchase_id)
+    if payments.cancel_purchase(db.session, purchase):
+        db.session.commit()
+        flash(f"Payment cancelled: nothing was charged for {purchase.name}.", "info")
+    return hx_redirect(url_for(".dashboard"))
+
+
+@bp.get("/purchases")
+def purchase_history() -> Response:
+    """The family's purchases (a student login: their own), newest first."""
+    students = visible_students(db.session, current_user)
+    rows = (
+        db.session.scalars(
+            select(Purchase)
+            .where(Purchase.student_id.in_([s.id for s in students]))
+            .options(joinedload(Purchase.student), joinedload(Purchase.package))
+            .order_by(Purchase.created_at.desc(), Purchase.id.desc())
+        ).all()
+        if students
+        else []
+    )
+    return render(
+        "family/purchases/list.html",
+        purchases=rows,
+        show_student=len(students) > 1,
+    )

@@ -1,0 +1,106 @@
+"""Online purchases through Stripe Checkout, and the log of Stripe events acted upon."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from prepbase.models.base import Base, UTCDateTime, utcnow
+from prepbase.models.hours import Offering, Package
+from prepbase.models.people import Student, User
+from prepbase.models.tenant import Tenant
+from prepbase.tenancy import TenantScoped
+
+
+class PurchaseStatus(StrEnum):
+    PENDING = "pending"  # Checkout opened; no verified payment yet
+    PAID = "paid"  # a verified Stripe event (or the retrieved session) says paid
+    FAILED = "failed"  # Checkout could not open, or the bank refused a delayed payment
+    CANCELLED = "cancelled"  # the family left Checkout, or the session expired
+
+    @property
+    def label(self) -> str:
+        return self.value.title()
+
+
+class Purchase(TenantScoped, Base):
+    """A family's purchase of an offering for one student.
+
+    The offering's terms and price are copied at the moment of buying: what the family
+    paid for does not change when the offering is edited or archived later. A paid
+    purchase becomes exactly one package (`package_id` is unique).
+    """
+
+    __tablename__ = "purchase"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("minutes > 0", name="minutes_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("user_account.id"), index=True)
+    student_id: Mapped[int] = mapped_column(ForeignKey("student.id"), index=True)
+    offering_id: Mapped[int] = mapped_column(ForeignKey("offering.id"), index=True)
+    # The offering's terms when it was bought.
+    name: Mapped[str] = mapped_column(String(120))
+    service: Mapped[str] = mapped_column(String(20))
+    package_type: Mapped[str] = mapped_column(String(20))
+    period: Mapped[str | None] = mapped_column(String(20))
+    minutes: Mapped[int] = mapped_column(Integer)
+    rollover: Mapped[bool] = mapped_column(Boolean, default=False)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    status: Mapped[str] = mapped_column(String(20), default=PurchaseStatus.PENDING, index=True)
+    failure_message: Mapped[str | None] = mapped_column(Text)
+    # Stripe's ids (on the business's connected account).
+    checkout_session_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    checkout_url: Mapped[str | None] = mapped_column(Text)
+    checkout_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    payment_intent_id: Mapped[str | None] = mapped_column(String(255))
+    subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # Set once, when the purchase is fulfilled: one purchase, one package.
+    package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
+
+    user: Mapped[User] = relationship()
+    student: Mapped[Student] = relationship()
+    offering: Mapped[Offering] = relationship()
+    package: Mapped[Package | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        return PurchaseStatus(self.status).label
+
+    @property
+    def stripe_payment_id(self) -> str | None:
+        """The payment intent (One-Time) or subscription (Recurring) behind the purchase."""
+        return self.subscription_id or self.payment_intent_id
+
+
+class StripeEvent(Base):
+    """Every verified Stripe event, recorded once by Stripe's own event id.
+
+    Not tenant-scoped on purpose: the row is written before (and even without) finding
+    the business — events for unknown accounts are recorded too — and Stripe's event ids
+    are unique across all accounts, so the unique constraint must span every business.
+    `tenant_id` still names the business when known, and goes away with it.
+    """
+
+    __tablename__ = "stripe_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[str] = mapped_column(String(255), unique=True)
+    event_type: Mapped[str] = mapped_column(String(100))
+    account_id: Mapped[str | None] = mapped_column(String(255))
+    tenant_id: Mapped[int | None] = mapped_column(
+        ForeignKey("tenant.id", ondelete="CASCADE"), index=True
+    )
+    outcome: Mapped[str] = mapped_column(String(200), default="")
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    tenant: Mapped[Tenant | None] = relationship()

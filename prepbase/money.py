@@ -1,0 +1,68 @@
+"""Prices: typed as a decimal amount in a currency, stored as whole minor units (cents).
+
+Stripe takes amounts in the currency's smallest unit: 240.00 USD is 24000, 5000 JPY is
+5000. The currencies offered are the ones Stripe settles for our businesses' countries.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+from prepbase.errors import DomainError
+
+# ISO code → (label, number of decimals in Stripe's minor unit)
+CURRENCIES: dict[str, tuple[str, int]] = {
+    "usd": ("US dollar (USD)", 2),
+    "cad": ("Canadian dollar (CAD)", 2),
+    "gbp": ("Pound sterling (GBP)", 2),
+    "eur": ("Euro (EUR)", 2),
+    "aud": ("Australian dollar (AUD)", 2),
+    "nzd": ("New Zealand dollar (NZD)", 2),
+    "sgd": ("Singapore dollar (SGD)", 2),
+    "inr": ("Indian rupee (INR)", 2),
+    "jpy": ("Japanese yen (JPY)", 0),
+}
+DEFAULT_CURRENCY = "usd"
+MAX_PRICE = Decimal(100_000)  # per package; a typo guard, far above any real price
+
+
+def decimals(currency: str) -> int:
+    """How many decimals the currency's minor unit has (2 for USD, 0 for JPY)."""
+    return CURRENCIES.get(currency.lower(), ("", 2))[1]
+
+
+def parse_price(text: str | None, currency: str, *, field: str = "price") -> int:
+    """ "240" or "240.50" in `currency` → minor units (24050); a clear refusal otherwise."""
+    raw = (text or "").strip().replace(",", "")
+    if not raw:
+        return 0
+    try:
+        amount = Decimal(raw) if len(raw) <= 20 else Decimal("NaN")
+    except InvalidOperation:
+        raise DomainError("Enter the price as a number, for example 240.00.", field=field) from None
+    if not amount.is_finite():
+        raise DomainError("Enter the price as a number, for example 240.00.", field=field)
+    if amount < 0:
+        raise DomainError("A price cannot be negative.", field=field)
+    if amount > MAX_PRICE:
+        raise DomainError(f"That is more than {MAX_PRICE:,} {currency.upper()}.", field=field)
+    places = decimals(currency)
+    minor = amount.scaleb(places)
+    if minor != minor.to_integral_value():
+        unit = "whole amounts" if places == 0 else f"at most {places} decimals"
+        raise DomainError(f"Use {unit} for {currency.upper()}.", field=field)
+    return int(minor)
+
+
+def amount_text(minor: int, currency: str) -> str:
+    """Minor units as the decimal amount a person types: 24050 USD → "240.50"."""
+    places = decimals(currency)
+    return f"{Decimal(minor).scaleb(-places):,.{places}f}".replace(",", "")
+
+
+def format_money(minor: int | None, currency: str | None) -> str:
+    """A price as shown on screen: "240.50 USD", "5,000 JPY"."""
+    if minor is None or not currency:
+        return ""
+    places = decimals(currency)
+    return f"{Decimal(minor).scaleb(-places):,.{places}f} {currency.upper()}"
