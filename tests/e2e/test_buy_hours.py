@@ -113,7 +113,7 @@ def test_family_buys_hours_through_checkout_and_sees_them_arrive(
     problems += serious_axe_violations(page)
 
     page.get_by_role("button", name="Back to the dashboard").click()  # a link styled as a button
-    expect(page.get_by_role("cell", name="Ten Hour Pack")).to_be_visible()
+    expect(page.get_by_role("cell", name="Ten Hour Pack", exact=True)).to_be_visible()
 
     # The business sees the purchase; its Settings show the connected account.
     admin = new_page()
