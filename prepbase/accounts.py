@@ -12,7 +12,7 @@ from zoneinfo import available_timezones
 from flask import current_app, has_app_context
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.orm import Session, contains_eager, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from prepbase.errors import DomainError
@@ -211,7 +211,10 @@ def load_user_for_session(session: Session, cookie_id: str) -> User | None:
     if not user_id.isdigit() or not nonce:
         return None
     with unscoped():
-        user = session.scalar(select(User).where(User.id == int(user_id)))
+        # Family pages need the family on every request: one query, not two.
+        user = session.scalar(
+            select(User).where(User.id == int(user_id)).options(joinedload(User.family))
+        )
     if user is None or user.session_nonce != nonce or not user.active:
         return None
     return user

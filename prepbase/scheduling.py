@@ -112,6 +112,9 @@ def _check_overlap(
             TutoringSession.status.in_(OPEN),
             TutoringSession.starts_at < ends_at,
             TutoringSession.ends_at > starts_at,
+            # No session lasts longer than MAX_DURATION: this bound lets the index on
+            # (staff_id, starts_at) skip everyone's past sessions.
+            TutoringSession.starts_at > starts_at - timedelta(minutes=MAX_DURATION),
             or_(
                 TutoringSession.staff_id == staff_id,
                 TutoringSession.student_id == student_id,
