@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import Base, utcnow
 from prepbase.models.hours import (
     Attendance,
@@ -31,6 +32,7 @@ __all__ = [
     "FAMILY_ROLES",
     "ROLE_LABELS",
     "STAFF_ROLES",
+    "WEEKDAYS",
     "Attendance",
     "AuthToken",
     "Base",
@@ -49,7 +51,9 @@ __all__ = [
     "StaffService",
     "Student",
     "Tenant",
+    "TimeOff",
     "TutoringSession",
     "User",
+    "WorkingHours",
     "utcnow",
 ]
