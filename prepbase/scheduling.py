@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import alerts, hours
+from prepbase import alerts, availability, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.models import (
@@ -290,6 +290,18 @@ def _new_session(
     _check_staff(session, staff, service)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_people(session, staff.id, student.id)
+    if status == SessionStatus.UPCOMING:
+        # A family books an open slot only. Checked after the locks, in the transaction
+        # that debits: a slot taken a moment ago by another family is seen here.
+        availability.check_family_booking(
+            session,
+            tenant,
+            staff=staff,
+            student=student,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            now=now,
+        )
     _check_overlap(
         session,
         tenant,
