@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import alerts, availability, hours
+from prepbase import alerts, availability, hours, reminders
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.models import (
@@ -373,7 +373,7 @@ def propose_session(
         raise NotFound("only staff propose sessions")
     if actor.role != Role.ADMIN and staff.id != actor.id:
         raise DomainError("You can propose sessions for yourself only.", field="staff")
-    return _new_session(
+    ts = _new_session(
         session,
         tenant,
         actor,
@@ -385,6 +385,8 @@ def propose_session(
         status=SessionStatus.PENDING,
         now=now or utcnow(),
     )
+    reminders.session_proposed(session, tenant, ts)
+    return ts
 
 
 def accept_session(
@@ -409,9 +411,16 @@ def decline_session(session: Session, tenant: Tenant, actor: User, ts: TutoringS
 
 
 def cancel_session(
-    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, reason: str = ""
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    reason: str = "",
+    *,
+    notify: bool = True,
 ) -> None:
-    """Rule 3: cancelling refunds any hours the session holds, to the same package."""
+    """Rule 3: cancelling refunds any hours the session holds, to the same package; the
+    other side is told by e-mail (unless the caller tells them itself)."""
     if actor.role in STAFF_ROLES:
         _check_staff_actor(actor, ts)
     else:
@@ -431,6 +440,8 @@ def cancel_session(
         )
         ts.charged_minutes = 0
         session.flush()
+    if notify:
+        reminders.session_cancelled(session, tenant, actor, ts)
 
 
 def confirm_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
@@ -459,7 +470,7 @@ def reject_booking(
         raise DomainError("Tell the family why you cannot take this session.", field="reason")
     if not ts.booked_by_family or ts.confirmed_at is not None:
         raise DomainError("Only new family bookings can be declined; cancel it instead.")
-    cancel_session(session, tenant, actor, ts, reason)
+    cancel_session(session, tenant, actor, ts, reason, notify=False)
     alerts.booking_declined(session, tenant, ts, reason)
 
 
@@ -530,6 +541,7 @@ def reschedule(
     )
     ts.starts_at = starts_at
     ts.ends_at = ends_at
+    ts.reminder_sent_at = None  # a reminder is due again before the new time
     session.flush()
 
 

@@ -94,7 +94,23 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
 
 @bp.get("/")
 def dashboard() -> Response:
-    return render(DASHBOARD, **_dashboard_context())
+    context = _dashboard_context()
+    context["notice"] = _answer_prompt(context["pending"])
+    return render(DASHBOARD, **context)
+
+
+def _answer_prompt(pending: list[PendingRow]) -> str | None:
+    """Arriving from a proposal e-mail's Accept or Decline link (`?accept=<id>`): say which
+    button answers it. The link only opens the page; the button is the decision."""
+    for verb in ("accept", "decline"):
+        wanted = request.args.get(verb, type=int)
+        ts = next((row.session for row in pending if row.session.id == wanted), None)
+        if ts is not None:
+            return (
+                f"{ts.staff.name} proposed {ts.student.first_name}'s session of {_when(ts)}: "
+                f"press {verb.title()} below to answer."
+            )
+    return None
 
 
 # --- Book Session ---------------------------------------------------------------------
