@@ -214,6 +214,25 @@ def remove_time_off(session: Session, tenant: Tenant, actor: User, row: TimeOff)
     session.flush()
 
 
+def describe_time_off(row: TimeOff) -> str:
+    """ "Mon 1 Mar – Wed 3 Mar 2027" for whole days, else with the times."""
+
+    def day(d: datetime | date) -> str:
+        return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y')}"
+
+    def at(d: datetime) -> str:
+        return f"{day(d)}, {format_minute(d.hour * 60 + d.minute)}"
+
+    if row.whole_days:
+        last = (row.ends_local - timedelta(days=1)).date()
+        first = row.starts_local.date()
+        return day(first) if first == last else f"{day(first)} – {day(last)}"
+    if row.starts_local.date() == row.ends_local.date():
+        end = row.ends_local
+        return f"{at(row.starts_local)} – {format_minute(end.hour * 60 + end.minute)}"
+    return f"{at(row.starts_local)} – {at(row.ends_local)}"
+
+
 def sessions_during(session: Session, tenant: Tenant, row: TimeOff) -> int:
     """How many pending/upcoming sessions of the staff member fall in the time off."""
     zone = ZoneInfo(tenant.timezone)
@@ -255,6 +274,11 @@ def update_booking_settings(
 
 
 # --- time -----------------------------------------------------------------------------------
+
+
+def local_now(tenant: Tenant) -> datetime:
+    """Now on the business's wall clock (naive, like time off)."""
+    return datetime.now(ZoneInfo(tenant.timezone)).replace(tzinfo=None)
 
 
 def _wall(day: date, minute: int) -> datetime:

@@ -8,7 +8,16 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
-from prepbase.models import AuthToken, Family, Package, Student, Tenant, TutoringSession, User
+from prepbase.models import (
+    AuthToken,
+    Family,
+    Package,
+    Student,
+    Tenant,
+    TimeOff,
+    TutoringSession,
+    User,
+)
 from prepbase.tenancy import TenantMismatch, TenantRequired, as_tenant, get_scoped, unscoped
 from tests.factories import add_hours_rows
 
@@ -150,6 +159,7 @@ ARGUMENTS = {
     "package_id": lambda b: b.extra["package_id"],
     "offering_id": lambda b: b.extra["offering_id"],
     "session_id": lambda b: b.extra["session_id"],
+    "time_off_id": lambda b: b.extra["time_off_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -240,6 +250,12 @@ def test_every_route_answers_404_for_another_business_rows(
         db_session.refresh(ts)
         assert (package.remaining_minutes, package.active) == (23 * 60, True)
         assert (ts.status, ts.duration_minutes) == ("upcoming", 60)
+        assert (
+            db_session.scalar(
+                select(TimeOff.note).where(TimeOff.id == other_business.extra["time_off_id"])
+            )
+            == "Winter break"
+        )
     assert other_business.family.name == "Rival family"
     with as_tenant(other_business.tenant.id):
         assert db_session.scalar(select(func.count(User.id))) == 6
