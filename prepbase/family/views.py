@@ -30,7 +30,7 @@ from prepbase.family_scope import (
 )
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours
-from prepbase.htmx import hx_redirect, hx_trigger, is_htmx, render, render_block
+from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.models import (
     Package,
     Service,
@@ -200,6 +200,7 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
     if form.date.errors:  # a refused POST without a valid day: do not guess one
         return SlotPicker(staff=staff, message="Choose a day to see its open times.")
     form.date.render_kw = {
+        **(form.date.render_kw or {}),
         "min": schedule.first_day(now).isoformat(),
         "max": schedule.last_day(now).isoformat(),
     }
@@ -316,8 +317,11 @@ def staff_options() -> Response:
     )
     form.service.data = service
     form.staff.data = request.args.get("staff")
-    # The open times depend on the staff member: ask the page to reload them.
-    return hx_trigger(render("family/_staff_field.html", block="field", form=form), "slots-stale")
+    # The open times depend on the staff member: once the new select is in the page
+    # (after settling, so the reloaded times listen to it), ask for them again.
+    response = render("family/_staff_field.html", block="field", form=form)
+    response.headers["HX-Trigger-After-Settle"] = "slots-stale"
+    return response
 
 
 # --- Accept / Decline / Cancel Session -----------------------------------------------
