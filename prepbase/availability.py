@@ -409,17 +409,31 @@ class Schedule:
         when the clocks change has the same slots as any other (a time the clocks skip
         does not exist and is not offered; a time they repeat is offered once).
         """
+        if not self.first_day(now) <= day <= self.last_day(now):
+            return []  # the horizon, and the notice counted in days
         zone, step = self.zone, self.tenant.slot_step_minutes
+        earliest = now + timedelta(minutes=self.tenant.booking_notice_minutes)
+        length = timedelta(minutes=minutes)
         found: set[datetime] = set()
         for start, end in self.week[day.weekday()]:
-            for minute in range(start, end, step):
+            for minute in range(start, end, step):  # on the step by construction
                 wall = _wall(day, minute)
                 if not _exists(zone, wall):
                     continue
                 at = _utc(zone, wall)
-                if self.refusal(at, minutes, now) is None:
+                # The remaining checks of `refusal`, in the same order (a test holds them
+                # equal): this loop runs for every candidate of every day shown.
+                if at >= earliest and self._free(at, at + length):
                     found.add(at)
         return sorted(found)
+
+    def _free(self, start: datetime, end: datetime) -> bool:
+        return (
+            self.working.covers(start, end)
+            and not self.away.overlaps(start, end)
+            and not self.staff_busy.overlaps(start, end)
+            and not self.student_busy.overlaps(start, end)
+        )
 
     def open_days(
         self, minutes: int, now: datetime, *, after: date | None = None, limit: int = 7

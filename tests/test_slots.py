@@ -257,6 +257,19 @@ def test_sessions_of_the_staff_member_and_of_the_student_block_slots(db_session,
     ]  # fmt: skip
     # For Ben his own session is Tara's too; Ada's session with the admin does not matter.
     assert "14:00" in slots(db_session, world, MONDAY, student=1)
+    # The fast loop of day_slots and the booking check agree on every candidate.
+    schedule = availability.load_schedule(
+        db_session,
+        world.tenant,
+        world.tutor.id,
+        first_day=MONDAY,
+        last_day=MONDAY,
+        student=world.students[0],
+    )
+    offered = set(schedule.day_slots(MONDAY, 60, NOW))
+    for minute in range(0, 24 * 60, 10):
+        at = local(MONDAY, minute // 60, minute % 60)
+        assert (schedule.refusal(at, 60, NOW) is None) == (at in offered), at
 
 
 def test_minimum_notice_and_horizon(db_session, world):

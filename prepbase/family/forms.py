@@ -63,6 +63,18 @@ def book_session_form(
     return form
 
 
+def slots_form(tenant: Tenant, students: Sequence[Student]) -> ScheduleForm:
+    """The form behind the open-times fragment: it renders only the day and the times,
+    so the staff list (two queries) is not loaded; the staff member is checked by
+    `availability.load_schedule` instead."""
+    form = ScheduleForm()
+    form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
+    form.staff.choices = []
+    form.date.render_kw = reloads_slots()
+    form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
+    return form
+
+
 def reloads_slots() -> dict[str, str]:
     """htmx attributes of a control whose change reloads the open times."""
     return {

@@ -19,7 +19,7 @@ from prepbase import availability, hours, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family import bp
-from prepbase.family.forms import book_session_form
+from prepbase.family.forms import book_session_form, slots_form
 from prepbase.family_scope import (
     active_packages,
     family_sessions,
@@ -216,7 +216,8 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
         form.date.data = day
     else:
         starts = schedule.day_slots(day, minutes, now)
-        others = schedule.open_days(minutes, now, after=day, limit=OTHER_DAYS)
+        # Other days only when this one has nothing: picking a day stays cheap.
+        others = [] if starts else schedule.open_days(minutes, now, after=day, limit=OTHER_DAYS)
     chosen = form.start_time.data
     picker = SlotPicker(
         staff=staff,
@@ -246,7 +247,7 @@ def session_slots() -> Response:
     if not is_htmx():
         return hx_redirect(url_for(".session_new", **request.args))
     students = visible_students(db.session, current_user)
-    form = book_session_form(db.session, g.tenant, students, request.args.get("service"))
+    form = slots_form(g.tenant, students)
     _fill_from_args(form)
     return render(
         "family/_slots.html",
