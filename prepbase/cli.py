@@ -44,6 +44,15 @@ def send_mail_command() -> None:
     click.echo(f"{total} e-mail(s) sent.")
 
 
+@prepbase_cli.command("remind")
+def remind_command() -> None:
+    """E-mail reminders of upcoming sessions that are due (once per session, idempotent)."""
+    from prepbase.reminders import remind_everyone
+
+    reminded, sent = remind_everyone(db.session)
+    click.echo(f"{reminded} session reminder(s) queued, {sent} e-mail(s) sent.")
+
+
 @prepbase_cli.command("audit")
 def audit_command() -> None:
     """Check that every package's remaining hours equal its ledger and are not negative."""

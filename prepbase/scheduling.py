@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import alerts, hours
+from prepbase import alerts, availability, hours, reminders
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.models import (
@@ -293,6 +293,18 @@ def _new_session(
     _check_staff(session, staff, service)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_people(session, staff.id, student.id)
+    if status == SessionStatus.UPCOMING:
+        # A family books an open slot only. Checked after the locks, in the transaction
+        # that debits: a slot taken a moment ago by another family is seen here.
+        availability.check_family_booking(
+            session,
+            tenant,
+            staff=staff,
+            student=student,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            now=now,
+        )
     _check_overlap(
         session,
         tenant,
@@ -364,7 +376,7 @@ def propose_session(
         raise NotFound("only staff propose sessions")
     if actor.role != Role.ADMIN and staff.id != actor.id:
         raise DomainError("You can propose sessions for yourself only.", field="staff")
-    return _new_session(
+    ts = _new_session(
         session,
         tenant,
         actor,
@@ -376,6 +388,8 @@ def propose_session(
         status=SessionStatus.PENDING,
         now=now or utcnow(),
     )
+    reminders.session_proposed(session, tenant, ts)
+    return ts
 
 
 def accept_session(
@@ -400,9 +414,16 @@ def decline_session(session: Session, tenant: Tenant, actor: User, ts: TutoringS
 
 
 def cancel_session(
-    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, reason: str = ""
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    reason: str = "",
+    *,
+    notify: bool = True,
 ) -> None:
-    """Rule 3: cancelling refunds any hours the session holds, to the same package."""
+    """Rule 3: cancelling refunds any hours the session holds, to the same package; the
+    other side is told by e-mail (unless the caller tells them itself)."""
     if actor.role in STAFF_ROLES:
         _check_staff_actor(actor, ts)
     else:
@@ -427,6 +448,8 @@ def cancel_session(
         )
         ts.charged_minutes = 0
         session.flush()
+    if notify:
+        reminders.session_cancelled(session, tenant, actor, ts)
 
 
 def confirm_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
@@ -455,7 +478,7 @@ def reject_booking(
         raise DomainError("Tell the family why you cannot take this session.", field="reason")
     if not ts.booked_by_family or ts.confirmed_at is not None:
         raise DomainError("Only new family bookings can be declined; cancel it instead.")
-    cancel_session(session, tenant, actor, ts, reason)
+    cancel_session(session, tenant, actor, ts, reason, notify=False)
     alerts.booking_declined(session, tenant, ts, reason)
 
 
@@ -526,6 +549,7 @@ def reschedule(
     )
     ts.starts_at = starts_at
     ts.ends_at = ends_at
+    ts.reminder_sent_at = None  # a reminder is due again before the new time
     session.flush()
 
 

@@ -112,10 +112,11 @@ def make_business(session: Session, slug: str) -> Business:
 
 
 def add_hours_rows(session: Session, business: Business) -> Business:
-    """Give a business an offering, a package and an upcoming session (ids in `extra`)."""
+    """Give a business an offering, a package, an upcoming session and a stretch of the
+    tutor's time off (ids in `extra`)."""
     from datetime import UTC, date, datetime
 
-    from prepbase import packages, scheduling
+    from prepbase import availability, packages, scheduling
     from prepbase.models import utcnow
 
     with as_tenant(business.tenant.id):
@@ -156,12 +157,22 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             now=now,
         )
         purchase = add_purchase(session, business, offering)
+        time_off = availability.add_time_off(
+            session,
+            business.tenant,
+            business.tutor,
+            business.tutor,
+            first_day=date(now.year + 1, 2, 1),
+            last_day=date(now.year + 1, 2, 5),
+            note="Winter break",
+        )
         session.flush()
         business.extra.update(
             offering_id=offering.id,
             package_id=package.id,
             session_id=ts.id,
             purchase_id=purchase.id,
+            time_off_id=time_off.id,
         )
     session.commit()
     return business

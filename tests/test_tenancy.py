@@ -15,6 +15,7 @@ from prepbase.models import (
     Purchase,
     Student,
     Tenant,
+    TimeOff,
     TutoringSession,
     User,
 )
@@ -170,6 +171,7 @@ ARGUMENTS = {
     "offering_id": lambda b: b.extra["offering_id"],
     "session_id": lambda b: b.extra["session_id"],
     "purchase_id": lambda b: b.extra["purchase_id"],
+    "time_off_id": lambda b: b.extra["time_off_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -265,6 +267,12 @@ def test_every_route_answers_404_for_another_business_rows(
         )
         db_session.refresh(purchase)
         assert (purchase.status, purchase.package_id) == ("pending", None)
+        assert (
+            db_session.scalar(
+                select(TimeOff.note).where(TimeOff.id == other_business.extra["time_off_id"])
+            )
+            == "Winter break"
+        )
     assert other_business.family.name == "Rival family"
     with as_tenant(other_business.tenant.id):
         assert db_session.scalar(select(func.count(User.id))) == 6

@@ -8,4 +8,10 @@ from prepbase.models import Role
 bp = Blueprint("admin", __name__)
 guard_blueprint(bp, {Role.ADMIN})
 
-from prepbase.admin import package_views, payment_views, session_views, views  # noqa: E402,F401
+from prepbase.admin import (  # noqa: E402,F401
+    package_views,
+    payment_views,
+    scheduling_views,
+    session_views,
+    views,
+)

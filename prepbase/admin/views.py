@@ -6,7 +6,7 @@ from datetime import timedelta
 from flask import current_app, flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -264,7 +264,10 @@ def family_invite_parent(family_id: int) -> Response:
 @bp.get("/staff")
 def staff_list() -> Response:
     staff = db.session.scalars(
-        select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.active.desc(), User.name)
+        select(User)
+        .where(User.role.in_(STAFF_ROLES))
+        .options(selectinload(User.service_rows), selectinload(User.working_hours))
+        .order_by(User.active.desc(), User.name)
     ).all()
     return render("admin/staff/list.html", staff=staff, action_form=ActionForm())
 

@@ -56,4 +56,32 @@ def book_session_form(
         "hx-include": "#staff",
     }
     form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
+    # Each choice the open times depend on reloads them. The attributes sit on the
+    # controls themselves, so a staff select swapped in for a new service keeps them.
+    for name in ("student", "staff", "duration", "date"):
+        getattr(form, name).render_kw = reloads_slots()
     return form
+
+
+def slots_form(tenant: Tenant, students: Sequence[Student]) -> ScheduleForm:
+    """The form behind the open-times fragment: it renders only the day and the times,
+    so the staff list (two queries) is not loaded; the staff member is checked by
+    `availability.load_schedule` instead."""
+    form = ScheduleForm()
+    form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
+    form.staff.choices = []
+    form.date.render_kw = reloads_slots()
+    form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
+    return form
+
+
+def reloads_slots() -> dict[str, str]:
+    """htmx attributes of a control whose change reloads the open times."""
+    return {
+        "hx-get": url_for("tenant.family.session_slots"),
+        "hx-trigger": "change",
+        "hx-target": "#slots",
+        "hx-swap": "outerHTML",
+        "hx-include": "#student, #service, #staff, #duration, #date",
+        "hx-sync": "#slots:replace",
+    }

@@ -7,19 +7,19 @@ row answers 404, exactly like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import scheduling
+from prepbase import availability, hours, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family import bp
-from prepbase.family.forms import book_session_form
+from prepbase.family.forms import book_session_form, slots_form
 from prepbase.family_scope import (
     active_packages,
     family_sessions,
@@ -31,9 +31,18 @@ from prepbase.family_scope import (
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
-from prepbase.models import Package, SessionStatus, Student, TutoringSession, User, utcnow
+from prepbase.models import (
+    Package,
+    Service,
+    SessionStatus,
+    Student,
+    TutoringSession,
+    User,
+    utcnow,
+)
+from prepbase.session_forms import ScheduleForm
 from prepbase.tenancy import get_or_404
-from prepbase.timefmt import format_when
+from prepbase.timefmt import format_when, to_local
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
@@ -94,7 +103,23 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
 
 @bp.get("/")
 def dashboard() -> Response:
-    return render(DASHBOARD, **_dashboard_context())
+    context = _dashboard_context()
+    context["notice"] = _answer_prompt(context["pending"])
+    return render(DASHBOARD, **context)
+
+
+def _answer_prompt(pending: list[PendingRow]) -> str | None:
+    """Arriving from a proposal e-mail's Accept or Decline link (`?accept=<id>`): say which
+    button answers it. The link only opens the page; the button is the decision."""
+    for verb in ("accept", "decline"):
+        wanted = request.args.get(verb, type=int)
+        ts = next((row.session for row in pending if row.session.id == wanted), None)
+        if ts is not None:
+            return (
+                f"{ts.staff.name} proposed {ts.student.first_name}'s session of {_when(ts)}: "
+                f"press {verb.title()} below to answer."
+            )
+    return None
 
 
 # --- Book Session ---------------------------------------------------------------------
@@ -107,12 +132,137 @@ def _chosen_student(students: list[Student], student_id: str | None) -> Student:
     raise DomainError("Choose one of your students.", field="student")
 
 
+@dataclass
+class SlotPicker:
+    """The "When" part of Book Session: a day and its open start times, or why not."""
+
+    message: str | None = None  # shown instead of times (choose a tutor first, …)
+    staff: User | None = None
+    any_time: bool = False  # the staff member has no working hours: a time field instead
+    day: date | None = None
+    slots: list[tuple[str, str]] = field(default_factory=list)  # ("16:00", "4:00 PM EST")
+    other_days: list[tuple[date, int]] = field(default_factory=list)  # (day, open times)
+    links: dict[str, str] = field(default_factory=dict)  # the choices, for day links
+
+
+OTHER_DAYS = 6  # open days offered next to the chosen one
+SCAN_DAYS = 21  # how far past a chosen day to look for them
+
+
+def _fill_from_args(form: ScheduleForm) -> None:
+    """A GET (first view, a day link, the slots fragment) carries the choices in the URL;
+    missing ones default to the first option, as the browser shows them."""
+    if request.args:
+        form.process(formdata=request.args)
+    for name in ("student", "service", "staff"):
+        select_field = getattr(form, name)
+        if not select_field.data and select_field.choices:
+            select_field.data = select_field.choices[0].value
+    form.duration.data = form.duration.data or "1"
+
+
+def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
+    """Open times for the form's student, service, staff member, duration and day (two
+    queries, see `availability.load_schedule`); the first open day when none is chosen."""
+    student = next((s for s in students if str(s.id) == form.student.data), None)
+    staff_id = form.staff.data or ""
+    if student is None or form.service.data not in set(Service) or not staff_id.isdigit():
+        return SlotPicker(
+            message="Choose the student, the service and the tutor or counselor "
+            "to see the open times."
+        )
+    try:
+        minutes = hours.parse_hours(
+            form.duration.data, field="duration", max_hours=hours.MAX_SESSION_HOURS
+        )
+    except DomainError:
+        return SlotPicker(message="Enter how long the session lasts to see the open times.")
+    tenant, now = g.tenant, utcnow()
+    today = scheduling.local_date(tenant, now)
+    horizon_end = today + timedelta(days=tenant.booking_horizon_days)
+    day = form.date.data
+    first = day or today
+    last = min(horizon_end, first + timedelta(days=SCAN_DAYS)) if day else horizon_end
+    schedule = availability.load_schedule(
+        db.session,
+        tenant,
+        int(staff_id),
+        first_day=first,
+        last_day=max(first, last),
+        student=student,
+        service=form.service.data,
+    )
+    if schedule is None:
+        return SlotPicker(message="Choose a tutor or counselor who offers this service.")
+    staff = schedule.staff
+    if not schedule.has_hours:
+        return SlotPicker(staff=staff, any_time=True, day=day)
+    if form.date.errors:  # a refused POST without a valid day: do not guess one
+        return SlotPicker(staff=staff, message="Choose a day to see its open times.")
+    form.date.render_kw = {
+        **(form.date.render_kw or {}),
+        "min": schedule.first_day(now).isoformat(),
+        "max": schedule.last_day(now).isoformat(),
+    }
+    if day is None:
+        upcoming = schedule.open_days(minutes, now, limit=OTHER_DAYS + 1)
+        if not upcoming:
+            return SlotPicker(
+                staff=staff,
+                message=f"{staff.name} has no open times in the next "
+                f"{tenant.booking_horizon_days} days. Contact {tenant.name} to find a time.",
+            )
+        (day, starts), others = upcoming[0], upcoming[1:]
+        form.date.data = day
+    else:
+        starts = schedule.day_slots(day, minutes, now)
+        # Other days only when this one has nothing: picking a day stays cheap.
+        others = [] if starts else schedule.open_days(minutes, now, after=day, limit=OTHER_DAYS)
+    chosen = form.start_time.data
+    picker = SlotPicker(
+        staff=staff,
+        day=day,
+        slots=[_slot_choice(at) for at in starts],
+        other_days=[(d, len(found)) for d, found in others],
+        links={
+            "student": str(student.id),
+            "service": form.service.data,
+            "staff": str(staff.id),
+            "duration": form.duration.data,
+        },
+    )
+    if chosen is not None and chosen.strftime("%H:%M") not in {v for v, _ in picker.slots}:
+        form.start_time.data = None  # no longer open: nothing pre-selected
+    return picker
+
+
+def _slot_choice(at: datetime) -> tuple[str, str]:
+    local = to_local(g.tenant.timezone, at)
+    return local.strftime("%H:%M"), f"{local.hour % 12 or 12}:{local.strftime('%M %p %Z')}"
+
+
+@bp.get("/slots")
+def session_slots() -> Response:
+    """The "When" part of Book Session for the choices in the URL (HTMX swaps it in)."""
+    if not is_htmx():
+        return hx_redirect(url_for(".session_new", **request.args))
+    students = visible_students(db.session, current_user)
+    form = slots_form(g.tenant, students)
+    _fill_from_args(form)
+    return render(
+        "family/_slots.html",
+        block="slots",
+        form=form,
+        picker=_slot_picker(form, students),
+    )
+
+
 @bp.route("/sessions/new", methods=["GET", "POST"])
 def session_new() -> Response:
     students = visible_students(db.session, current_user)
     form = book_session_form(db.session, g.tenant, students)
-    if request.method == "GET" and request.args.get("student"):
-        form.student.data = request.args["student"]
+    if request.method == "GET":
+        _fill_from_args(form)
     if form.validate_on_submit():
         try:
             ts = scheduling.book_session(
@@ -142,6 +292,7 @@ def session_new() -> Response:
         status=form_status(),
         form=form,
         students=students,
+        picker=_slot_picker(form, students),
     )
 
 
@@ -167,7 +318,11 @@ def staff_options() -> Response:
     )
     form.service.data = service
     form.staff.data = request.args.get("staff")
-    return render("family/_staff_field.html", block="field", form=form)
+    # The open times depend on the staff member: once the new select is in the page
+    # (after settling, so the reloaded times listen to it), ask for them again.
+    response = render("family/_staff_field.html", block="field", form=form)
+    response.headers["HX-Trigger-After-Settle"] = "slots-stale"
+    return response
 
 
 # --- Accept / Decline / Cancel Session -----------------------------------------------

@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import Base, utcnow
 from prepbase.models.hours import (
     Attendance,
@@ -32,6 +33,7 @@ __all__ = [
     "FAMILY_ROLES",
     "ROLE_LABELS",
     "STAFF_ROLES",
+    "WEEKDAYS",
     "Attendance",
     "AuthToken",
     "Base",
@@ -53,7 +55,9 @@ __all__ = [
     "StripeEvent",
     "Student",
     "Tenant",
+    "TimeOff",
     "TutoringSession",
     "User",
+    "WorkingHours",
     "utcnow",
 ]

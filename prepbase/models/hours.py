@@ -217,6 +217,8 @@ class TutoringSession(TenantScoped, Base):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Set when `flask prepbase remind` claims the reminder (once per start time).
+    reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     student: Mapped[Student] = relationship()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import Boolean, ForeignKey, String, Text, UniqueConstraint
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
 from prepbase.tenancy import TenantScoped
+
+if TYPE_CHECKING:
+    from prepbase.models.availability import TimeOff, WorkingHours
 
 
 class Role(StrEnum):
@@ -117,6 +121,15 @@ class User(TenantScoped, UserMixin, Base):
     student: Mapped[Student | None] = relationship(back_populates="account")
     service_rows: Mapped[list[StaffService]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
+    )
+    # When a staff member works (prepbase.availability); empty for families.
+    working_hours: Mapped[list[WorkingHours]] = relationship(
+        back_populates="staff",
+        order_by="(WorkingHours.weekday, WorkingHours.start_minute)",
+        passive_deletes=True,
+    )
+    time_off: Mapped[list[TimeOff]] = relationship(
+        back_populates="staff", order_by="TimeOff.starts_local", passive_deletes=True
     )
 
     # Flask-Login: the cookie names the user and the nonce, so a password change or a

@@ -19,6 +19,14 @@ class Tenant(Base):
     timezone: Mapped[str] = mapped_column(String(64))
     # Families and admins are told when a package falls to this many minutes or fewer.
     low_balance_minutes: Mapped[int] = mapped_column(Integer, default=120, server_default="120")
+    # Self-service booking (prepbase.availability): how soon, how far ahead, on what grid.
+    booking_notice_minutes: Mapped[int] = mapped_column(
+        Integer, default=24 * 60, server_default="1440"
+    )
+    booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
+    slot_step_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
+    # E-mail reminders this many hours before a session; 0 = off (prepbase.reminders).
+    reminder_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Online payments (design §5): prices are in this currency (ISO code, lower case).
     currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")

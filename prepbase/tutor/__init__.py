@@ -8,4 +8,4 @@ from prepbase.models import Role
 bp = Blueprint("tutor", __name__)
 guard_blueprint(bp, {Role.TUTOR, Role.COUNSELOR, Role.ADMIN})
 
-from prepbase.tutor import views  # noqa: E402,F401
+from prepbase.tutor import availability_views, views  # noqa: E402,F401

@@ -17,7 +17,7 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import scheduling
+from prepbase import availability, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, apply_domain_error, form_status
@@ -142,6 +142,10 @@ def session_new() -> Response:
         except DomainError as exc:
             _refused(form, exc)
         else:
+            # Staff may propose any time; they are told when it is outside their hours.
+            outside = availability.outside_hours(
+                db.session, g.tenant, ts.staff, ts.starts_at, ts.duration_minutes
+            )
             db.session.commit()
             when = format_when(g.tenant.timezone, ts.starts_at)
             flash(
@@ -149,6 +153,8 @@ def session_new() -> Response:
                 "the family accepts it; no hours move until then.",
                 "success",
             )
+            if outside:
+                flash(f"Note: {outside} It is proposed anyway.", "info")
             return hx_redirect(url_for(".session_detail", session_id=ts.id))
     return render("tutor/propose.html", block="form", status=form_status(), form=form)
 

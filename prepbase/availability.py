@@ -1,0 +1,563 @@
+"""When families may book: staff working hours, time off, and the open slots they leave.
+
+Working hours are wall-clock ranges of the business's time zone ("Monday 9:00–12:00"),
+so a daylight-saving change moves no slot: Monday's 4:00 PM is 4:00 PM before and after
+the clocks change. Instants (sessions, the notice, the checks) are UTC; a wall-clock time
+becomes an instant only where it is compared with one.
+
+The rules (hours, time off, minimum notice, booking horizon, slot step) apply to a staff
+member once they have set weekly hours. A staff member without hours is booked as before
+the feature existed: any future time, which they confirm or decline (design §3 rule 9).
+That keeps a business working on the day it upgrades, before everyone has entered hours.
+
+Computing slots costs two queries whatever the window: the staff member with their hours
+and time off (one joined load), and the open sessions of the staff member and the student.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from itertools import pairwise
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session, joinedload
+
+from prepbase.errors import DomainError, NotFound
+from prepbase.hours import format_hours
+from prepbase.models import (
+    STAFF_ROLES,
+    WEEKDAYS,
+    Role,
+    SessionStatus,
+    StaffService,
+    Student,
+    Tenant,
+    TimeOff,
+    TutoringSession,
+    User,
+    WorkingHours,
+)
+from prepbase.models.availability import MINUTES_PER_DAY
+
+OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
+STEP_CHOICES = (5, 10, 15, 20, 30, 60)
+REMINDER_CHOICES = (0, 12, 24, 48)
+MAX_NOTICE_HOURS = 14 * 24
+MAX_HORIZON_DAYS = 365
+TAKEN = "Sorry, that time was just taken. Choose another open time."
+
+Interval = tuple[datetime, datetime]
+Ranges = list[tuple[int, int]]
+
+
+# --- typing hours: "9-12, 13:00-17:30", "9am-5pm" ------------------------------------------
+
+_TIME = re.compile(r"^(\d{1,2})(?:[:.h](\d{2}))?\s*([ap])?\.?\s*(?:m\.?)?$", re.IGNORECASE)
+_DASH = re.compile(r"\s*(?:-|–|—|\bto\b)\s*", re.IGNORECASE)
+
+
+def _parse_time(text: str, *, is_end: bool) -> int | None:
+    match = _TIME.match(text.strip())
+    if match is None:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    half = (match.group(3) or "").lower()
+    if half:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if half == "p" else 0)
+    if minute > 59 or hour > 24 or (hour == 24 and minute):
+        return None
+    value = hour * 60 + minute
+    return MINUTES_PER_DAY if is_end and value == 0 else value
+
+
+def format_minute(minute: int, *, clock24: bool = False) -> str:
+    """Minutes since midnight as "9:30 AM" (or "09:30"); 1440 is midnight at the day's end."""
+    hour, rest = divmod(minute, 60)
+    if clock24:
+        return f"{hour:02d}:{rest:02d}"
+    if minute in (0, MINUTES_PER_DAY):
+        return "midnight" if minute else "12:00 AM"
+    return f"{hour % 12 or 12}:{rest:02d} {'AM' if hour < 12 else 'PM'}"
+
+
+def format_ranges(ranges: Sequence[tuple[int, int]], *, clock24: bool = False) -> str:
+    """ "9:00 AM–12:00 PM, 1:00 PM–5:00 PM" (or "09:00–12:00, 13:00–17:00" for editing)."""
+    return ", ".join(
+        f"{format_minute(s, clock24=clock24)}–{format_minute(e, clock24=clock24)}"
+        for s, e in ranges
+    )
+
+
+def parse_ranges(text: str | None, *, field: str, day_name: str) -> Ranges:
+    """One day's ranges typed by a person, sorted; inverted or overlapping ranges refused."""
+    ranges: Ranges = []
+    for part in re.split(r"[,;]", text or ""):
+        if not part.strip():
+            continue
+        ends = _DASH.split(part.strip())
+        start = _parse_time(ends[0], is_end=False) if len(ends) == 2 else None
+        end = _parse_time(ends[1], is_end=True) if len(ends) == 2 else None
+        if start is None or end is None or start >= MINUTES_PER_DAY:
+            raise DomainError(
+                f"{day_name}: write each range as start–end, for example 9:00–12:00, 13:00–17:30.",
+                field=field,
+            )
+        ranges.append((start, end))
+    return check_ranges(ranges, field=field, day_name=day_name)
+
+
+def check_ranges(ranges: Iterable[tuple[int, int]], *, field: str, day_name: str) -> Ranges:
+    """Sorted ranges of one day; refuses a range that ends before it starts, and overlaps."""
+    ordered = sorted(ranges)
+    for start, end in ordered:
+        if not 0 <= start < end <= MINUTES_PER_DAY:
+            raise DomainError(
+                f"{day_name}: {format_ranges([(start, end)])} ends before it starts.", field=field
+            )
+    for (s1, e1), (s2, e2) in pairwise(ordered):
+        if s2 < e1:
+            raise DomainError(
+                f"{day_name}: {format_ranges([(s1, e1)])} and {format_ranges([(s2, e2)])} overlap.",
+                field=field,
+            )
+    return ordered
+
+
+# --- who may edit, and the edits --------------------------------------------------------------
+
+
+def check_editor(actor: User, staff: User) -> None:
+    """A staff member edits their own hours; an admin edits anyone's. Others: 404."""
+    if staff.role not in STAFF_ROLES:
+        raise NotFound("not a staff member")
+    if actor.role != Role.ADMIN and actor.id != staff.id:
+        raise NotFound("not your hours")
+
+
+def weekly_ranges(staff: User) -> dict[int, Ranges]:
+    """The staff member's week: weekday (0 = Monday) → sorted ranges."""
+    week: dict[int, Ranges] = {day: [] for day in range(7)}
+    for row in staff.working_hours:
+        week[row.weekday].append((row.start_minute, row.end_minute))
+    return {day: sorted(ranges) for day, ranges in week.items()}
+
+
+def set_weekly_hours(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    staff: User,
+    week: dict[int, Sequence[tuple[int, int]]],
+) -> None:
+    """Replace the staff member's weekly working hours (days left out have none)."""
+    check_editor(actor, staff)
+    checked = {
+        day: check_ranges(week.get(day, ()), field=WEEKDAYS[day].lower(), day_name=WEEKDAYS[day])
+        for day in range(7)
+    }
+    session.execute(
+        delete(WorkingHours)
+        .where(WorkingHours.staff_id == staff.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.expire(staff, ["working_hours"])
+    for day, ranges in checked.items():
+        for start, end in ranges:
+            session.add(
+                WorkingHours(staff_id=staff.id, weekday=day, start_minute=start, end_minute=end)
+            )
+    session.flush()
+
+
+def add_time_off(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    staff: User,
+    *,
+    first_day: date,
+    last_day: date,
+    start_time: time | None = None,
+    end_time: time | None = None,
+    note: str = "",
+) -> TimeOff:
+    """Time off from `first_day` (at `start_time`, else its start) to `last_day` (until
+    `end_time`, else its end), in the business's wall-clock time."""
+    check_editor(actor, staff)
+    starts = datetime.combine(first_day, start_time or time())
+    ends = (
+        datetime.combine(last_day, end_time)
+        if end_time is not None
+        else datetime.combine(last_day + timedelta(days=1), time())
+    )
+    if ends <= starts:
+        raise DomainError("The time off ends before it starts.", field="last_day")
+    if ends - starts > timedelta(days=MAX_HORIZON_DAYS + 1):
+        raise DomainError("Enter time off of at most a year at a time.", field="last_day")
+    row = TimeOff(staff_id=staff.id, starts_local=starts, ends_local=ends, note=note.strip())
+    session.add(row)
+    session.flush()
+    return row
+
+
+def remove_time_off(session: Session, tenant: Tenant, actor: User, row: TimeOff) -> None:
+    """Delete a stretch of time off; the staff member can be booked then again."""
+    check_editor(actor, row.staff)
+    session.delete(row)
+    session.flush()
+
+
+def describe_time_off(row: TimeOff) -> str:
+    """ "Mon 1 Mar – Wed 3 Mar 2027" for whole days, else with the times."""
+
+    def day(d: datetime | date) -> str:
+        return f"{d.strftime('%a')} {d.day} {d.strftime('%b %Y')}"
+
+    def at(d: datetime) -> str:
+        return f"{day(d)}, {format_minute(d.hour * 60 + d.minute)}"
+
+    if row.whole_days:
+        last = (row.ends_local - timedelta(days=1)).date()
+        first = row.starts_local.date()
+        return day(first) if first == last else f"{day(first)} – {day(last)}"
+    if row.starts_local.date() == row.ends_local.date():
+        end = row.ends_local
+        return f"{at(row.starts_local)} – {format_minute(end.hour * 60 + end.minute)}"
+    return f"{at(row.starts_local)} – {at(row.ends_local)}"
+
+
+def sessions_during(session: Session, tenant: Tenant, row: TimeOff) -> int:
+    """How many pending/upcoming sessions of the staff member fall in the time off."""
+    zone = ZoneInfo(tenant.timezone)
+    return session.scalar(
+        select(func.count(TutoringSession.id)).where(
+            TutoringSession.staff_id == row.staff_id,
+            TutoringSession.status.in_(OPEN),
+            TutoringSession.starts_at < _utc(zone, row.ends_local),
+            TutoringSession.ends_at > _utc(zone, row.starts_local),
+        )
+    )
+
+
+def update_booking_settings(
+    session: Session,
+    tenant: Tenant,
+    *,
+    notice_minutes: int,
+    horizon_days: int,
+    step_minutes: int,
+    reminder_hours: int,
+) -> None:
+    """The business's rules for family bookings and reminders (Settings → Scheduling)."""
+    if not 0 <= notice_minutes <= MAX_NOTICE_HOURS * 60:
+        raise DomainError(
+            f"Enter a notice from 0 to {MAX_NOTICE_HOURS} hours.", field="notice_hours"
+        )
+    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise DomainError(f"Enter 1 to {MAX_HORIZON_DAYS} days.", field="horizon_days")
+    if step_minutes not in STEP_CHOICES:
+        raise DomainError("Choose one of the slot steps offered.", field="step_minutes")
+    if reminder_hours not in REMINDER_CHOICES:
+        raise DomainError("Choose one of the reminder times offered.", field="reminder_hours")
+    tenant.booking_notice_minutes = notice_minutes
+    tenant.booking_horizon_days = horizon_days
+    tenant.slot_step_minutes = step_minutes
+    tenant.reminder_hours = reminder_hours
+    session.flush()
+
+
+# --- time -----------------------------------------------------------------------------------
+
+
+def local_now(tenant: Tenant) -> datetime:
+    """Now on the business's wall clock (naive, like time off)."""
+    return datetime.now(ZoneInfo(tenant.timezone)).replace(tzinfo=None)
+
+
+def _wall(day: date, minute: int) -> datetime:
+    """Naive wall-clock time `minute` minutes after the start of `day` (1440 = next day)."""
+    return datetime.combine(day, time()) + timedelta(minutes=minute)
+
+
+def _utc(zone: ZoneInfo, wall: datetime) -> datetime:
+    # fold=0: an ambiguous time (clocks going back) is its first occurrence, the same
+    # reading as `scheduling.local_to_utc`.
+    return wall.replace(tzinfo=zone).astimezone(UTC)
+
+
+def _exists(zone: ZoneInfo, wall: datetime) -> bool:
+    """False for the wall-clock times the clocks skip when they go forward."""
+    return _utc(zone, wall).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def _merge(intervals: Iterable[Interval]) -> list[Interval]:
+    merged: list[Interval] = []
+    for start, end in sorted(intervals):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+@dataclass
+class _Sorted:
+    """Merged, sorted intervals with bisect lookups."""
+
+    intervals: list[Interval]
+    starts: list[datetime] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.intervals = _merge(self.intervals)
+        self.starts = [s for s, _ in self.intervals]
+
+    def covers(self, start: datetime, end: datetime) -> bool:
+        i = bisect_right(self.starts, start) - 1
+        return i >= 0 and self.intervals[i][1] >= end
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        i = bisect_left(self.starts, end) - 1  # the last interval starting before `end`
+        return i >= 0 and self.intervals[i][1] > start
+
+
+# --- a staff member's schedule over a window ---------------------------------------------------
+
+
+@dataclass
+class Schedule:
+    """What decides whether a start time is open: loaded once, asked many times."""
+
+    tenant: Tenant
+    staff: User
+    student: Student | None
+    loaded: tuple[date, date]  # the days whose slots this schedule can answer
+    week: dict[int, Ranges]
+    working: _Sorted
+    away: _Sorted
+    staff_busy: _Sorted
+    student_busy: _Sorted
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.tenant.timezone)
+
+    @property
+    def has_hours(self) -> bool:
+        """Families book this staff member in open slots only once they have set hours."""
+        return any(self.week.values())
+
+    def first_day(self, now: datetime) -> date:
+        """The first day a family may book (the minimum notice may push it to tomorrow)."""
+        return (
+            (now + timedelta(minutes=self.tenant.booking_notice_minutes))
+            .astimezone(self.zone)
+            .date()
+        )
+
+    def last_day(self, now: datetime) -> date:
+        """The last day a family may book: today plus the booking horizon."""
+        return now.astimezone(self.zone).date() + timedelta(days=self.tenant.booking_horizon_days)
+
+    def refusal(self, starts_at: datetime, minutes: int, now: datetime) -> str | None:
+        """Why a family may not book this start, or None when it is an open slot."""
+        tenant, staff = self.tenant, self.staff
+        ends_at = starts_at + timedelta(minutes=minutes)
+        if starts_at < now + timedelta(minutes=tenant.booking_notice_minutes):
+            return (
+                f"Book at least {format_hours(tenant.booking_notice_minutes)} hours ahead; "
+                "choose a later open time."
+            )
+        local = starts_at.astimezone(self.zone)
+        if local.date() > self.last_day(now):
+            return f"{tenant.name} takes bookings up to {tenant.booking_horizon_days} days ahead."
+        if not self.working.covers(starts_at, ends_at):
+            return f"That time is outside {staff.name}'s working hours; choose an open time."
+        if self.away.overlaps(starts_at, ends_at):
+            return f"{staff.name} is away then; choose another day."
+        if not self._on_step(local):
+            return (
+                f"Choose one of the open times (they start every {tenant.slot_step_minutes} "
+                "minutes)."
+            )
+        if self.staff_busy.overlaps(starts_at, ends_at):
+            return TAKEN
+        if self.student_busy.overlaps(starts_at, ends_at):
+            name = self.student.first_name if self.student else "The student"
+            return f"{name} already has a session then; choose another open time."
+        return None
+
+    def _on_step(self, local: datetime) -> bool:
+        if local.second or local.microsecond:
+            return False
+        minute = local.hour * 60 + local.minute
+        step = self.tenant.slot_step_minutes
+        return any(
+            s <= minute < e and (minute - s) % step == 0 for s, e in self.week[local.weekday()]
+        )
+
+    def day_slots(self, day: date, minutes: int, now: datetime) -> list[datetime]:
+        """The open start times (UTC) of one local day, in order.
+
+        Candidates are wall-clock times on the step from each range's start, so a day
+        when the clocks change has the same slots as any other (a time the clocks skip
+        does not exist and is not offered; a time they repeat is offered once).
+        """
+        if not self.first_day(now) <= day <= self.last_day(now):
+            return []  # the horizon, and the notice counted in days
+        zone, step = self.zone, self.tenant.slot_step_minutes
+        earliest = now + timedelta(minutes=self.tenant.booking_notice_minutes)
+        length = timedelta(minutes=minutes)
+        found: set[datetime] = set()
+        for start, end in self.week[day.weekday()]:
+            for minute in range(start, end, step):  # on the step by construction
+                wall = _wall(day, minute)
+                if not _exists(zone, wall):
+                    continue
+                at = _utc(zone, wall)
+                # The remaining checks of `refusal`, in the same order (a test holds them
+                # equal): this loop runs for every candidate of every day shown.
+                if at >= earliest and self._free(at, at + length):
+                    found.add(at)
+        return sorted(found)
+
+    def _free(self, start: datetime, end: datetime) -> bool:
+        return (
+            self.working.covers(start, end)
+            and not self.away.overlaps(start, end)
+            and not self.staff_busy.overlaps(start, end)
+            and not self.student_busy.overlaps(start, end)
+        )
+
+    def open_days(
+        self, minutes: int, now: datetime, *, after: date | None = None, limit: int = 7
+    ) -> list[tuple[date, list[datetime]]]:
+        """The next days (after `after`, within the horizon) that have open slots."""
+        day = max(
+            self.first_day(now), self.loaded[0], after + timedelta(days=1) if after else date.min
+        )
+        last = min(self.last_day(now), self.loaded[1])
+        days: list[tuple[date, list[datetime]]] = []
+        while day <= last and len(days) < limit:
+            slots = self.day_slots(day, minutes, now)
+            if slots:
+                days.append((day, slots))
+            day += timedelta(days=1)
+        return days
+
+
+def load_schedule(
+    session: Session,
+    tenant: Tenant,
+    staff_id: int,
+    *,
+    first_day: date,
+    last_day: date,
+    student: Student | None = None,
+    service: str | None = None,
+) -> Schedule | None:
+    """The staff member's hours, time off and open sessions (theirs and the student's)
+    around `first_day`..`last_day`, in two queries; None if no such active staff member
+    (of this business, offering `service` when given)."""
+    zone = ZoneInfo(tenant.timezone)
+    # One day either side: a range ending at midnight may continue into the next day,
+    # and a session may run past midnight (at most 12 hours).
+    wall_from = _wall(first_day - timedelta(days=1), 0)
+    wall_to = _wall(last_day + timedelta(days=2), 0)
+    staff_query = (
+        select(User)
+        .where(User.id == staff_id, User.role.in_(STAFF_ROLES), User.active.is_(True))
+        .options(
+            joinedload(User.working_hours),
+            joinedload(
+                User.time_off.and_(TimeOff.ends_local > wall_from, TimeOff.starts_local < wall_to)
+            ),
+        )
+        # Always the rows as they are now, even if these collections were loaded before.
+        .execution_options(populate_existing=True)
+    )
+    if service is not None:
+        staff_query = staff_query.where(User.service_rows.any(StaffService.service == service))
+    staff = session.scalars(staff_query).unique().one_or_none()
+    if staff is None:
+        return None
+    week = weekly_ranges(staff)
+    days = [first_day + timedelta(days=n) for n in range(-1, (last_day - first_day).days + 2)]
+    working = [
+        (_utc(zone, _wall(day, s)), _utc(zone, _wall(day, e)))
+        for day in days
+        for s, e in week[day.weekday()]
+    ]
+    away = [
+        (_utc(zone, row.starts_local), _utc(zone, row.ends_local))
+        for row in staff.time_off
+        if row.ends_local > wall_from and row.starts_local < wall_to
+    ]
+    who = TutoringSession.staff_id == staff.id
+    if student is not None:
+        who = or_(who, TutoringSession.student_id == student.id)
+    busy = session.execute(
+        select(TutoringSession.starts_at, TutoringSession.ends_at, TutoringSession.staff_id).where(
+            TutoringSession.status.in_(OPEN),
+            TutoringSession.starts_at < _utc(zone, wall_to),
+            TutoringSession.ends_at > _utc(zone, wall_from),
+            who,
+        )
+    ).all()
+    return Schedule(
+        tenant=tenant,
+        staff=staff,
+        student=student,
+        loaded=(first_day, last_day),
+        week=week,
+        working=_Sorted(working),
+        away=_Sorted(away),
+        staff_busy=_Sorted([(s, e) for s, e, who_id in busy if who_id == staff.id]),
+        student_busy=_Sorted([(s, e) for s, e, who_id in busy if who_id != staff.id]),
+    )
+
+
+def check_family_booking(
+    session: Session,
+    tenant: Tenant,
+    *,
+    staff: User,
+    student: Student,
+    starts_at: datetime,
+    duration_minutes: int,
+    now: datetime,
+) -> None:
+    """Refuse a family booking that is not an open slot (called by `book_session` after
+    it has locked the staff member and the student, in the transaction that debits)."""
+    day = starts_at.astimezone(ZoneInfo(tenant.timezone)).date()
+    schedule = load_schedule(
+        session, tenant, staff.id, first_day=day, last_day=day, student=student
+    )
+    if schedule is None or not schedule.has_hours:
+        return  # no hours set: booked as before, the staff member confirms (rule 9)
+    refusal = schedule.refusal(starts_at, duration_minutes, now)
+    if refusal is not None:
+        raise DomainError(refusal, field="start_time")
+
+
+def outside_hours(
+    session: Session, tenant: Tenant, staff: User, starts_at: datetime, duration_minutes: int
+) -> str | None:
+    """For staff proposing a session: a warning when it falls outside their working hours
+    or in their time off (they may still propose it), else None."""
+    day = starts_at.astimezone(ZoneInfo(tenant.timezone)).date()
+    schedule = load_schedule(session, tenant, staff.id, first_day=day, last_day=day)
+    if schedule is None or not schedule.has_hours:
+        return None
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    if not schedule.working.covers(starts_at, ends_at):
+        return f"This session is outside {staff.name}'s working hours."
+    if schedule.away.overlaps(starts_at, ends_at):
+        return f"This session falls in {staff.name}'s time off."
+    return None
