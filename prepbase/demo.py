@@ -194,17 +194,28 @@ def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
         next_steps="Worksheet 3, problems 1-20",
         now=after,
     )
-    scheduling.book_session(
-        session,
-        tenant,
-        ana,
-        student=students["Leo"],
-        staff=maya,
-        service="tutoring",
-        starts_at=at(3, 16),
-        duration_minutes=90,
-        now=now,
-    )
+    upcoming = [
+        # (parent, student, staff, service, days ahead, hour, minutes)
+        (ana, "Leo", maya, "tutoring", 3, 16, 90),
+        # Mia is running low: 10 h, 9 booked.
+        (ana, "Mia", sam, "tutoring", 2, 17, 180),
+        (ana, "Mia", sam, "tutoring", 4, 17, 180),
+        (ana, "Mia", sam, "tutoring", 6, 17, 180),
+        (beth, "Ethan", sam, "tutoring", 5, 15, 60),
+        (dan, "Zoe", priya, "counseling", 4, 18, 60),
+    ]
+    for parent, first_name, staff, service, days, hour, minutes in upcoming:
+        scheduling.book_session(
+            session,
+            tenant,
+            parent,
+            student=students[first_name],
+            staff=staff,
+            service=service,
+            starts_at=at(days, hour),
+            duration_minutes=minutes,
+            now=now,
+        )
     scheduling.propose_session(
         session,
         tenant,
@@ -213,41 +224,6 @@ def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
         staff=maya,
         service="tutoring",
         starts_at=at(10, 16),
-        duration_minutes=60,
-        now=now,
-    )
-    # Mia is running low: 10 h, 9 used.
-    for day in (2, 4, 6):
-        scheduling.book_session(
-            session,
-            tenant,
-            ana,
-            student=students["Mia"],
-            staff=sam,
-            service="tutoring",
-            starts_at=at(day, 17),
-            duration_minutes=180,
-            now=now,
-        )
-    scheduling.book_session(
-        session,
-        tenant,
-        beth,
-        student=students["Ethan"],
-        staff=sam,
-        service="tutoring",
-        starts_at=at(5, 15),
-        duration_minutes=60,
-        now=now,
-    )
-    scheduling.book_session(
-        session,
-        tenant,
-        dan,
-        student=students["Zoe"],
-        staff=priya,
-        service="counseling",
-        starts_at=at(4, 18),
         duration_minutes=60,
         now=now,
     )
