@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prepbase import packages, scheduling
+from prepbase import availability, packages, scheduling
 from prepbase.accounts import create_family, hash_password, save_student, signup_business
 from prepbase.models import Offering, Role, Service, StaffService, Student, Tenant, User, utcnow
 from prepbase.tenancy import as_tenant
@@ -227,4 +227,8 @@ def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
         duration_minutes=60,
         now=now,
     )
+    # Weekday afternoons and Saturday mornings: Book Session offers open slots.
+    week = {day: [(15 * 60, 20 * 60)] for day in range(5)} | {5: [(9 * 60, 13 * 60)]}
+    for staff in (maya, sam, priya):
+        availability.set_weekly_hours(session, tenant, admin, staff, week)
     session.flush()
