@@ -108,6 +108,15 @@ def htmx_settled(page: Page) -> Iterator[None]:
     assert page.evaluate("() => window.__settled") is True, "no htmx swap settled within 10 s"
 
 
+def htmx_idle(page: Page) -> None:
+    """Wait until no htmx request, swap or settle is under way (new content is processed
+    in the settle step: a change made before then would not be heard)."""
+    page.wait_for_function(
+        "() => !document.querySelector("
+        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
+    )
+
+
 def mark_document(page: Page) -> None:
     """A flag on `window` that only survives as long as the page is not reloaded."""
     page.evaluate("window.__marker = 1")

@@ -25,6 +25,7 @@ from prepbase.timefmt import format_when
 from tests.e2e.conftest import Tenants
 from tests.e2e.test_browser import (
     PACKAGE_HEADERS,
+    htmx_idle,
     htmx_settled,
     mark_document,
     sign_in,
@@ -274,10 +275,13 @@ def test_parent_books_session_from_growth_package(new_page, tenants, in_live_app
     expect(parent.get_by_role("heading", level=1)).to_have_text("Book Session")
     day = business_today() + timedelta(days=3)
     parent.get_by_label("Student", exact=True).select_option(label=world.student)
-    with htmx_settled(parent):  # choosing the service reloads who offers it
-        parent.get_by_label("Service", exact=True).select_option(label="Tutoring")
+    htmx_idle(parent)
+    parent.get_by_label("Service", exact=True).select_option(label="Tutoring")
+    htmx_idle(parent)  # choosing the service reloads who offers it, then the times
     parent.get_by_label("Tutor or counselor").select_option(label=STAFF_OPTION)
+    htmx_idle(parent)
     parent.get_by_label("Date", exact=True).fill(day.isoformat())
+    htmx_idle(parent)  # a new day reloads the "When" part
     parent.get_by_label("Start time").fill("15:00")
     parent.get_by_label("Duration (hours)").fill("3.5")
     parent.get_by_role("button", name="Book Session", exact=True).click()

@@ -15,21 +15,12 @@ from sqlalchemy.orm import Session
 from prepbase import packages
 from prepbase.models import TutoringSession
 from prepbase.tenancy import as_tenant
-from tests.e2e.test_browser import main_nav, mark_document, sign_in, sign_out
+from tests.e2e.test_browser import htmx_idle, main_nav, mark_document, sign_in, sign_out
 from tests.factories import make_business
 
 pytestmark = pytest.mark.e2e
 
 WEEK = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
-
-
-def htmx_idle(page: Page) -> None:
-    """Wait until no htmx request, swap or settle is under way (new content is processed
-    in the settle step: a change made before then would not be heard)."""
-    page.wait_for_function(
-        "() => !document.querySelector("
-        "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"
-    )
 
 
 def axe_serious(page: Page) -> list[str]:
