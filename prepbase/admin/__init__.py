@@ -8,4 +8,4 @@ from prepbase.models import Role
 bp = Blueprint("admin", __name__)
 guard_blueprint(bp, {Role.ADMIN})
 
-from prepbase.admin import package_views, session_views, views  # noqa: E402,F401
+from prepbase.admin import package_views, report_views, session_views, views  # noqa: E402,F401

@@ -13,6 +13,7 @@ from prepbase.models.hours import (
     SessionStatus,
     TutoringSession,
 )
+from prepbase.models.insights import CalendarFeed
 from prepbase.models.people import (
     FAMILY_ROLES,
     ROLE_LABELS,
@@ -34,6 +35,7 @@ __all__ = [
     "Attendance",
     "AuthToken",
     "Base",
+    "CalendarFeed",
     "EntryKind",
     "Family",
     "InactiveReason",
