@@ -59,6 +59,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
+from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
     Float,
@@ -75,6 +76,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from prepbase.charts import Series, line_chart
 from prepbase.models import (
     STAFF_ROLES,
     Attendance,
@@ -763,37 +765,56 @@ def staff_hours_by_week(
     ]
 
 
-def used_recently_by_package(
+@dataclass(frozen=True)
+class PackageTrend:
+    """A package's balance after each ledger entry, and its recent pace of use."""
+
+    history: list[tuple[datetime, int]]
+    used_recently: int  # minutes of sessions that took place in the last 30 days
+
+
+def package_trends(
     session: Session, package_ids: list[int], now: datetime
-) -> dict[int, int]:
-    """Minutes of sessions that took place in the last 30 days, per paying package (the
-    pace behind a package's projected run-out date): one statement."""
+) -> dict[int, PackageTrend]:
+    """Each package's balance after every ledger entry (oldest first) and the minutes of
+    its sessions that took place in the last 30 days (the pace behind its projected
+    run-out date): one statement, the pace as a correlated subquery."""
     if not package_ids:
         return {}
-    rows = session.execute(
-        select(TS.package_id, func.sum(TS.charged_minutes))
+    pace = (
+        select(func.coalesce(func.sum(TS.charged_minutes), 0))
         .where(
-            TS.package_id.in_(package_ids),
+            TS.package_id == LedgerEntry.package_id,
             took_place(now),
             TS.starts_at >= now - timedelta(days=RECENT_DAYS),
         )
-        .group_by(TS.package_id)
-    ).all()
-    return {package_id: int(minutes or 0) for package_id, minutes in rows}
-
-
-def balance_history(
-    session: Session, package_ids: list[int]
-) -> dict[int, list[tuple[datetime, int]]]:
-    """Each package's balance after every ledger entry, oldest first: one statement."""
-    if not package_ids:
-        return {}
+        .scalar_subquery()
+    )
     rows = session.execute(
-        select(LedgerEntry.package_id, LedgerEntry.created_at, LedgerEntry.balance_after)
+        select(LedgerEntry.package_id, LedgerEntry.created_at, LedgerEntry.balance_after, pace)
         .where(LedgerEntry.package_id.in_(package_ids))
         .order_by(LedgerEntry.package_id, LedgerEntry.id)
     ).all()
     history: dict[int, list[tuple[datetime, int]]] = {pid: [] for pid in package_ids}
-    for package_id, created_at, balance in rows:
+    used: dict[int, int] = {}
+    for package_id, created_at, balance, minutes in rows:
         history[package_id].append((created_at, balance))
-    return history
+        used[package_id] = int(minutes or 0)
+    return {pid: PackageTrend(history[pid], used.get(pid, 0)) for pid in package_ids}
+
+
+def balance_chart(
+    package_id: int, name: str, history: list[tuple[datetime, int]], timezone: str
+) -> Markup:
+    """A package's Remaining Hrs after each ledger entry, as a line chart."""
+    zone = ZoneInfo(timezone)
+    labels = []
+    for moment, _ in history:
+        local = moment.astimezone(zone)
+        labels.append(f"{local.day} {local.strftime('%b')}")
+    return line_chart(
+        f"chart-package-{package_id}",
+        f"{name}: remaining hours after each change",
+        labels,
+        [Series("Remaining Hrs", [balance / 60 for _, balance in history])],
+    )

@@ -15,7 +15,7 @@ from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import scheduling
+from prepbase import reports, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family import bp
@@ -69,10 +69,21 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     open_sessions = family_sessions(
         db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
     )
+    trends = reports.package_trends(db.session, [p.id for p in packages], utcnow())
+    today = _today()
     return {
         "students": students,
         "family": current_user.family,
         "packages_of": {s.id: [p for p in packages if p.student_id == s.id] for s in students},
+        "charts": {
+            p.id: reports.balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
+            for p in packages
+            if trends[p.id].history
+        },
+        "runout": {
+            p.id: reports.projected_runout(p.remaining_minutes, trends[p.id].used_recently, today)
+            for p in packages
+        },
         "running_low": [p for p in packages if p.remaining_minutes <= threshold],
         "pending": _pending_rows(
             [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages

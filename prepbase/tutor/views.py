@@ -17,7 +17,8 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import scheduling
+from prepbase import reports, scheduling
+from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, apply_domain_error, form_status
@@ -69,10 +70,19 @@ def _cancel_form(**kwargs: object) -> ReasonForm:
 
 @bp.get("/")
 def dashboard() -> Response:
-    board = staff_board(db.session, current_user.id, utcnow())
+    now = utcnow()
+    board = staff_board(db.session, current_user.id, now)
+    weeks = reports.staff_hours_by_week(db.session, g.tenant.timezone, current_user.id, now)
     return render(
         "tutor/dashboard.html",
         board=board,
+        delivered_chart=bar_chart(
+            "chart-delivered",
+            "Hours you delivered per week, last 12 weeks",
+            [f"{start.day} {start.strftime('%b')}" for start, _ in weeks],
+            [Series("Hours delivered", [minutes / 60 for _, minutes in weeks])],
+        ),
+        delivered_total=sum(minutes for _, minutes in weeks),
         action_form=ActionForm(),
         decline_forms={ts.id: _decline_form(ts, formdata=None) for ts in board.new_bookings},
     )
