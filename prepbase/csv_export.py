@@ -52,8 +52,7 @@ def csv_response(
     filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
 ) -> Response:
     """A download: text/csv, UTF-8, Content-Disposition attachment."""
-    response = Response(csv_text(header, rows), mimetype="text/csv")
-    response.charset = "utf-8"
+    response = Response(csv_text(header, rows), content_type="text/csv; charset=utf-8")
     safe_name = "".join(c if c.isalnum() or c in "-_." else "-" for c in filename)
     response.headers["Content-Disposition"] = f'attachment; filename="{safe_name}"'
     return response
