@@ -28,6 +28,7 @@ from prepbase.family_scope import (
     shown_to_family,
     visible_students,
 )
+from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
@@ -287,3 +288,21 @@ def package_history(package_id: int) -> Response:
         entries=package_ledger(db.session, package),
         running_low=package.remaining_minutes <= g.tenant.low_balance_minutes,
     )
+
+
+# --- calendar feed ------------------------------------------------------------------------
+
+
+@bp.get("/calendar")
+def calendar_feed() -> Response:
+    return feed_views.feed_page()
+
+
+@bp.post("/calendar")
+def calendar_feed_new() -> Response:
+    return feed_views.feed_create()
+
+
+@bp.post("/calendar/revoke")
+def calendar_feed_revoke() -> Response:
+    return feed_views.feed_revoke("tenant.family.calendar_feed")

@@ -21,6 +21,7 @@ from prepbase import reports, scheduling
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
+from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours
 from prepbase.htmx import hx_redirect, render
@@ -350,3 +351,21 @@ def session_reschedule(session_id: int) -> Response:
         return f"Session moved to {format_when(g.tenant.timezone, ts.starts_at)}."
 
     return _act(session_id, "reschedule_form", lambda ts: RescheduleForm(), act)
+
+
+# --- calendar feed ------------------------------------------------------------------------
+
+
+@bp.get("/calendar")
+def calendar_feed() -> Response:
+    return feed_views.feed_page()
+
+
+@bp.post("/calendar")
+def calendar_feed_new() -> Response:
+    return feed_views.feed_create()
+
+
+@bp.post("/calendar/revoke")
+def calendar_feed_revoke() -> Response:
+    return feed_views.feed_revoke("tenant.tutor.calendar_feed")
