@@ -7,6 +7,7 @@ used answer 422 with a message per filter. Figures are defined in prepbase/repor
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -305,13 +306,18 @@ def reports_csv(table: str) -> Response:
     )
 
 
+def _csv_view(table: str) -> Callable[[], Response]:
+    def view() -> Response:
+        return reports_csv(table)
+
+    view.__name__ = f"reports_csv_{table.replace('-', '_')}"
+    return view
+
+
+# One endpoint per table (reports_csv_hours, …_students, …_at_risk, …_staff).
 for _table in ("hours", "students", "at-risk", "staff"):
-    bp.add_url_rule(
-        f"/reports/{_table}.csv",
-        endpoint="reports_csv",
-        view_func=reports_csv,
-        defaults={"table": _table},
-    )
+    _view = _csv_view(_table)
+    bp.add_url_rule(f"/reports/{_table}.csv", endpoint=_view.__name__, view_func=_view)
 
 
 @bp.get("/packages/<int:package_id>/ledger.csv")
