@@ -186,6 +186,9 @@ def reports_page() -> Response:
     if not form.validate():
         return render("admin/reports.html", block="results", status=422, **context)
     filters = form.filters()
+    # Show the dates and grouping the report uses, defaults included.
+    form.date_from.data, form.date_to.data = filters.date_from, filters.date_to
+    form.bucket.data = filters.bucket
     window = Window.of(g.tenant.timezone, filters, utcnow())
     page = _page_number()
     points = reports.hours_over_time(db.session, filters, window)
