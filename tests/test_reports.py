@@ -458,3 +458,23 @@ def test_reports_page_costs_a_fixed_number_of_statements(app, admin, world, busi
     assert statements(app, admin, f"{URL}?service=tutoring&staff={business.tutor.id}") == few_risk
     # tenant + user, staff choices, 2 for hours over time, students, at risk, staff
     assert few <= 8, few
+
+
+def test_results_are_kept_for_a_short_while_per_business(
+    app, client, auth, world, business, other_business, monkeypatch
+):
+    from prepbase.admin import report_views
+
+    monkeypatch.setitem(app.config, "REPORTS_CACHE_SECONDS", 60)
+    monkeypatch.setattr(report_views, "_results_cache", report_views._ResultsCache())
+    world.give("10")
+    auth.as_role(business, "admin")
+    first = text(client.get(URL))
+    assert "refreshed every 60 seconds" in first and ">10</td>" in first
+    world.give("5", student=1)
+    assert text(client.get(URL)).count("Ben Acme") == first.count("Ben Acme")  # kept
+    assert "Ben Acme" in text(client.get(URL + "?service=tutoring"))  # other filters: fresh
+    auth.logout(business)
+    auth.as_role(other_business, "admin")
+    rival = text(client.get("/rival/admin/reports"))
+    assert "Ada Acme" not in rival  # never another business's results

@@ -7,11 +7,14 @@ used answer 422 with a message per filter. Figures are defined in prepbase/repor
 
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
 
-from flask import g, request
+from flask import current_app, g, render_template, request
 from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
@@ -179,41 +182,98 @@ def _page_number() -> int:
     return max(page, 1)
 
 
-@bp.get("/reports", endpoint="reports")
-def reports_page() -> Response:
-    form = _filter_form()
-    context: dict[str, object] = {"form": form, "chosen": _chosen()}
-    if not form.validate():
-        return render("admin/reports.html", block="results", status=422, **context)
+class _ResultsCache:
+    """Rendered report results, kept for REPORTS_CACHE_SECONDS per business and filters.
+
+    Computing a report on a large business takes tens of milliseconds of aggregate SQL;
+    a report a minute old is as good to an owner, so each process keeps the last results
+    for a short while (bounded, least recently stored dropped first). It holds no state
+    that matters: a miss recomputes, and the key includes the business."""
+
+    def __init__(self, size: int = 256) -> None:
+        self.size = size
+        self.entries: OrderedDict[tuple[object, ...], tuple[float, Markup]] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> Markup | None:
+        with self.lock:
+            found = self.entries.get(key)
+            if found is None or found[0] < time.monotonic():
+                return None
+            return found[1]
+
+    def put(self, key: tuple[object, ...], html: Markup, seconds: int) -> None:
+        with self.lock:
+            self.entries[key] = (time.monotonic() + seconds, html)
+            self.entries.move_to_end(key)
+            while len(self.entries) > self.size:
+                self.entries.popitem(last=False)
+
+
+_results_cache = _ResultsCache()
+
+
+def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
     filters = form.filters()
-    # Show the dates and grouping the report uses, defaults included.
-    form.date_from.data, form.date_to.data = filters.date_from, filters.date_to
-    form.bucket.data = filters.bucket
-    window = Window.of(g.tenant.timezone, filters, utcnow())
     page = _page_number()
+    seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
+    key = (g.tenant.id, g.tenant.timezone, filters, page, tuple(sorted(chosen.items())))
+    if seconds > 0:
+        cached = _results_cache.get(key)
+        if cached is not None:
+            return cached
+    now = utcnow()
+    window = Window.of(g.tenant.timezone, filters, now)
     points = reports.hours_over_time(db.session, filters, window)
     students = reports.student_figures(
         db.session, filters, window, offset=(page - 1) * reports.ROWS_PER_PAGE
     )
     pages = max(1, -(-students.total // reports.ROWS_PER_PAGE))
-    context.update(
-        filters=filters,
-        window=window,
-        points=points,
-        charts=_charts(points, filters),
-        students=students,
-        page=min(page, pages),
-        pages=pages,
-        risky=reports.at_risk(db.session, filters, window),
-        staff=reports.staff_figures(db.session, filters, window),
-        staff_name={int(c.value): c.label for c in form.staff.choices if c.value},
-        bucket_label=bucket_label,
-        delay_label=delay_label,
-        rate_label=rate_label,
-        day_label=day_label,
-        per_page=reports.ROWS_PER_PAGE,
+    html = Markup(  # noqa: S704 - a rendered (autoescaped) template
+        render_template(
+            "admin/_report_results.html",
+            form=form,
+            chosen=chosen,
+            filters=filters,
+            points=points,
+            charts=_charts(points, filters),
+            students=students,
+            page=min(page, pages),
+            pages=pages,
+            risky=reports.at_risk(db.session, filters, window),
+            staff=reports.staff_figures(db.session, filters, window),
+            staff_name={int(c.value): c.label for c in form.staff.choices if c.value},
+            generated_at=now,
+            cache_seconds=seconds,
+            bucket_label=bucket_label,
+            delay_label=delay_label,
+            rate_label=rate_label,
+            day_label=day_label,
+        )
     )
-    return render("admin/reports.html", block="results", **context)
+    if seconds > 0:
+        _results_cache.put(key, html, seconds)
+    return html
+
+
+@bp.get("/reports", endpoint="reports")
+def reports_page() -> Response:
+    form = _filter_form()
+    chosen = _chosen()
+    if not form.validate():
+        errors = render_template("admin/_report_results.html", form=form, chosen=chosen)
+        html = Markup(errors)  # noqa: S704 - a rendered (autoescaped) template
+        return render(
+            "admin/reports.html", block="results", status=422, form=form, results_html=html
+        )
+    html = _results_html(form, chosen)
+    # Show the dates and grouping the report uses, defaults included.
+    filters = form.filters()
+    form.date_from.data, form.date_to.data = filters.date_from, filters.date_to
+    form.bucket.data = filters.bucket
+    return render(
+        "admin/reports.html", block="results", form=form, chosen=chosen, results_html=html
+    )
 
 
 # --- CSV ----------------------------------------------------------------------------------
