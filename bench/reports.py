@@ -71,7 +71,8 @@ with app.app_context():
                 past = starts < now
                 roll = rng.random()
                 if past:
-                    status = "cancelled" if roll < 0.1 else "completed" if roll < 0.95 else "upcoming"
+                    status = ("cancelled" if roll < 0.1
+                              else "completed" if roll < 0.95 else "upcoming")
                 else:
                     status = "pending" if roll < 0.3 else "cancelled" if roll < 0.4 else "upcoming"
                 held = status in ("completed", "upcoming")

@@ -71,9 +71,7 @@ def test_line_chart_draws_a_point_per_value_and_thins_x_labels():
 
 
 def test_chart_text_is_escaped():
-    markup = str(
-        bar_chart("x", "<script>alert(1)</script>", ['A&B "q"'], [Series("<b>", [1])])
-    )
+    markup = str(bar_chart("x", "<script>alert(1)</script>", ['A&B "q"'], [Series("<b>", [1])]))
     assert "<script>" not in markup and "&lt;script&gt;" in markup
     root = parse(markup)
     assert root.find(f"{SVG}title").text == "<script>alert(1)</script>"
