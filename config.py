@@ -107,6 +107,10 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         # Absolute links in e-mails; falls back to the request's host.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
         "REDIS_URL": redis_url,
+        # Admin → Reports keeps a computed report this long (0: always compute).
+        "REPORTS_CACHE_SECONDS": int(
+            os.environ.get("REPORTS_CACHE_SECONDS", "0" if env == "testing" else "60")
+        ),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         "RATELIMIT_ENABLED": not _bool("RATELIMIT_DISABLED"),
         "RATELIMIT_HEADERS_ENABLED": True,

@@ -176,7 +176,13 @@ ARGUMENTS = {
 
 # The role of business A that passes each blueprint's guard, so the request reaches
 # the row lookup instead of stopping at the door.
-BLUEPRINT_ROLE = {"admin": "admin", "tutor": "tutor", "family": "parent", "auth": "admin"}
+BLUEPRINT_ROLE = {
+    "admin": "admin",
+    "tutor": "tutor",
+    "family": "parent",
+    "auth": "admin",
+    "calendar": "admin",  # feeds need no sign-in; another business's token must be a 404
+}
 
 
 def tenant_rules(app):

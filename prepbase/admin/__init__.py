@@ -11,6 +11,7 @@ guard_blueprint(bp, {Role.ADMIN})
 from prepbase.admin import (  # noqa: E402,F401
     package_views,
     payment_views,
+    report_views,
     scheduling_views,
     session_views,
     views,

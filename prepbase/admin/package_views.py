@@ -41,6 +41,7 @@ from prepbase.models import (
     TutoringSession,
     utcnow,
 )
+from prepbase.reports import balance_chart, package_trends
 from prepbase.scheduling import local_date
 from prepbase.tenancy import get_or_404
 
@@ -120,12 +121,19 @@ def student_packages(student_id: int) -> Response:
         .where(Package.student_id == student.id)
         .order_by(Package.start_date, Package.id)  # the order hours are used in (§3 rule 5)
     ).all()
+    active = [p for p in rows if p.active]
+    trends = package_trends(db.session, [p.id for p in active], utcnow())
     return render(
         "admin/students/tab_packages.html",
         block="tab",
         student=student,
         tab="packages",
         packages=rows,
+        charts=[
+            balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
+            for p in active
+            if trends[p.id].history
+        ],
     )
 
 
@@ -197,6 +205,7 @@ def _package_page(
         )
         .order_by(LedgerEntry.id)
     ).all()
+    history = [(e.created_at, e.balance_after) for e in entries]
     return render(
         "admin/packages/detail.html",
         block=block,
@@ -204,6 +213,9 @@ def _package_page(
         package=package,
         entries=entries,
         adjust_form=form,
+        chart=balance_chart(package.id, package.name, history, g.tenant.timezone)
+        if history
+        else None,
     )
 
 

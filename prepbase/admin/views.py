@@ -363,35 +363,7 @@ def person_resend_invite(user_id: int) -> Response:
     return hx_redirect(request.referrer if _same_site(request.referrer) else url_for(".dashboard"))
 
 
-# --- reports, settings -----------------------------------------------------------------
-
-
-@bp.get("/reports")
-def reports() -> Response:
-    role_counts = dict(
-        db.session.execute(
-            select(User.role, func.count(User.id)).where(User.active.is_(True)).group_by(User.role)
-        ).all()
-    )
-    never_signed_in = db.session.scalar(
-        select(func.count(User.id)).where(User.active.is_(True), User.password_hash.is_(None))
-    )
-    students_without_login = db.session.scalar(
-        select(func.count(Student.id)).where(~Student.account.has())
-    )
-    by_grade = db.session.execute(
-        select(Student.grade, func.count(Student.id))
-        .group_by(Student.grade)
-        .order_by(Student.grade)
-    ).all()
-    return render(
-        "admin/reports.html",
-        role_counts=role_counts,
-        never_signed_in=never_signed_in,
-        students_without_login=students_without_login,
-        by_grade=by_grade,
-        roles=list(Role),
-    )
+# --- settings -----------------------------------------------------------------
 
 
 @bp.route("/settings", methods=["GET", "POST"])

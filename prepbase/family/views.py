@@ -15,7 +15,7 @@ from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import availability, hours, scheduling
+from prepbase import availability, hours, reports, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family import bp
@@ -28,6 +28,7 @@ from prepbase.family_scope import (
     shown_to_family,
     visible_students,
 )
+from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
@@ -78,10 +79,21 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     open_sessions = family_sessions(
         db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
     )
+    trends = reports.package_trends(db.session, [p.id for p in packages], utcnow())
+    today = _today()
     return {
         "students": students,
         "family": current_user.family,
         "packages_of": {s.id: [p for p in packages if p.student_id == s.id] for s in students},
+        "charts": {
+            p.id: reports.balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
+            for p in packages
+            if trends[p.id].history
+        },
+        "runout": {
+            p.id: reports.projected_runout(p.remaining_minutes, trends[p.id].used_recently, today)
+            for p in packages
+        },
         "running_low": [p for p in packages if p.remaining_minutes <= threshold],
         "pending": _pending_rows(
             [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages
@@ -431,3 +443,21 @@ def package_history(package_id: int) -> Response:
         entries=package_ledger(db.session, package),
         running_low=package.remaining_minutes <= g.tenant.low_balance_minutes,
     )
+
+
+# --- calendar feed ------------------------------------------------------------------------
+
+
+@bp.get("/calendar")
+def calendar_feed() -> Response:
+    return feed_views.feed_page()
+
+
+@bp.post("/calendar")
+def calendar_feed_new() -> Response:
+    return feed_views.feed_create()
+
+
+@bp.post("/calendar/revoke")
+def calendar_feed_revoke() -> Response:
+    return feed_views.feed_revoke("tenant.family.calendar_feed")

@@ -14,6 +14,7 @@ from prepbase.models.hours import (
     SessionStatus,
     TutoringSession,
 )
+from prepbase.models.insights import CalendarFeed
 from prepbase.models.payments import Purchase, PurchaseStatus, StripeEvent
 from prepbase.models.people import (
     FAMILY_ROLES,
@@ -37,6 +38,7 @@ __all__ = [
     "Attendance",
     "AuthToken",
     "Base",
+    "CalendarFeed",
     "EntryKind",
     "Family",
     "InactiveReason",

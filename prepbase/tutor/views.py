@@ -17,9 +17,11 @@ from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import availability, scheduling
+from prepbase import availability, reports, scheduling
+from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
+from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours
 from prepbase.htmx import hx_redirect, render
@@ -69,10 +71,19 @@ def _cancel_form(**kwargs: object) -> ReasonForm:
 
 @bp.get("/")
 def dashboard() -> Response:
-    board = staff_board(db.session, current_user.id, utcnow())
+    now = utcnow()
+    board = staff_board(db.session, current_user.id, now)
+    weeks = reports.staff_hours_by_week(db.session, g.tenant.timezone, current_user.id, now)
     return render(
         "tutor/dashboard.html",
         board=board,
+        delivered_chart=bar_chart(
+            "chart-delivered",
+            "Hours you delivered per week, last 12 weeks",
+            [f"{start.day} {start.strftime('%b')}" for start, _ in weeks],
+            [Series("Hours delivered", [minutes / 60 for _, minutes in weeks])],
+        ),
+        delivered_total=sum(minutes for _, minutes in weeks),
         action_form=ActionForm(),
         decline_forms={ts.id: _decline_form(ts, formdata=None) for ts in board.new_bookings},
     )
@@ -346,3 +357,21 @@ def session_reschedule(session_id: int) -> Response:
         return f"Session moved to {format_when(g.tenant.timezone, ts.starts_at)}."
 
     return _act(session_id, "reschedule_form", lambda ts: RescheduleForm(), act)
+
+
+# --- calendar feed ------------------------------------------------------------------------
+
+
+@bp.get("/calendar")
+def calendar_feed() -> Response:
+    return feed_views.feed_page()
+
+
+@bp.post("/calendar")
+def calendar_feed_new() -> Response:
+    return feed_views.feed_create()
+
+
+@bp.post("/calendar/revoke")
+def calendar_feed_revoke() -> Response:
+    return feed_views.feed_revoke("tenant.tutor.calendar_feed")

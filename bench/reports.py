@@ -1,0 +1,242 @@
+"""Throughput of Admin → Reports on a large business, relative to hello world.
+
+Seeds a database (temporary SQLite unless DATABASE_URL is set) with the demo business plus
+`--students` students, each with a 40-hour package and `--sessions` sessions over the
+last six months and the next weeks (completed, cancelled with their refunds, upcoming,
+pending), with a ledger that matches (the audit passes). Then serves it with gunicorn and
+hammers the reports page like bench/run.py does.
+
+    .venv/bin/python bench/reports.py --students 2000 --sessions 12 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from run import BIN, ROOT, Client, free_port, hammer, sign_in, worker_rss_mb
+
+SEED = r"""
+import random, sys
+from datetime import UTC, date, datetime, timedelta
+from sqlalchemy import insert, select
+from prepbase import create_app
+from prepbase.extensions import db
+from prepbase.models import (Family, LedgerEntry, Package, Role, Student, Tenant, TutoringSession,
+                             User)
+from prepbase.tenancy import as_tenant
+
+students, per_student = int(sys.argv[1]), int(sys.argv[2])
+rng = random.Random(7)
+app = create_app()
+now = datetime.now(UTC).replace(microsecond=0)
+with app.app_context():
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == "demo"))
+    tid = tenant.id
+    with as_tenant(tid):
+        staff = db.session.scalars(select(User.id).where(User.role.in_(("tutor", "admin")))).all()
+        families = [{"tenant_id": tid, "name": f"Bench family {i}", "created_at": now}
+                    for i in range(0, students, 3)]
+        db.session.execute(insert(Family), families)
+        family_ids = db.session.scalars(
+            select(Family.id).where(Family.name.like("Bench family %")).order_by(Family.id)).all()
+        db.session.execute(insert(Student), [
+            {"tenant_id": tid, "family_id": family_ids[i // 3], "first_name": f"Student{i}",
+             "last_name": f"Bench{i % 97}", "grade": str(6 + i % 7), "school": f"School {i % 13}",
+             "notes": ""} for i in range(students)])
+        student_ids = db.session.scalars(
+            select(Student.id).where(Student.first_name.like("Student%")).order_by(Student.id)).all()
+        granted = now - timedelta(days=200)
+        db.session.execute(insert(Package), [
+            {"tenant_id": tid, "student_id": sid, "name": "Bench Package", "service": "tutoring",
+             "package_type": "one_time", "period": None, "period_minutes": 2400,
+             "rollover": False, "start_date": date(2020, 1, 1), "active": True,
+             "total_minutes": 2400, "remaining_minutes": 2400, "renewals_stopped": False,
+             "created_at": granted} for sid in student_ids])
+        package_of = dict(db.session.execute(
+            select(Package.student_id, Package.id).where(Package.name == "Bench Package")).all())
+        sessions, plans = [], []
+        for sid in student_ids:
+            for k in range(per_student):
+                starts = now - timedelta(days=rng.randint(-20, 180), hours=rng.randint(0, 8))
+                starts = starts.replace(minute=0, second=0)
+                minutes = rng.choice((30, 60, 60, 90, 120))
+                past = starts < now
+                roll = rng.random()
+                if past:
+                    status = ("cancelled" if roll < 0.1
+                              else "completed" if roll < 0.95 else "upcoming")
+                else:
+                    status = "pending" if roll < 0.3 else "cancelled" if roll < 0.4 else "upcoming"
+                held = status in ("completed", "upcoming")
+                row = {
+                    "tenant_id": tid, "student_id": sid, "staff_id": staff[k % len(staff)],
+                    "service": "tutoring", "starts_at": starts,
+                    "ends_at": starts + timedelta(minutes=minutes), "duration_minutes": minutes,
+                    "status": status, "booked_by_family": True, "confirmed_at": None,
+                    "package_id": package_of[sid] if status != "pending" else None,
+                    "charged_minutes": minutes if held else 0,
+                    "attendance": None, "attendance_at": None, "plan_topics": None,
+                    "plan_submitted_at": None, "completed_at": None, "cancelled_at": None,
+                    "created_at": starts - timedelta(days=7),
+                }
+                if status == "completed":
+                    done = starts + timedelta(minutes=minutes, hours=rng.randint(0, 72))
+                    row.update(attendance=rng.choice(("present", "present", "late", "absent")),
+                               attendance_at=done, plan_topics="Bench", plan_submitted_at=done,
+                               completed_at=done)
+                if status == "cancelled":
+                    row["cancelled_at"] = starts - timedelta(days=1)
+                sessions.append(row)
+        for i in range(0, len(sessions), 5000):
+            db.session.execute(insert(TutoringSession), sessions[i:i + 5000])
+        rows = db.session.execute(select(
+            TutoringSession.id, TutoringSession.package_id, TutoringSession.status,
+            TutoringSession.duration_minutes, TutoringSession.created_at,
+            TutoringSession.cancelled_at).where(TutoringSession.package_id.in_(
+                list(package_of.values()))).order_by(TutoringSession.created_at)).all()
+        balance = {pid: 2400 for pid in package_of.values()}
+        entries = [{"tenant_id": tid, "package_id": pid, "minutes": 2400, "kind": "grant",
+                    "session_id": None, "actor_id": None, "balance_after": 2400,
+                    "note": "Package assigned", "created_at": granted}
+                   for pid in package_of.values()]
+        events = []
+        for r in rows:
+            events.append((r.created_at, r.package_id, -r.duration_minutes, "debit", r.id))
+            if r.status == "cancelled":
+                events.append((r.cancelled_at, r.package_id, r.duration_minutes, "refund", r.id))
+        events.sort(key=lambda e: e[0])
+        for at, pid, minutes, kind, session_id in events:
+            balance[pid] += minutes
+            entries.append({"tenant_id": tid, "package_id": pid, "minutes": minutes, "kind": kind,
+                            "session_id": session_id, "actor_id": None,
+                            "balance_after": balance[pid], "note": "", "created_at": at})
+        for i in range(0, len(entries), 5000):
+            db.session.execute(insert(LedgerEntry), entries[i:i + 5000])
+        for pid, left in balance.items():
+            db.session.execute(
+                Package.__table__.update().where(Package.__table__.c.id == pid)
+                .values(remaining_minutes=left))
+        db.session.commit()
+        from prepbase.hours import audit
+        assert audit(db.session) == []
+        print(f"seeded {len(student_ids)} students, {len(sessions)} sessions, "
+              f"{len(entries)} ledger entries")
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawTextHelpFormatter
+    )
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--concurrency", type=int, default=8)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--students", type=int, default=2000)
+    parser.add_argument("--sessions", type=int, default=12, help="per student")
+    args = parser.parse_args()
+
+    tmp = Path(tempfile.mkdtemp(prefix="prepbase-bench-reports-"))
+    env = dict(os.environ)
+    env.update(
+        PREPBASE_ENV="development",
+        PREPBASE_INSTANCE_DIR=str(tmp),
+        MAIL_BACKEND="console",
+        RATELIMIT_DISABLED="1",
+    )
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "prepbase", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    began = time.perf_counter()
+    subprocess.run(
+        [str(BIN / "python"), "-c", SEED, str(args.students), str(args.sessions)],
+        cwd=ROOT,
+        env=env,
+        check=True,
+    )
+    print(f"seeding took {time.perf_counter() - began:.0f} s")
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(args.workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                Client(port).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        cookie = sign_in(port, "owner@brightpath.example.com", "prepbase-demo")
+        endpoints = [
+            ("hello world (/healthz)", "/healthz", ""),
+            ("reports (last 12 weeks)", "/demo/admin/reports", cookie),
+            (
+                "reports (1 year, by month)",
+                "/demo/admin/reports?date_from=_YEAR_&bucket=month",
+                cookie,
+            ),
+            ("reports, htmx: one tutor", "/demo/admin/reports?staff=_STAFF_", cookie),
+            ("students CSV (all rows)", "/demo/admin/reports/students.csv", cookie),
+        ]
+        from datetime import date, timedelta
+
+        year_ago = (date.today() - timedelta(days=365)).isoformat()
+        staff_id = _staff_id(port, cookie)
+        db_kind = env["DATABASE_URL"].split(":", 1)[0]
+        print(
+            f"database: {db_kind}, {args.students} students × {args.sessions} sessions; "
+            f"gunicorn workers: {args.workers}; clients: {args.concurrency}; "
+            f"{args.seconds:g} s per endpoint; CPUs: {os.cpu_count()}"
+        )
+        print(f"{'endpoint':<30}{'req/s':>9}{'× hello':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
+        hello = None
+        for label, path, auth_cookie in endpoints:
+            path = path.replace("_YEAR_", year_ago).replace("_STAFF_", staff_id)
+            hammer(port, path, auth_cookie, 0.5, 2)  # warm up
+            result = hammer(port, path, auth_cookie, args.seconds, args.concurrency)
+            hello = hello or result["rps"]
+            print(
+                f"{label:<30}{result['rps']:>9.0f}{result['rps'] / hello:>9.2f}"
+                f"{result['p50']:>9.1f}{result['p95']:>9.1f}{result['errors']:>8}"
+            )
+        rss = worker_rss_mb(server.pid)
+        print(f"worker memory (RSS): {', '.join(f'{r:.0f} MB' for r in rss)}")
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def _staff_id(port: int, cookie: str) -> str:
+    """The first staff member offered by the report's filter (a tutor of the demo)."""
+    import re
+
+    _, body = Client(port, cookie).request("GET", "/demo/admin/reports")
+    found = re.search(rb'<option value="(\d+)">', body)
+    return found.group(1).decode() if found else ""
+
+
+if __name__ == "__main__":
+    main()

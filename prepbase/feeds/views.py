@@ -1,0 +1,69 @@
+"""The feed itself (/<slug>/calendar/<token>.ics) and its management pages, which the
+staff and family blueprints mount on their own guarded URLs."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, make_response, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from prepbase import calendar_feeds
+from prepbase.extensions import db
+from prepbase.feeds import bp
+from prepbase.forms import ActionForm
+from prepbase.htmx import hx_redirect, is_htmx, render
+from prepbase.models import utcnow
+
+TEMPLATE = "calendar/feed.html"
+
+
+@bp.get("/calendar/<token>.ics")
+def calendar_feed_ics(token: str) -> Response:
+    """The iCalendar file; an unknown or revoked token is a 404 like any missing page."""
+    owner = calendar_feeds.feed_owner(db.session, token)
+    if owner is None:
+        abort(404)
+    now = utcnow()
+    body = calendar_feeds.build_calendar(
+        g.tenant, owner, calendar_feeds.feed_sessions(db.session, owner, now), now
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/calendar; charset=utf-8"
+    response.headers["Content-Disposition"] = f'inline; filename="{g.tenant.slug}.ics"'
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def feed_page(*, new_url: str | None = None, status: int = 200) -> Response:
+    """The person's feed: whether one works, and its address right after it was made."""
+    return render(
+        TEMPLATE,
+        block="feed",
+        status=status,
+        feed=calendar_feeds.live_feed(db.session, current_user),
+        new_url=new_url,
+        action_form=ActionForm(),
+    )
+
+
+def feed_create() -> Response:
+    """Make a new address (the old one stops working) and show it once."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    raw = calendar_feeds.create_feed(db.session, current_user)
+    db.session.commit()
+    url = url_for("tenant.calendar.calendar_feed_ics", token=raw, _external=True)
+    return feed_page(new_url=url)
+
+
+def feed_revoke(back_endpoint: str) -> Response:
+    """Stop the address from working."""
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    revoked = calendar_feeds.revoke_feed(db.session, current_user)
+    db.session.commit()
+    if is_htmx():
+        return feed_page()
+    message = "Your calendar address no longer works." if revoked else "There was no address."
+    flash(message, "success")
+    return hx_redirect(url_for(back_endpoint))
