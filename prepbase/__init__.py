@@ -122,7 +122,7 @@ def register_hooks(app: Flask) -> None:
 def register_template_helpers(app: Flask) -> None:
     from markupsafe import Markup
 
-    from prepbase.hours import format_hours
+    from prepbase.hours import format_hours, hours_phrase
     from prepbase.money import format_money
     from prepbase.tenancy import signed_in_here
     from prepbase.timefmt import format_when
@@ -139,7 +139,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         signed_in_here=signed_in_here, nav_current=nav_current, has_field_errors=has_field_errors
     )
-    app.jinja_env.filters.update(hours=format_hours, when=when)
+    app.jinja_env.filters.update(hours=format_hours, hours_phrase=hours_phrase, when=when)
     app.jinja_env.globals.update(money=format_money)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prepbase.hours import Change, format_hours
+from prepbase.hours import Change, format_hours, hours_phrase
 from prepbase.models import Package, Role, Tenant, TutoringSession, User
 from prepbase.notify import queue_email
 from prepbase.timefmt import format_when
@@ -50,7 +50,7 @@ def after_debit(session: Session, tenant: Tenant, package: Package, change: Chan
         subject = f"{student.first_name} is running low on hours"
         detail = (
             f"{package.name} has {left} hours left "
-            f"(your reminder is at {format_hours(tenant.low_balance_minutes)} hours)."
+            f"(your reminder is at {hours_phrase(tenant.low_balance_minutes)})."
         )
     from prepbase.payments import sells_online  # payments → scheduling → alerts
 
@@ -77,6 +77,6 @@ def booking_declined(session: Session, tenant: Tenant, ts: TutoringSession, reas
             person.email,
             f"{ts.staff.name} cannot take {student.first_name}'s session",
             f"Hello {person.name},\n\n{ts.staff.name} cannot take the session of {when} "
-            f"and cancelled it: {reason}\n\nThe {format_hours(ts.duration_minutes)} hours are "
-            "back on the package. Book another time from your dashboard.\n",
+            f"and cancelled it: {reason}\n\n{hours_phrase(ts.duration_minutes)} went back to "
+            "the package. Book another time from your dashboard.\n",
         )

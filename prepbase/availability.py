@@ -28,7 +28,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from prepbase.errors import DomainError, NotFound
-from prepbase.hours import format_hours
+from prepbase.hours import hours_phrase
 from prepbase.models import (
     STAFF_ROLES,
     WEEKDAYS,
@@ -371,7 +371,7 @@ class Schedule:
         ends_at = starts_at + timedelta(minutes=minutes)
         if starts_at < now + timedelta(minutes=tenant.booking_notice_minutes):
             return (
-                f"Book at least {format_hours(tenant.booking_notice_minutes)} hours ahead; "
+                f"Book at least {hours_phrase(tenant.booking_notice_minutes)} ahead; "
                 "choose a later open time."
             )
         local = starts_at.astimezone(self.zone)

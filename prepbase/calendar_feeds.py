@@ -23,7 +23,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from prepbase.errors import DomainError
-from prepbase.hours import format_hours
+from prepbase.hours import hours_phrase
 from prepbase.models import (
     CalendarFeed,
     Role,
@@ -168,7 +168,7 @@ def build_calendar(
             event.add("last-modified", changed)
         event.add(
             "description",
-            f"{format_hours(ts.duration_minutes)} hours · {SessionStatus(ts.status).label} · "
+            f"{hours_phrase(ts.duration_minutes)} · {SessionStatus(ts.status).label} · "
             f"{ts.service.title()} with {ts.staff.name} for {ts.student.full_name}",
         )
         if closed:

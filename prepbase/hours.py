@@ -57,6 +57,12 @@ def format_hours(minutes: int | None) -> str:
     return "0" if text in ("", "-0") else text
 
 
+def hours_phrase(minutes: int | None) -> str:
+    """Hours with the word that goes with them: "1 hour", "1.5 hours", "0 hours"."""
+    shown = format_hours(minutes)
+    return f"{shown} hour" if shown == "1" else f"{shown} hours"
+
+
 @dataclass(frozen=True)
 class Change:
     """What one ledger change did, for callers that react to balances (alerts)."""
@@ -183,7 +189,7 @@ def adjust(session: Session, package: Package, minutes: int, actor: User, note: 
     if change is None:
         session.refresh(package)
         raise DomainError(
-            f"Only {format_hours(package.remaining_minutes)} hours are left; "
+            f"Only {hours_phrase(package.remaining_minutes)} are left; "
             "a package cannot go below zero.",
             field="hours",
         )

@@ -17,7 +17,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from prepbase.alerts import family_recipients
-from prepbase.hours import format_hours
+from prepbase.hours import hours_phrase
 from prepbase.links import external_url
 from prepbase.models import (
     STAFF_ROLES,
@@ -55,7 +55,7 @@ def _about(tenant: Tenant, ts: TutoringSession) -> str:
     return (
         f"{ts.student.full_name}'s {Service(ts.service).label.lower()} session with "
         f"{ts.staff.name} on {format_when(tenant.timezone, ts.starts_at)} "
-        f"({format_hours(ts.duration_minutes)} hours)"
+        f"({hours_phrase(ts.duration_minutes)})"
     )
 
 
@@ -99,7 +99,7 @@ def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: Tutorin
     subject = f"Cancelled: {ts.student.first_name}'s session of {when}"
     if actor.role in STAFF_ROLES:
         refund = (
-            f"\nThe {format_hours(ts.duration_minutes)} hours are back on the package.\n"
+            f"\n{hours_phrase(ts.duration_minutes)} went back to the package.\n"
             if ts.package_id is not None
             else ""
         )

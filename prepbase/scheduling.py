@@ -508,7 +508,7 @@ def change_duration(
             if change is None:  # a session stays on the package that paid for it
                 package = session.scalar(select(Package).where(Package.id == ts.package_id))
                 raise NotEnoughHours(
-                    f"{package.name} has {hours.format_hours(package.remaining_minutes)} hours "
+                    f"{package.name} has {hours.hours_phrase(package.remaining_minutes)} "
                     f"left; {hours.format_hours(diff)} more are needed to lengthen this session.",
                     field="duration",
                 )

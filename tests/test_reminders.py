@@ -245,7 +245,7 @@ def test_staff_cancelling_tells_the_family(client, auth, business, world, mailbo
     assert subject.startswith("Cancelled: Ada's session of ")
     body = mailbox.body(mailbox.to(business.parent.email)[0])
     assert "Tara Tutor cancelled Ada Acme's tutoring session" in body
-    assert "Reason: I am ill." in body and "hours are back on the package" in body
+    assert "Reason: I am ill." in body and "went back to the package" in body
     assert subjects(mailbox, business.tutor.email) == []
 
 

@@ -173,7 +173,7 @@ def package_new(student_id: int) -> Response:
             db.session.commit()
             flash(
                 f"{package.name} is assigned to {student.full_name}: "
-                f"{hours.format_hours(package.total_minutes)} hours.",
+                f"{hours.hours_phrase(package.total_minutes)}.",
                 "success",
             )
             return hx_redirect(url_for(".student_packages", student_id=student.id))
@@ -239,7 +239,7 @@ def package_adjust(package_id: int) -> Response:
             db.session.commit()
             sign = "+" if change.after > change.before else ""
             flash(
-                f"{package.name}: {sign}{hours.format_hours(change.after - change.before)} hours; "
+                f"{package.name}: {sign}{hours.hours_phrase(change.after - change.before)}; "
                 f"{hours.format_hours(change.after)} remaining.",
                 "success",
             )

@@ -30,7 +30,7 @@ from prepbase.family_scope import (
 )
 from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours
+from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.models import (
     Package,
@@ -312,7 +312,7 @@ def _booked_message(ts: TutoringSession) -> str:
     package = ts.package
     return (
         f"{ts.student.first_name}'s session with {ts.staff.name} is booked for "
-        f"{_when(ts)}: {format_hours(ts.charged_minutes)} hours from {package.name} "
+        f"{_when(ts)}: {hours_phrase(ts.charged_minutes)} from {package.name} "
         f"({format_hours(package.remaining_minutes)} left)."
     )
 
@@ -389,7 +389,7 @@ def session_accept(session_id: int) -> Response:
     def done(ts: TutoringSession) -> str:
         return (
             f"Accepted: {ts.student.first_name}'s session of {_when(ts)} uses "
-            f"{format_hours(ts.charged_minutes)} hours of {ts.package.name} "
+            f"{hours_phrase(ts.charged_minutes)} of {ts.package.name} "
             f"({format_hours(ts.package.remaining_minutes)} left)."
         )
 
@@ -421,7 +421,7 @@ def session_cancel(session_id: int) -> Response:
         message = f"Cancelled {ts.student.first_name}'s session of {_when(ts)}."
         if refunded["minutes"] and ts.package is not None:
             message += (
-                f" {format_hours(refunded['minutes'])} hours went back to {ts.package.name}"
+                f" {hours_phrase(refunded['minutes'])} went back to {ts.package.name}"
                 f" ({format_hours(ts.package.remaining_minutes)} left)."
             )
         return message

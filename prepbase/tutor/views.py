@@ -23,7 +23,7 @@ from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours
+from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
 from prepbase.models import (
     STAFF_ROLES,
@@ -312,7 +312,7 @@ def session_cancel(session_id: int) -> Response:
         charged, package = ts.charged_minutes, ts.package
         scheduling.cancel_session(db.session, g.tenant, current_user, ts, form.reason.data or "")
         if charged and package is not None:
-            return f"Session cancelled. {format_hours(charged)} hours went back to {package.name}."
+            return f"Session cancelled. {hours_phrase(charged)} went back to {package.name}."
         return "Session cancelled. No hours had been used."
 
     return _act(session_id, "cancel_form", lambda ts: _cancel_form(), act)
@@ -345,7 +345,7 @@ def session_decline(session_id: int) -> Response:
 def session_duration(session_id: int) -> Response:
     def act(ts: TutoringSession, form: DurationForm) -> str:
         scheduling.change_duration(db.session, g.tenant, current_user, ts, form.duration_minutes())
-        return f"The session now lasts {format_hours(ts.duration_minutes)} hours."
+        return f"The session now lasts {hours_phrase(ts.duration_minutes)}."
 
     return _act(session_id, "duration_form", lambda ts: DurationForm(), act)
 
