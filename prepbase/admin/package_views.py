@@ -277,6 +277,7 @@ def package_toggle(package_id: int) -> Response:
             package=package,
             back=back,
             error=error,
+            swapped=True,
         )
     if error:
         flash(error, "error")
