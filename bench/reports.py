@@ -165,6 +165,13 @@ def main() -> None:
         check=True,
     )
     print(f"seeding took {time.perf_counter() - began:.0f} s")
+    # A live database has planner statistics (autovacuum); a bulk load has none until
+    # ANALYZE, and without them PostgreSQL picks nested loops over whole aggregates.
+    analyze = "from prepbase import create_app; from prepbase.extensions import db; "
+    analyze += "import sqlalchemy as sa; app = create_app()\n"
+    analyze += "with app.app_context(), db.engine.connect() as c:\n"
+    analyze += "    c.exec_driver_sql('ANALYZE'); c.commit()"
+    subprocess.run([str(BIN / "python"), "-c", analyze], cwd=ROOT, env=env, check=True)
 
     port = free_port()
     server = subprocess.Popen(
