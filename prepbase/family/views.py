@@ -445,19 +445,4 @@ def package_history(package_id: int) -> Response:
     )
 
 
-# --- calendar feed ------------------------------------------------------------------------
-
-
-@bp.get("/calendar")
-def calendar_feed() -> Response:
-    return feed_views.feed_page()
-
-
-@bp.post("/calendar")
-def calendar_feed_new() -> Response:
-    return feed_views.feed_create()
-
-
-@bp.post("/calendar/revoke")
-def calendar_feed_revoke() -> Response:
-    return feed_views.feed_revoke("tenant.family.calendar_feed")
+feed_views.add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke

@@ -3,7 +3,7 @@ staff and family blueprints mount on their own guarded URLs."""
 
 from __future__ import annotations
 
-from flask import abort, flash, g, make_response, url_for
+from flask import Blueprint, abort, flash, g, make_response, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -67,3 +67,16 @@ def feed_revoke(back_endpoint: str) -> Response:
     message = "Your calendar address no longer works." if revoked else "There was no address."
     flash(message, "success")
     return hx_redirect(url_for(back_endpoint))
+
+
+def add_feed_routes(portal: Blueprint) -> None:
+    """The same three feed pages on a portal blueprint (tutor, family), behind its guard."""
+    back = f"tenant.{portal.name}.calendar_feed"
+    portal.add_url_rule("/calendar", "calendar_feed", feed_page, methods=["GET"])
+    portal.add_url_rule("/calendar", "calendar_feed_new", feed_create, methods=["POST"])
+    portal.add_url_rule(
+        "/calendar/revoke",
+        "calendar_feed_revoke",
+        lambda: feed_revoke(back),
+        methods=["POST"],
+    )

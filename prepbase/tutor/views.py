@@ -359,19 +359,4 @@ def session_reschedule(session_id: int) -> Response:
     return _act(session_id, "reschedule_form", lambda ts: RescheduleForm(), act)
 
 
-# --- calendar feed ------------------------------------------------------------------------
-
-
-@bp.get("/calendar")
-def calendar_feed() -> Response:
-    return feed_views.feed_page()
-
-
-@bp.post("/calendar")
-def calendar_feed_new() -> Response:
-    return feed_views.feed_create()
-
-
-@bp.post("/calendar/revoke")
-def calendar_feed_revoke() -> Response:
-    return feed_views.feed_revoke("tenant.tutor.calendar_feed")
+feed_views.add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke
