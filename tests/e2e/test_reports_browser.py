@@ -121,6 +121,7 @@ def test_admin_tutor_and_family_screens_show_their_charts(new_page, tenants, in_
     delivered = chart(tutor, "chart-delivered")
     expect(delivered.locator("desc")).to_contain_text("Hours delivered (Hours)")
     expect(tutor.get_by_text("2 hours in the last 12 weeks")).to_be_visible()
+    tutor.wait_for_load_state("load")  # measure with the stylesheets applied
     width = tutor.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, "the chart must fit a phone screen"
 
@@ -133,4 +134,5 @@ def test_admin_tutor_and_family_screens_show_their_charts(new_page, tenants, in_
     day = business_today() + timedelta(days=330)
     expect(runout).to_contain_text(f"until about {day.day} {day.strftime('%b %Y')}")
     expect(runout).to_contain_text("projected run-out date")
+    family.wait_for_load_state("load")  # measure with the stylesheets applied
     assert family.evaluate("document.documentElement.scrollWidth") <= 390
