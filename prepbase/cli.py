@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from prepbase.extensions import db
 from prepbase.models import Tenant
-from prepbase.notify import deliver_pending
+from prepbase.notify import deliver_pending, requeue_stale
 from prepbase.tenancy import as_tenant
 
 prepbase_cli = AppGroup("prepbase", help="PrepBase maintenance commands.")
@@ -40,6 +40,7 @@ def send_mail_command() -> None:
     total = 0
     for tenant_id in db.session.scalars(select(Tenant.id)).all():
         with as_tenant(tenant_id):
+            requeue_stale(db.session)
             total += deliver_pending(db.session, limit=1000)
     click.echo(f"{total} e-mail(s) sent.")
 

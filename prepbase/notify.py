@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import smtplib
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
 from flask import current_app, g, has_request_context
@@ -20,6 +21,8 @@ from prepbase.models import OutboundEmail, utcnow
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
+# A message claimed longer ago than this was left by a sender that crashed mid-send.
+STALE_CLAIM = timedelta(minutes=15)
 
 
 def queue_email(session: Session, to_addr: str, subject: str, body: str) -> OutboundEmail:
@@ -50,6 +53,20 @@ def _send(message: OutboundEmail) -> None:
         smtp.send_message(email)
 
 
+def requeue_stale(session: Session, now: datetime | None = None) -> int:
+    """Put back messages whose sender died after claiming them (they may go out twice,
+    which beats never: SMTP gives no way to know whether the crashed send happened)."""
+    cutoff = (now or utcnow()) - STALE_CLAIM
+    requeued = session.execute(
+        update(OutboundEmail)
+        .where(OutboundEmail.status == "sending", OutboundEmail.claimed_at < cutoff)
+        .values(status="pending")
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    session.commit()
+    return requeued or 0
+
+
 def deliver_pending(session: Session, limit: int = 50) -> int:
     """Send pending messages of the tenant in scope; returns how many went out.
 
@@ -68,7 +85,7 @@ def deliver_pending(session: Session, limit: int = 50) -> int:
         claimed = session.execute(
             update(OutboundEmail)
             .where(OutboundEmail.id == message_id, OutboundEmail.status == "pending")
-            .values(status="sending", attempts=OutboundEmail.attempts + 1)
+            .values(status="sending", attempts=OutboundEmail.attempts + 1, claimed_at=utcnow())
             .execution_options(synchronize_session=False)
         ).rowcount
         session.commit()

@@ -242,3 +242,24 @@ def test_audit_and_renew_commands(app, business, db_session, runner):
     assert f"package {package.id}" in broken.output
     with app.app_context(), as_tenant(business.tenant.id):
         assert db_session.get(Package, package.id) is not None
+
+
+def test_send_mail_requeues_a_message_whose_sender_died(app, business, db_session, mailbox, runner):
+    from datetime import timedelta
+
+    from prepbase.models import utcnow
+
+    with app.app_context(), as_tenant(business.tenant.id):
+        stuck = queue_email(db_session, "stuck@example.com", "Stuck", "Body")
+        fresh = queue_email(db_session, "busy@example.com", "Busy", "Body")
+        db_session.flush()
+        stuck.status, stuck.claimed_at, stuck.attempts = "sending", utcnow() - timedelta(hours=1), 1
+        fresh.status, fresh.claimed_at, fresh.attempts = "sending", utcnow(), 1
+        db_session.commit()
+    result = runner.invoke(args=["prepbase", "send-mail"])
+    assert result.exit_code == 0, result.output
+    assert [m["Subject"] for m in mailbox.to("stuck@example.com")] == ["Stuck"]
+    assert mailbox.to("busy@example.com") == []  # another sender may still be at it
+    db_session.refresh(stuck)
+    db_session.refresh(fresh)
+    assert (stuck.status, fresh.status) == ("sent", "sending")
