@@ -637,3 +637,14 @@ def test_session_with_attendance_cannot_be_cancelled(world, db_session):
         scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
     db_session.refresh(package)
     assert package.remaining_minutes == 240
+
+
+def test_not_enough_hours_offers_buy_hours_when_the_business_sells_online(
+    world, db_session, monkeypatch
+):
+    from prepbase import payments
+
+    give(db_session, world, "0.5")
+    monkeypatch.setattr(payments, "sells_online", lambda tenant: True)
+    with pytest.raises(scheduling.NotEnoughHours, match="Buy Hours on your dashboard"):
+        book(db_session, world, 60)
