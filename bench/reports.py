@@ -15,13 +15,12 @@ import argparse
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BIN, ROOT, Client, free_port, hammer, sign_in, worker_rss_mb
+from run import BIN, ROOT, Client, demo_env, gunicorn, hammer, sign_in, worker_rss_mb
 
 SEED = r"""
 import random, sys
@@ -143,20 +142,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=12, help="per student")
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="prepbase-bench-reports-"))
-    env = dict(os.environ)
-    env.update(
-        PREPBASE_ENV="development",
-        PREPBASE_INSTANCE_DIR=str(tmp),
-        MAIL_BACKEND="console",
-        RATELIMIT_DISABLED="1",
-    )
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*flask, "prepbase", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    env = demo_env("prepbase-bench-reports-")
     began = time.perf_counter()
     subprocess.run(
         [str(BIN / "python"), "-c", SEED, str(args.students), str(args.sessions)],
@@ -173,29 +159,7 @@ def main() -> None:
     analyze += "    c.exec_driver_sql('ANALYZE'); c.commit()"
     subprocess.run([str(BIN / "python"), "-c", analyze], cwd=ROOT, env=env, check=True)
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                Client(port).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env, args.workers) as (port, server):
         cookie = sign_in(port, "owner@brightpath.example.com", "prepbase-demo")
         endpoints = [
             ("hello world (/healthz)", "/healthz", ""),
@@ -231,9 +195,6 @@ def main() -> None:
             )
         rss = worker_rss_mb(server.pid)
         print(f"worker memory (RSS): {', '.join(f'{r:.0f} MB' for r in rss)}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 def _staff_id(port: int, cookie: str) -> str:

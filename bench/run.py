@@ -20,6 +20,8 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -100,7 +102,9 @@ def sign_in(port: int, email: str, password: str) -> str:
     return response.getheader("Set-Cookie").split(";", 1)[0]
 
 
-def hammer(port: int, path: str, cookie: str, seconds: float, concurrency: int) -> dict:
+def hammer(
+    port: int, path: str, cookie: str, seconds: float, concurrency: int, headers=None
+) -> dict:
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -113,7 +117,7 @@ def hammer(port: int, path: str, cookie: str, seconds: float, concurrency: int) 
         bad = 0
         while time.perf_counter() < deadline:
             start = time.perf_counter()
-            response, _ = client.request("GET", path)
+            response, _ = client.request("GET", path, headers=headers)
             mine.append(time.perf_counter() - start)
             if response.status != 200:
                 bad += 1
@@ -136,6 +140,58 @@ def hammer(port: int, path: str, cookie: str, seconds: float, concurrency: int) 
         "errors": errors,
         "n": len(latencies),
     }
+
+
+def demo_env(prefix: str) -> dict[str, str]:
+    """An environment on a fresh database (temporary SQLite unless DATABASE_URL is set),
+    migrated and holding the demo business."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    env = dict(os.environ)
+    env.update(
+        PREPBASE_ENV="development",
+        PREPBASE_INSTANCE_DIR=str(tmp),
+        MAIL_BACKEND="console",
+        RATELIMIT_DISABLED="1",
+    )
+    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
+    flask = [str(BIN / "flask"), "--app", "wsgi"]
+    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
+    subprocess.run(
+        [*flask, "prepbase", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True
+    )
+    return env
+
+
+@contextmanager
+def gunicorn(env: dict[str, str], workers: int) -> Iterator[tuple[int, subprocess.Popen]]:
+    """gunicorn on a free loopback port, answering /healthz; stopped afterwards."""
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(workers),
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--no-control-socket",
+            "--log-level",
+            "warning",
+            "wsgi:app",
+        ],
+        cwd=ROOT,
+        env=env,
+    )
+    try:
+        for _ in range(100):
+            try:
+                Client(port).request("GET", "/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield port, server
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
 
 
 def worker_rss_mb(master_pid: int) -> list[float]:
@@ -162,20 +218,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=1000)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="prepbase-bench-"))
-    env = dict(os.environ)
-    env.update(
-        PREPBASE_ENV="development",
-        PREPBASE_INSTANCE_DIR=str(tmp),
-        MAIL_BACKEND="console",
-        RATELIMIT_DISABLED="1",
-    )
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*flask, "prepbase", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    env = demo_env("prepbase-bench-")
     subprocess.run(
         [str(BIN / "python"), "-c", SEED_STUDENTS, str(args.students)],
         cwd=ROOT,
@@ -183,29 +226,7 @@ def main() -> None:
         check=True,
     )
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                Client(port).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env, args.workers) as (port, server):
         cookie = sign_in(port, "owner@brightpath.example.com", "prepbase-demo")
         endpoints = [
             ("hello world (/healthz)", "/healthz", ""),
@@ -232,9 +253,6 @@ def main() -> None:
             )
         rss = worker_rss_mb(server.pid)
         print(f"worker memory (RSS): {', '.join(f'{r:.0f} MB' for r in rss)}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

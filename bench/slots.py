@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
-import tempfile
-import threading
-import time
 from pathlib import Path
 from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import BIN, ROOT, Client, free_port, sign_in, worker_rss_mb
+from run import BIN, ROOT, demo_env, gunicorn, hammer, sign_in, worker_rss_mb
 
 SEED_SCHEDULE = """
 import json
@@ -34,6 +30,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from prepbase import create_app, availability, packages, scheduling
+from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.models import Student, Tenant, User, utcnow
 from prepbase.tenancy import as_tenant
@@ -60,53 +57,19 @@ with app.app_context():
             for i, hour in enumerate((10, 16)):
                 s = students[(2 * n + i) % len(students)]
                 at = datetime.combine(today + timedelta(days=n), time(hour), tzinfo=zone)
-                scheduling.book_session(db.session, tenant, parents[s.id], student=s,
-                                        staff=maya, service="tutoring",
-                                        starts_at=at.astimezone(ZoneInfo("UTC")),
-                                        duration_minutes=60)
+                try:  # the demo's own sessions already hold some of these times
+                    with db.session.begin_nested():
+                        scheduling.book_session(db.session, tenant, parents[s.id], student=s,
+                                                staff=maya, service="tutoring",
+                                                starts_at=at.astimezone(ZoneInfo("UTC")),
+                                                duration_minutes=60)
+                except DomainError:
+                    continue
         db.session.commit()
         leo = next(s for s in students if s.first_name == "Leo")
         print(json.dumps({"student": leo.id, "staff": maya.id,
                           "day": (today + timedelta(days=12)).isoformat()}))
 """
-
-
-def hammer(port: int, path: str, cookie: str, seconds: float, concurrency: int, headers=None):
-    """Like bench/run.py's, with request headers (the fragment wants HX-Request)."""
-    latencies: list[float] = []
-    errors = 0
-    lock = threading.Lock()
-    deadline = time.perf_counter() + seconds
-
-    def worker() -> None:
-        nonlocal errors
-        client = Client(port, cookie)
-        mine: list[float] = []
-        bad = 0
-        while time.perf_counter() < deadline:
-            start = time.perf_counter()
-            response, _ = client.request("GET", path, headers=headers)
-            mine.append(time.perf_counter() - start)
-            if response.status != 200:
-                bad += 1
-        with lock:
-            latencies.extend(mine)
-            errors += bad
-
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
-    began = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    elapsed = time.perf_counter() - began
-    latencies.sort()
-    return {
-        "rps": len(latencies) / elapsed,
-        "p50": statistics.median(latencies) * 1000,
-        "p95": latencies[int(len(latencies) * 0.95) - 1] * 1000,
-        "errors": errors,
-    }
 
 
 def main() -> None:
@@ -120,20 +83,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
 
-    tmp = Path(tempfile.mkdtemp(prefix="prepbase-bench-slots-"))
-    env = dict(os.environ)
-    env.update(
-        PREPBASE_ENV="development",
-        PREPBASE_INSTANCE_DIR=str(tmp),
-        MAIL_BACKEND="console",
-        RATELIMIT_DISABLED="1",
-    )
-    env.setdefault("DATABASE_URL", f"sqlite:///{tmp / 'bench.sqlite3'}")
-    flask = [str(BIN / "flask"), "--app", "wsgi"]
-    subprocess.run([*flask, "db", "upgrade"], cwd=ROOT, env=env, check=True, capture_output=True)
-    subprocess.run(
-        [*flask, "prepbase", "seed-demo"], cwd=ROOT, env=env, check=True, capture_output=True
-    )
+    env = demo_env("prepbase-bench-slots-")
     seeded = subprocess.run(
         [str(BIN / "python"), "-c", SEED_SCHEDULE],
         cwd=ROOT,
@@ -144,29 +94,7 @@ def main() -> None:
     )
     ids = json.loads(seeded.stdout.strip().splitlines()[-1])
 
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(BIN / "gunicorn"),
-            "--workers",
-            str(args.workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-            "wsgi:app",
-        ],
-        cwd=ROOT,
-        env=env,
-    )
-    try:
-        for _ in range(100):
-            try:
-                Client(port).request("GET", "/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
+    with gunicorn(env, args.workers) as (port, server):
         cookie = sign_in(port, "ana.garcia@example.com", "prepbase-demo")
         choices = {
             "student": ids["student"],
@@ -198,9 +126,6 @@ def main() -> None:
             )
         rss = worker_rss_mb(server.pid)
         print(f"worker memory (RSS): {', '.join(f'{r:.0f} MB' for r in rss)}")
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":
