@@ -69,7 +69,6 @@ import random
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -86,6 +85,7 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import seed as seeder  # bench/seed.py
+from run import free_port, worker_rss_mb  # bench/run.py
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
@@ -374,12 +374,6 @@ def drop_database(args, size: str) -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{args.db_prefix}_{size}" WITH (FORCE)')
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 CLOCK_TICK = os.sysconf("SC_CLK_TCK")
 
 
@@ -404,20 +398,6 @@ def children(master_pid: int) -> list[int]:
         except OSError:
             continue
     return pids
-
-
-def worker_rss_mb(master_pid: int) -> list[float]:
-    sizes = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        if f"PPid:\t{master_pid}\n" in text:
-            rss = re.search(r"VmRSS:\s+(\d+) kB", text)
-            if rss:
-                sizes.append(int(rss.group(1)) / 1024)
-    return sizes
 
 
 @dataclass
