@@ -152,12 +152,7 @@ def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
             session,
             admin,
             student,
-            name=offering.name,
-            service=offering.service,
-            package_type=offering.package_type,
-            period=offering.period,
-            minutes=offering.minutes,
-            rollover=offering.rollover,
+            **packages.package_terms(offering),
             offering=offering,
             start_date=today - timedelta(days=days_ago),
         )

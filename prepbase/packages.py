@@ -75,6 +75,14 @@ def save_offering(
     return offering
 
 
+TERMS = ("name", "service", "package_type", "period", "minutes", "rollover")
+
+
+def package_terms(source: object) -> dict[str, object]:
+    """The terms a package copies from an offering, or from a purchase's snapshot of one."""
+    return {term: getattr(source, term) for term in TERMS}
+
+
 def set_offering_archived(
     session: Session, actor: User, offering: Offering, archived: bool
 ) -> None:

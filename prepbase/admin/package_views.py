@@ -92,14 +92,7 @@ class Terms(TypedDict):
 def _terms(source: PackageTermsForm | Offering) -> Terms:
     """Name, service, type, period, minutes and rollover, from a form or an offering."""
     if isinstance(source, Offering):
-        return {
-            "name": source.name,
-            "service": source.service,
-            "package_type": source.package_type,
-            "period": source.period,
-            "minutes": source.minutes,
-            "rollover": source.rollover,
-        }
+        return packages.package_terms(source)  # type: ignore[return-value]
     return {
         "name": source.name.data,
         "service": source.service.data,
