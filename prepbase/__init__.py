@@ -67,7 +67,7 @@ def register_extensions(app: Flask) -> None:
     def load_user(cookie_id: str) -> Any:
         from prepbase.accounts import load_user_for_session
 
-        return load_user_for_session(db.session, cookie_id)
+        return load_user_for_session(db.session, cookie_id, g.pop("prefetched_user", None))
 
 
 def register_blueprints(app: Flask) -> None:

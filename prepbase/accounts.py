@@ -205,19 +205,56 @@ def authenticate(session: Session, email: str, password: str) -> User | None:
     return user
 
 
-def load_user_for_session(session: Session, cookie_id: str) -> User | None:
-    """Flask-Login loader: the user named by the cookie, if still active and unchanged."""
+def _cookie_parts(cookie_id: str) -> tuple[int, str] | None:
     user_id, _, nonce = cookie_id.partition(":")
     if not user_id.isdigit() or not nonce:
         return None
-    with unscoped():
-        # Family pages need the family on every request: one query, not two.
-        user = session.scalar(
-            select(User).where(User.id == int(user_id)).options(joinedload(User.family))
-        )
-    if user is None or user.session_nonce != nonce or not user.active:
+    return int(user_id), nonce
+
+
+def load_user_for_session(
+    session: Session, cookie_id: str, prefetched: User | None = None
+) -> User | None:
+    """Flask-Login loader: the user named by the cookie, if still active and unchanged.
+
+    `prefetched` is the user that `load_tenant_and_user` already read with the business;
+    it saves the query when it is the one the cookie names.
+    """
+    parts = _cookie_parts(cookie_id)
+    if parts is None:
+        return None
+    user = prefetched if prefetched is not None and prefetched.id == parts[0] else None
+    if user is None:
+        with unscoped():
+            # Family pages need the family on every request: one query, not two.
+            user = session.scalar(
+                select(User).where(User.id == parts[0]).options(joinedload(User.family))
+            )
+    if user is None or user.session_nonce != parts[1] or not user.active:
         return None
     return user
+
+
+def load_tenant_and_user(
+    session: Session, slug: str, cookie_id: str | None
+) -> tuple[Tenant | None, User | None]:
+    """The business of a URL and the user the cookie names, if that user belongs to it.
+
+    Every signed-in page needs both, so they come in one statement; the user is checked
+    later by `load_user_for_session`. A user of another business is not returned: the
+    login loader then finds it the usual way (and the portal answers 404).
+    """
+    parts = _cookie_parts(cookie_id) if cookie_id else None
+    if parts is None:
+        return session.scalar(select(Tenant).where(Tenant.slug == slug)), None
+    with unscoped():
+        row = session.execute(
+            select(Tenant, User)
+            .outerjoin(User, (User.tenant_id == Tenant.id) & (User.id == parts[0]))
+            .where(Tenant.slug == slug)
+            .options(joinedload(User.family))
+        ).first()
+    return (None, None) if row is None else (row[0], row[1])
 
 
 # --- one-time links ----------------------------------------------------------------

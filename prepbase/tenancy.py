@@ -165,13 +165,20 @@ tenant_bp = Blueprint("tenant", __name__, url_prefix="/<tenant_slug>")
 
 @tenant_bp.url_value_preprocessor
 def _load_tenant(_endpoint: str | None, values: dict[str, object] | None) -> None:
+    from flask import session
+
+    from prepbase.accounts import load_tenant_and_user
     from prepbase.extensions import db
-    from prepbase.models import Tenant
 
     slug = (values or {}).pop("tenant_slug", None)
-    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug)) if slug else None
+    if not slug:
+        abort(404)
+    # The signed-in user comes with the business: one statement for both.
+    tenant, user = load_tenant_and_user(db.session, slug, session.get("_user_id"))
     if tenant is None:
         abort(404)
+    if user is not None:
+        g.prefetched_user = user
     g.tenant = tenant
     g.tenant_token = set_current_tenant(tenant.id)
 

@@ -72,3 +72,23 @@ def test_family_package_history_statements(app, client, auth, business, world):
     for i in range(8):
         world.book(30, at=local_at(local_day(3 + i), 10) + timedelta(minutes=i))
     assert statements(app, client, url) == few <= MAX_STATEMENTS
+
+
+@pytest.mark.parametrize("role", ["parent", "admin", "tutor"])
+def test_business_and_user_come_in_one_statement(app, client, auth, business, role):
+    # Every signed-in page pays this floor, so it is one statement, not two.
+    from tests.test_tutor_sessions import StatementCounter
+
+    auth.as_role(business, role)
+    with StatementCounter(app) as counter:
+        assert client.get("/acme/").status_code == 302
+    assert counter.count == 1
+
+
+def test_a_user_of_another_business_still_answers_404(app, client, auth, business, db_session):
+    from tests.factories import make_business
+
+    make_business(db_session, slug="other")
+    auth.as_role(business, "parent")
+    assert client.get("/other/family/").status_code == 404
+    assert client.get("/other/login").status_code == 200
