@@ -778,20 +778,27 @@ def package_trends(
 ) -> dict[int, PackageTrend]:
     """Each package's balance after every ledger entry (oldest first) and the minutes of
     its sessions that took place in the last 30 days (the pace behind its projected
-    run-out date): one statement, the pace as a correlated subquery."""
+    run-out date): one statement, the pace summed once per package and joined."""
     if not package_ids:
         return {}
     pace = (
-        select(func.coalesce(func.sum(TS.charged_minutes), 0))
+        select(TS.package_id.label("package_id"), func.sum(TS.charged_minutes).label("minutes"))
         .where(
-            TS.package_id == LedgerEntry.package_id,
+            TS.package_id.in_(package_ids),
             took_place(now),
             TS.starts_at >= now - timedelta(days=RECENT_DAYS),
         )
-        .scalar_subquery()
+        .group_by(TS.package_id)
+        .subquery()
     )
     rows = session.execute(
-        select(LedgerEntry.package_id, LedgerEntry.created_at, LedgerEntry.balance_after, pace)
+        select(
+            LedgerEntry.package_id,
+            LedgerEntry.created_at,
+            LedgerEntry.balance_after,
+            pace.c.minutes,
+        )
+        .outerjoin(pace, pace.c.package_id == LedgerEntry.package_id)
         .where(LedgerEntry.package_id.in_(package_ids))
         .order_by(LedgerEntry.package_id, LedgerEntry.id)
     ).all()
