@@ -10,7 +10,7 @@ from datetime import timedelta
 from zoneinfo import available_timezones
 
 from flask import current_app, has_app_context
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
@@ -246,15 +246,21 @@ def load_tenant_and_user(
     """
     parts = _cookie_parts(cookie_id) if cookie_id else None
     if parts is None:
-        return session.scalar(select(Tenant).where(Tenant.slug == slug)), None
+        return session.scalar(_TENANT_BY_SLUG, {"slug": slug}), None
     with unscoped():
-        row = session.execute(
-            select(Tenant, User)
-            .outerjoin(User, (User.tenant_id == Tenant.id) & (User.id == parts[0]))
-            .where(Tenant.slug == slug)
-            .options(joinedload(User.family))
-        ).first()
+        row = session.execute(_TENANT_AND_USER, {"slug": slug, "user_id": parts[0]}).first()
     return (None, None) if row is None else (row[0], row[1])
+
+
+# Built once: every request runs one of these, and building a statement costs more
+# than its (cached) compilation.
+_TENANT_BY_SLUG = select(Tenant).where(Tenant.slug == bindparam("slug"))
+_TENANT_AND_USER = (
+    select(Tenant, User)
+    .outerjoin(User, (User.tenant_id == Tenant.id) & (User.id == bindparam("user_id")))
+    .where(Tenant.slug == bindparam("slug"))
+    .options(joinedload(User.family))
+)
 
 
 # --- one-time links ----------------------------------------------------------------
