@@ -474,7 +474,15 @@ def test_results_are_kept_for_a_short_while_per_business(
     world.give("5", student=1)
     assert text(client.get(URL)).count("Ben Acme") == first.count("Ben Acme")  # kept
     assert "Ben Acme" in text(client.get(URL + "?service=tutoring"))  # other filters: fresh
+    from tests.test_tutor_sessions import StatementCounter
+
+    with StatementCounter(app) as counter:
+        assert client.get(URL).status_code == 200
+    assert counter.count == 1  # the business and the user; results and staff are kept
     auth.logout(business)
     auth.as_role(other_business, "admin")
     rival = text(client.get("/rival/admin/reports"))
     assert "Ada Acme" not in rival  # never another business's results
+    # nor its staff in the filter (both tutors are called Tara Tutor: look at the ids)
+    assert f'<option value="{business.tutor.id}">' not in rival
+    assert f'<option value="{other_business.tutor.id}">' in rival

@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
 from flask import current_app, g, render_template, request
 from flask_wtf import FlaskForm
@@ -111,15 +112,32 @@ class ReportFilterForm(FlaskForm):
         )
 
 
+def _staff_choices() -> list[SelectChoice]:
+    # Kept with the results for as long (a staff member added a minute ago may be
+    # missing from the filter for that minute, as from the results).
+    seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
+    key = (g.tenant.id, "staff choices")
+    cached = _results_cache.get(key) if seconds > 0 else None
+    if cached is not None:
+        return cached
+    staff = db.session.execute(
+        select(User.id, User.name, User.active)
+        .where(User.role.in_(STAFF_ROLES))
+        .order_by(User.name, User.id)
+    )
+    choices = [SelectChoice("", "Anyone")] + [
+        SelectChoice(str(id_), name if active else f"{name} (inactive)")
+        for id_, name, active in staff
+    ]
+    if seconds > 0:
+        _results_cache.put(key, choices, seconds)
+    return choices
+
+
 def _filter_form() -> ReportFilterForm:
     form = ReportFilterForm(formdata=request.args)
     form.today = local_date(g.tenant, utcnow())
-    staff = db.session.scalars(
-        select(User).where(User.role.in_(STAFF_ROLES)).order_by(User.name, User.id)
-    )
-    form.staff.choices = [SelectChoice("", "Anyone")] + [
-        SelectChoice(str(u.id), u.name if u.active else f"{u.name} (inactive)") for u in staff
-    ]
+    form.staff.choices = _staff_choices()
     return form
 
 
@@ -183,7 +201,8 @@ def _page_number() -> int:
 
 
 class _ResultsCache:
-    """Rendered report results, kept for REPORTS_CACHE_SECONDS per business and filters.
+    """Rendered report results (and the staff filter's choices), kept for
+    REPORTS_CACHE_SECONDS per business and filters.
 
     Computing a report on a large business takes tens of milliseconds of aggregate SQL;
     a report a minute old is as good to an owner, so each process keeps the last results
@@ -192,19 +211,19 @@ class _ResultsCache:
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
-        self.entries: OrderedDict[tuple[object, ...], tuple[float, Markup]] = OrderedDict()
+        self.entries: OrderedDict[tuple[object, ...], tuple[float, Any]] = OrderedDict()
         self.lock = threading.Lock()
 
-    def get(self, key: tuple[object, ...]) -> Markup | None:
+    def get(self, key: tuple[object, ...]) -> Any:
         with self.lock:
             found = self.entries.get(key)
             if found is None or found[0] < time.monotonic():
                 return None
             return found[1]
 
-    def put(self, key: tuple[object, ...], html: Markup, seconds: int) -> None:
+    def put(self, key: tuple[object, ...], value: Any, seconds: int) -> None:
         with self.lock:
-            self.entries[key] = (time.monotonic() + seconds, html)
+            self.entries[key] = (time.monotonic() + seconds, value)
             self.entries.move_to_end(key)
             while len(self.entries) > self.size:
                 self.entries.popitem(last=False)
