@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from flask import url_for
 from sqlalchemy import select
@@ -63,11 +63,15 @@ def book_session_form(
     return form
 
 
-def slots_form(tenant: Tenant, students: Sequence[Student]) -> ScheduleForm:
-    """The form behind the open-times fragment: it renders only the day and the times,
-    so the staff list (two queries) is not loaded; the staff member is checked by
-    `availability.load_schedule` instead."""
-    form = ScheduleForm()
+def slots_form(
+    tenant: Tenant, students: Sequence[Student], args: Mapping[str, str]
+) -> ScheduleForm:
+    """The form behind the open-times fragment, filled from the URL's `args` once.
+
+    It renders only the day and the times, so the staff list (two queries) is not
+    loaded; the staff member is checked by `availability.load_schedule` instead. It is
+    never posted, so it carries no CSRF token (nothing to sign on every request)."""
+    form = ScheduleForm(formdata=args or None, meta={"csrf": False})
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
     form.staff.choices = []
     form.date.render_kw = reloads_slots()

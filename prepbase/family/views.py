@@ -162,10 +162,15 @@ SCAN_DAYS = 21  # how far past a chosen day to look for them
 
 
 def _fill_from_args(form: ScheduleForm) -> None:
-    """A GET (first view, a day link, the slots fragment) carries the choices in the URL;
-    missing ones default to the first option, as the browser shows them."""
+    """A GET (first view, a day link) carries the choices in the URL."""
     if request.args:
         form.process(formdata=request.args)
+    _default_choices(form)
+
+
+def _default_choices(form: ScheduleForm) -> None:
+    """Choices missing from the URL default to the first option, as the browser shows
+    them."""
     for name in ("student", "service", "staff"):
         select_field = getattr(form, name)
         if not select_field.data and select_field.choices:
@@ -259,8 +264,8 @@ def session_slots() -> Response:
     if not is_htmx():
         return hx_redirect(url_for(".session_new", **request.args))
     students = visible_students(db.session, current_user)
-    form = slots_form(g.tenant, students)
-    _fill_from_args(form)
+    form = slots_form(g.tenant, students, request.args)
+    _default_choices(form)
     return render(
         "family/_slots.html",
         block="slots",
