@@ -293,9 +293,11 @@ def _utc(zone: ZoneInfo, wall: datetime) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
-def _exists(zone: ZoneInfo, wall: datetime) -> bool:
-    """False for the wall-clock times the clocks skip when they go forward."""
-    return _utc(zone, wall).astimezone(zone).replace(tzinfo=None) == wall
+def _instant(zone: ZoneInfo, wall: datetime) -> datetime | None:
+    """The UTC instant of a wall-clock time, or None for a time the clocks skip when they
+    go forward (it does not read back as itself)."""
+    at = _utc(zone, wall)
+    return at if at.astimezone(zone).replace(tzinfo=None) == wall else None
 
 
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -418,10 +420,9 @@ class Schedule:
         found: set[datetime] = set()
         for start, end in self.week[day.weekday()]:
             for minute in range(start, end, step):  # on the step by construction
-                wall = _wall(day, minute)
-                if not _exists(zone, wall):
+                at = _instant(zone, _wall(day, minute))
+                if at is None:
                     continue
-                at = _utc(zone, wall)
                 # The remaining checks of `refusal`, in the same order (a test holds them
                 # equal): this loop runs for every candidate of every day shown.
                 if at >= earliest and self._free(at, at + length):
