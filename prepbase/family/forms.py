@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from prepbase.models import STAFF_ROLES, Service, StaffService, Student, Tenant, User
@@ -64,7 +65,7 @@ def book_session_form(
 
 
 def slots_form(
-    tenant: Tenant, students: Sequence[Student], args: Mapping[str, str]
+    tenant: Tenant, students: Sequence[Student], args: MultiDict[str, str]
 ) -> ScheduleForm:
     """The form behind the open-times fragment, filled from the URL's `args` once.
 
