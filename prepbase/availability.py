@@ -21,11 +21,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cache
 from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import delete, func, or_, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
+from sqlalchemy.orm import Session, contains_eager, joinedload
 
 from prepbase.errors import DomainError, NotFound
 from prepbase.hours import hours_phrase
@@ -292,9 +293,11 @@ def _utc(zone: ZoneInfo, wall: datetime) -> datetime:
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 
-def _exists(zone: ZoneInfo, wall: datetime) -> bool:
-    """False for the wall-clock times the clocks skip when they go forward."""
-    return _utc(zone, wall).astimezone(zone).replace(tzinfo=None) == wall
+def _instant(zone: ZoneInfo, wall: datetime) -> datetime | None:
+    """The UTC instant of a wall-clock time, or None for a time the clocks skip when they
+    go forward (it does not read back as itself)."""
+    at = _utc(zone, wall)
+    return at if at.astimezone(zone).replace(tzinfo=None) == wall else None
 
 
 def _merge(intervals: Iterable[Interval]) -> list[Interval]:
@@ -417,10 +420,9 @@ class Schedule:
         found: set[datetime] = set()
         for start, end in self.week[day.weekday()]:
             for minute in range(start, end, step):  # on the step by construction
-                wall = _wall(day, minute)
-                if not _exists(zone, wall):
+                at = _instant(zone, _wall(day, minute))
+                if at is None:
                     continue
-                at = _utc(zone, wall)
                 # The remaining checks of `refusal`, in the same order (a test holds them
                 # equal): this loop runs for every candidate of every day shown.
                 if at >= earliest and self._free(at, at + length):
@@ -452,6 +454,60 @@ class Schedule:
         return days
 
 
+# The statements of `load_schedule` differ only in their parameters, so each is built
+# once: building one anew (eager loads with criteria, EXISTS, OR) cost as much CPU as
+# running it, on every slots request.
+@cache
+def _staff_statement(with_service: bool) -> Select[tuple[User]]:
+    """An active staff member with their hours and the time off between the `off_from`
+    and `off_to` parameters (wall-clock), of the `service` parameter when asked.
+
+    The time off is an explicit join read by `contains_eager`, not criteria on a
+    `joinedload`: loader options outlive the query (a later refresh of the staff member
+    replays them), and these criteria hold parameters that only this query is given.
+    """
+    query = (
+        select(User)
+        .outerjoin(
+            TimeOff,
+            and_(
+                TimeOff.staff_id == User.id,
+                TimeOff.ends_local > bindparam("off_from"),
+                TimeOff.starts_local < bindparam("off_to"),
+            ),
+        )
+        .where(
+            User.id == bindparam("staff_id"),
+            User.role.in_(STAFF_ROLES),
+            User.active.is_(True),
+        )
+        .options(joinedload(User.working_hours), contains_eager(User.time_off))
+        .order_by(TimeOff.starts_local)
+        # Always the rows as they are now, even if these collections were loaded before.
+        .execution_options(populate_existing=True)
+    )
+    if with_service:
+        query = query.where(User.service_rows.any(StaffService.service == bindparam("service")))
+    return query
+
+
+@cache
+def _busy_statement() -> Select[tuple[datetime, datetime, int]]:
+    """Open sessions between `since` and `until` of the staff member or of the student
+    (a `student_id` of None matches no session)."""
+    return select(
+        TutoringSession.starts_at, TutoringSession.ends_at, TutoringSession.staff_id
+    ).where(
+        TutoringSession.status.in_(OPEN),
+        TutoringSession.starts_at < bindparam("until"),
+        TutoringSession.ends_at > bindparam("since"),
+        or_(
+            TutoringSession.staff_id == bindparam("staff_id"),
+            TutoringSession.student_id == bindparam("student_id"),
+        ),
+    )
+
+
 def load_schedule(
     session: Session,
     tenant: Tenant,
@@ -470,21 +526,10 @@ def load_schedule(
     # and a session may run past midnight (at most 12 hours).
     wall_from = _wall(first_day - timedelta(days=1), 0)
     wall_to = _wall(last_day + timedelta(days=2), 0)
-    staff_query = (
-        select(User)
-        .where(User.id == staff_id, User.role.in_(STAFF_ROLES), User.active.is_(True))
-        .options(
-            joinedload(User.working_hours),
-            joinedload(
-                User.time_off.and_(TimeOff.ends_local > wall_from, TimeOff.starts_local < wall_to)
-            ),
-        )
-        # Always the rows as they are now, even if these collections were loaded before.
-        .execution_options(populate_existing=True)
-    )
+    params: dict[str, object] = {"staff_id": staff_id, "off_from": wall_from, "off_to": wall_to}
     if service is not None:
-        staff_query = staff_query.where(User.service_rows.any(StaffService.service == service))
-    staff = session.scalars(staff_query).unique().one_or_none()
+        params["service"] = service
+    staff = session.scalars(_staff_statement(service is not None), params).unique().one_or_none()
     if staff is None:
         return None
     week = weekly_ranges(staff)
@@ -499,16 +544,14 @@ def load_schedule(
         for row in staff.time_off
         if row.ends_local > wall_from and row.starts_local < wall_to
     ]
-    who = TutoringSession.staff_id == staff.id
-    if student is not None:
-        who = or_(who, TutoringSession.student_id == student.id)
     busy = session.execute(
-        select(TutoringSession.starts_at, TutoringSession.ends_at, TutoringSession.staff_id).where(
-            TutoringSession.status.in_(OPEN),
-            TutoringSession.starts_at < _utc(zone, wall_to),
-            TutoringSession.ends_at > _utc(zone, wall_from),
-            who,
-        )
+        _busy_statement(),
+        {
+            "staff_id": staff.id,
+            "student_id": student.id if student is not None else None,
+            "since": _utc(zone, wall_from),
+            "until": _utc(zone, wall_to),
+        },
     ).all()
     return Schedule(
         tenant=tenant,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from flask import url_for
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
+from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from prepbase.models import STAFF_ROLES, Service, StaffService, Student, Tenant, User
@@ -63,11 +64,15 @@ def book_session_form(
     return form
 
 
-def slots_form(tenant: Tenant, students: Sequence[Student]) -> ScheduleForm:
-    """The form behind the open-times fragment: it renders only the day and the times,
-    so the staff list (two queries) is not loaded; the staff member is checked by
-    `availability.load_schedule` instead."""
-    form = ScheduleForm()
+def slots_form(
+    tenant: Tenant, students: Sequence[Student], args: MultiDict[str, str]
+) -> ScheduleForm:
+    """The form behind the open-times fragment, filled from the URL's `args` once.
+
+    It renders only the day and the times, so the staff list (two queries) is not
+    loaded; the staff member is checked by `availability.load_schedule` instead. It is
+    never posted, so it carries no CSRF token (nothing to sign on every request)."""
+    form = ScheduleForm(formdata=args or None, meta={"csrf": False})
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
     form.staff.choices = []
     form.date.render_kw = reloads_slots()

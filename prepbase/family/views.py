@@ -10,6 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
@@ -43,7 +44,7 @@ from prepbase.models import (
 )
 from prepbase.session_forms import ScheduleForm
 from prepbase.tenancy import get_or_404
-from prepbase.timefmt import format_when, to_local
+from prepbase.timefmt import format_when
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
@@ -162,10 +163,15 @@ SCAN_DAYS = 21  # how far past a chosen day to look for them
 
 
 def _fill_from_args(form: ScheduleForm) -> None:
-    """A GET (first view, a day link, the slots fragment) carries the choices in the URL;
-    missing ones default to the first option, as the browser shows them."""
+    """A GET (first view, a day link) carries the choices in the URL."""
     if request.args:
         form.process(formdata=request.args)
+    _default_choices(form)
+
+
+def _default_choices(form: ScheduleForm) -> None:
+    """Choices missing from the URL default to the first option, as the browser shows
+    them."""
     for name in ("student", "service", "staff"):
         select_field = getattr(form, name)
         if not select_field.data and select_field.choices:
@@ -234,7 +240,7 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
     picker = SlotPicker(
         staff=staff,
         day=day,
-        slots=[_slot_choice(at) for at in starts],
+        slots=_slot_choices(starts),
         other_days=[(d, len(found)) for d, found in others],
         links={
             "student": str(student.id),
@@ -248,9 +254,21 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
     return picker
 
 
-def _slot_choice(at: datetime) -> tuple[str, str]:
-    local = to_local(g.tenant.timezone, at)
-    return local.strftime("%H:%M"), f"{local.hour % 12 or 12}:{local.strftime('%M %p %Z')}"
+def _slot_choices(starts: list[datetime]) -> list[tuple[str, str]]:
+    """Each open start as its radio's value and label, ("16:00", "4:00 PM EST"): one
+    conversion to the business's zone per slot, the zone looked up once."""
+    zone = ZoneInfo(g.tenant.timezone)
+    choices = []
+    for at in starts:
+        local = at.astimezone(zone)
+        minute = local.hour * 60 + local.minute
+        choices.append(
+            (
+                availability.format_minute(minute, clock24=True),
+                f"{availability.format_minute(minute)} {local.tzname()}",
+            )
+        )
+    return choices
 
 
 @bp.get("/slots")
@@ -259,8 +277,8 @@ def session_slots() -> Response:
     if not is_htmx():
         return hx_redirect(url_for(".session_new", **request.args))
     students = visible_students(db.session, current_user)
-    form = slots_form(g.tenant, students)
-    _fill_from_args(form)
+    form = slots_form(g.tenant, students, request.args)
+    _default_choices(form)
     return render(
         "family/_slots.html",
         block="slots",
