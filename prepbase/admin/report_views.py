@@ -13,7 +13,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import current_app, g, render_template, request
 from flask_wtf import FlaskForm
@@ -32,7 +32,7 @@ from prepbase.charts import Series, bar_chart, line_chart
 from prepbase.csv_export import csv_response
 from prepbase.extensions import db
 from prepbase.hours import format_hours
-from prepbase.htmx import render
+from prepbase.htmx import is_htmx, render
 from prepbase.models import (
     STAFF_ROLES,
     LedgerEntry,
@@ -113,25 +113,20 @@ class ReportFilterForm(FlaskForm):
 
 
 def _staff_choices() -> list[SelectChoice]:
-    # Kept with the results for as long (a staff member added a minute ago may be
-    # missing from the filter for that minute, as from the results).
-    seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
-    key = (g.tenant.id, "staff choices")
-    cached = _results_cache.get(key) if seconds > 0 else None
-    if cached is not None:
-        return cached
-    staff = db.session.execute(
-        select(User.id, User.name, User.active)
-        .where(User.role.in_(STAFF_ROLES))
-        .order_by(User.name, User.id)
-    )
-    choices = [SelectChoice("", "Anyone")] + [
-        SelectChoice(str(id_), name if active else f"{name} (inactive)")
-        for id_, name, active in staff
-    ]
-    if seconds > 0:
-        _results_cache.put(key, choices, seconds)
-    return choices
+    # Kept like the results (a staff member added a minute ago may be missing from the
+    # filter for that minute, as from the results).
+    def build() -> list[SelectChoice]:
+        staff = db.session.execute(
+            select(User.id, User.name, User.active)
+            .where(User.role.in_(STAFF_ROLES))
+            .order_by(User.name, User.id)
+        )
+        return [SelectChoice("", "Anyone")] + [
+            SelectChoice(str(id_), name if active else f"{name} (inactive)")
+            for id_, name, active in staff
+        ]
+
+    return _kept((g.tenant.id, "staff choices"), build)
 
 
 def _filter_form() -> ReportFilterForm:
@@ -201,13 +196,14 @@ def _page_number() -> int:
 
 
 class _ResultsCache:
-    """Rendered report results (and the staff filter's choices), kept for
+    """Rendered report results and filter form, and the staff filter's choices, kept for
     REPORTS_CACHE_SECONDS per business and filters.
 
     Computing a report on a large business takes tens of milliseconds of aggregate SQL;
     a report a minute old is as good to an owner, so each process keeps the last results
     for a short while (bounded, least recently stored dropped first). It holds no state
-    that matters: a miss recomputes, and the key includes the business."""
+    that matters: a miss recomputes, and the key includes the business. Nothing in it
+    belongs to one user (the CSRF token and the user's name are outside it)."""
 
     def __init__(self, size: int = 256) -> None:
         self.size = size
@@ -230,17 +226,29 @@ class _ResultsCache:
 
 
 _results_cache = _ResultsCache()
+T = TypeVar("T")
+
+
+def _kept(key: tuple[object, ...], build: Callable[[], T]) -> T:
+    """`build()`, or what it gave for `key` less than REPORTS_CACHE_SECONDS ago."""
+    seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
+    if seconds <= 0:
+        return build()
+    value = _results_cache.get(key)
+    if value is None:
+        value = build()
+        _results_cache.put(key, value, seconds)
+    return value
+
+
+def _report_key(form: ReportFilterForm, chosen: dict[str, str]) -> tuple[object, ...]:
+    return (g.tenant.id, g.tenant.timezone, form.filters(), _page_number(), *sorted(chosen.items()))
 
 
 def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
     filters = form.filters()
     page = _page_number()
     seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
-    key = (g.tenant.id, g.tenant.timezone, filters, page, tuple(sorted(chosen.items())))
-    if seconds > 0:
-        cached = _results_cache.get(key)
-        if cached is not None:
-            return cached
     now = utcnow()
     window = Window.of(g.tenant.timezone, filters, now)
     points = reports.hours_over_time(db.session, filters, window)
@@ -248,7 +256,7 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
         db.session, filters, window, offset=(page - 1) * reports.ROWS_PER_PAGE
     )
     pages = max(1, -(-students.total // reports.ROWS_PER_PAGE))
-    html = Markup(  # noqa: S704 - a rendered (autoescaped) template
+    return Markup(  # noqa: S704 - a rendered (autoescaped) template
         render_template(
             "admin/_report_results.html",
             form=form,
@@ -270,9 +278,12 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
             day_label=day_label,
         )
     )
-    if seconds > 0:
-        _results_cache.put(key, html, seconds)
-    return html
+
+
+def _filters_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
+    return Markup(  # noqa: S704 - a rendered (autoescaped) template
+        render_template("admin/_report_filters.html", form=form, chosen=chosen)
+    )
 
 
 @bp.get("/reports", endpoint="reports")
@@ -283,15 +294,28 @@ def reports_page() -> Response:
         errors = render_template("admin/_report_results.html", form=form, chosen=chosen)
         html = Markup(errors)  # noqa: S704 - a rendered (autoescaped) template
         return render(
-            "admin/reports.html", block="results", status=422, form=form, results_html=html
+            "admin/reports.html",
+            block="results",
+            status=422,
+            filters_html=_filters_html(form, chosen),
+            results_html=html,
         )
-    html = _results_html(form, chosen)
-    # Show the dates and grouping the report uses, defaults included.
-    filters = form.filters()
-    form.date_from.data, form.date_to.data = filters.date_from, filters.date_to
-    form.bucket.data = filters.bucket
+    key = _report_key(form, chosen)
+    html = _kept((*key, "results"), lambda: _results_html(form, chosen))
+    if is_htmx():  # the filters are the browser's own: only the results change
+        return render("admin/reports.html", block="results", results_html=html)
+
+    def filters_html() -> Markup:
+        # Show the dates and grouping the report uses, defaults included.
+        filters = form.filters()
+        form.date_from.data, form.date_to.data = filters.date_from, filters.date_to
+        form.bucket.data = filters.bucket
+        return _filters_html(form, chosen)
+
     return render(
-        "admin/reports.html", block="results", form=form, chosen=chosen, results_html=html
+        "admin/reports.html",
+        results_html=html,
+        filters_html=_kept((*key, "filters"), filters_html),
     )
 
 
