@@ -38,11 +38,19 @@ pytest_plugins = ["tests.fake_stripe"]  # the fake Stripe API and its fixtures
 class _Collector:
     def __init__(self) -> None:
         self.messages: list[Message] = []
+        self.peers: list[tuple[str, int]] = []  # the connection each message came over
         self.lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address.startswith("refused"):  # a mailbox that does not exist
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         with self.lock:
             self.messages.append(message_from_bytes(envelope.content))
+            self.peers.append(session.peer)
         return "250 OK"
 
 
@@ -68,6 +76,13 @@ class Mailbox:
         self._collector = collector
         with collector.lock:
             collector.messages.clear()
+            collector.peers.clear()
+
+    @property
+    def connections(self) -> int:
+        """How many SMTP connections the messages came over."""
+        with self._collector.lock:
+            return len(set(self._collector.peers))
 
     @property
     def messages(self) -> list[Message]:

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from config import ConfigError, load_config
 from prepbase import create_app
 from prepbase.models import OutboundEmail
-from prepbase.notify import deliver_pending, queue_email
+from prepbase.notify import MAX_ATTEMPTS, deliver_pending, queue_email
 from prepbase.tenancy import as_tenant
 
 # --- configuration -------------------------------------------------------------------
@@ -65,6 +65,7 @@ from tests.conftest import CSRFClient
 
 app = create_app("testing", SQLALCHEMY_DATABASE_URI=sys.argv[1],
                  RATELIMIT_STORAGE_URI=sys.argv[2], LOGIN_RATE_LIMIT="3 per minute",
+                 RATELIMIT_KEY_PREFIX=sys.argv[4],
                  PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
 app.test_client_class = CSRFClient
 with app.app_context():
@@ -86,12 +87,15 @@ def test_rate_limit_counters_are_shared_through_redis(tmp_path):
     import os
     import subprocess
     import sys
+    import uuid
 
     import redis
 
     url = "redis://127.0.0.1:6379/15"
+    prefix = f"prepbase-test-{uuid.uuid4().hex}"  # its own counters: runs may overlap
+    server = redis.Redis.from_url(url)
     try:
-        redis.Redis.from_url(url).flushdb()
+        server.ping()
     except redis.exceptions.ConnectionError:
         if os.environ.get("CI"):
             pytest.fail("Redis must run in CI")
@@ -100,7 +104,7 @@ def test_rate_limit_counters_are_shared_through_redis(tmp_path):
 
     def run(arg: str) -> list[str]:
         done = subprocess.run(
-            [sys.executable, "-c", LIMIT_SCRIPT, database, url, arg],
+            [sys.executable, "-c", LIMIT_SCRIPT, database, url, arg, prefix],
             capture_output=True,
             text=True,
             timeout=60,
@@ -112,9 +116,10 @@ def test_rate_limit_counters_are_shared_through_redis(tmp_path):
         run("setup")
         assert run("2") == ["422", "422"]  # first process: two wrong passwords
         assert run("2") == ["422", "429"]  # second process: the third attempt is the limit
-        assert redis.Redis.from_url(url).keys("LIMITS*")
+        assert server.keys(f"*{prefix}*")
     finally:
-        redis.Redis.from_url(url).flushdb()
+        for key in server.scan_iter(f"*{prefix}*"):
+            server.delete(key)
 
 
 # --- CLI ------------------------------------------------------------------------------
@@ -191,6 +196,36 @@ def test_mail_that_fails_stays_pending_and_send_mail_retries(
     db_session.refresh(message)
     assert message.status == "sent"
     assert runner.invoke(args=["prepbase", "send-mail"]).output.startswith("0 e-mail")
+
+
+def test_a_batch_goes_over_one_connection_and_a_refused_address_fails_alone(
+    app, business, db_session, mailbox
+):
+    addresses = ("one@example.com", "refused@example.com", "two@example.com")
+    with app.app_context(), as_tenant(business.tenant.id):
+        for address in addresses:
+            queue_email(db_session, address, "Batch", "Body")
+        db_session.commit()
+        assert deliver_pending(db_session) == 2
+        batch = select(OutboundEmail).where(OutboundEmail.subject == "Batch")
+        rows = {m.to_addr: m for m in db_session.scalars(batch)}
+    assert [m["To"] for m in mailbox.messages] == ["one@example.com", "two@example.com"]
+    assert mailbox.connections == 1
+    assert rows["one@example.com"].status == rows["two@example.com"].status == "sent"
+    refused = rows["refused@example.com"]
+    assert (refused.status, refused.attempts) == ("pending", 1)
+    assert "No such user" in refused.last_error
+
+
+def test_a_message_that_keeps_failing_stops_being_retried(app, business, db_session, mailbox):
+    with app.app_context(), as_tenant(business.tenant.id):
+        queue_email(db_session, "refused-always@example.com", "Never", "Body")
+        db_session.commit()
+        for _ in range(MAX_ATTEMPTS + 2):
+            assert deliver_pending(db_session) == 0
+        message = db_session.scalar(select(OutboundEmail).where(OutboundEmail.subject == "Never"))
+        db_session.refresh(message)
+    assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)
 
 
 def test_mail_is_not_sent_for_a_refused_action(client, auth, business, mailbox, db_session):
