@@ -80,8 +80,8 @@ def family_sessions(
             TutoringSession.status.in_(statuses),
         )
         .options(
-            joinedload(TutoringSession.student),
-            joinedload(TutoringSession.staff),
+            # The students are in the session already (identity map: no join, no query).
+            joinedload(TutoringSession.staff).load_only(User.name),
             joinedload(TutoringSession.package),
         )
         .order_by(order, TutoringSession.id)
