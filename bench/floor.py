@@ -24,49 +24,41 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import hours  # bench/hours.py
-from run import free_port  # bench/run.py
+from run import gunicorn  # bench/run.py
 
 HERE = Path(__file__).resolve().parent
 
 
-def serve(
-    module: str, cwd: Path, env: dict[str, str], workers: int
-) -> tuple[int, subprocess.Popen]:
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            str(hours.BIN / "gunicorn"),
-            "--workers",
-            str(workers),
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--no-control-socket",
-            "--log-level",
-            "warning",
-            module,
-        ],
-        cwd=cwd,
-        env=env,
-        start_new_session=True,
-    )
-    for _ in range(300):
-        if server.poll() is not None:
-            raise SystemExit(f"gunicorn {module} did not start")
-        try:
-            hours.Client(port).request("GET", "/healthz" if module == "wsgi:app" else "/hello")
-            return port, server
-        except OSError:
-            time.sleep(0.1)
-    raise SystemExit(f"gunicorn {module} did not answer")
+def measure(args, target, app_port: int, bare_port: int) -> dict[str, hours.Result]:
+    """Every endpoint in turn, round by round, so a busy moment hits them alike."""
+    parent = hours.sign_in(app_port, target.slug, target.personas[0].email)
+    endpoints = {
+        "PrepBase hello world (/healthz)": (app_port, "/healthz", {}, 200),
+        "bare Flask hello world": (bare_port, "/hello", {}, 200),
+        "bare Flask + 1 prepared SELECT": (bare_port, "/one-select", {}, 200),
+        "bare Flask + 2 Core SELECTs (pool)": (bare_port, "/core-two", {}, 200),
+        "PrepBase signed-in redirect": (app_port, f"/{target.slug}/", parent, 302),
+        "PrepBase family dashboard": (app_port, f"/{target.slug}/family/", parent, 200),
+    }
+    results: dict[str, hours.Result] = {}
+    for round_ in range(args.rounds):
+        for label, (port, path, cookies, status) in endpoints.items():
+
+            def make(_i, port=port, path=path, cookies=cookies, status=status):
+                return hours.get_step(port, path, cookies, status)
+
+            if round_ == 0:
+                hours.hammer(make, 0.5, 2)
+            result = hours.hammer(make, args.seconds, args.concurrency)
+            results.setdefault(label, hours.Result()).merge(result)
+    return results
 
 
 def main() -> None:
@@ -86,35 +78,12 @@ def main() -> None:
     env = hours.app_env(url, instance_dir)
     target = hours.describe_target(url, 1)
     print(f"small bench database ({seeded}); {os.cpu_count()} CPUs; {args.workers} workers")
-    app_port, app_server = serve("wsgi:app", hours.ROOT, env, args.workers)
-    bare_port, bare_server = serve(
-        "floor_app:app", HERE, {**env, "FLOOR_DATABASE_URL": url}, args.workers
-    )
-    parent = hours.sign_in(app_port, target.slug, target.personas[0].email)
-    endpoints = {
-        "PrepBase hello world (/healthz)": (app_port, "/healthz", {}, 200),
-        "bare Flask hello world": (bare_port, "/hello", {}, 200),
-        "bare Flask + 1 prepared SELECT": (bare_port, "/one-select", {}, 200),
-        "bare Flask + 2 Core SELECTs (pool)": (bare_port, "/core-two", {}, 200),
-        "PrepBase signed-in redirect": (app_port, f"/{target.slug}/", parent, 302),
-        "PrepBase family dashboard": (app_port, f"/{target.slug}/family/", parent, 200),
-    }
-    results: dict[str, hours.Result] = {}
-    try:
-        for round_ in range(args.rounds):
-            for label, (port, path, cookies, status) in endpoints.items():
-
-                def make(_i, port=port, path=path, cookies=cookies, status=status):
-                    return hours.get_step(port, path, cookies, status)
-
-                if round_ == 0:
-                    hours.hammer(make, 0.5, 2)
-                result = hours.hammer(make, args.seconds, args.concurrency)
-                results.setdefault(label, hours.Result()).merge(result)
-    finally:
-        for server in (app_server, bare_server):
-            server.terminate()
-            server.wait(timeout=15)
+    bare_env = {**env, "FLOOR_DATABASE_URL": url}
+    with (
+        gunicorn(env, args.workers) as (app_port, _),
+        gunicorn(bare_env, args.workers, "floor_app:app", HERE) as (bare_port, _),
+    ):
+        results = measure(args, target, app_port, bare_port)
     hello = results["PrepBase hello world (/healthz)"].rps
     print(f"\n{'endpoint':<38}{'req/s':>8}{'× hello':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
     for label, result in results.items():

@@ -30,6 +30,7 @@ def _raw() -> psycopg.Connection:
 
 
 @app.get("/hello")
+@app.get("/healthz")  # what bench/run.py's gunicorn() waits for
 def hello() -> str:
     return "ok"
 

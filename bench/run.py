@@ -163,8 +163,11 @@ def demo_env(prefix: str) -> dict[str, str]:
 
 
 @contextmanager
-def gunicorn(env: dict[str, str], workers: int) -> Iterator[tuple[int, subprocess.Popen]]:
-    """gunicorn on a free loopback port, answering /healthz; stopped afterwards."""
+def gunicorn(
+    env: dict[str, str], workers: int, app: str = "wsgi:app", cwd: Path = ROOT
+) -> Iterator[tuple[int, subprocess.Popen]]:
+    """gunicorn serving `app` on a free loopback port, answering /healthz; stopped
+    afterwards."""
     port = free_port()
     server = subprocess.Popen(
         [
@@ -176,9 +179,9 @@ def gunicorn(env: dict[str, str], workers: int) -> Iterator[tuple[int, subproces
             "--no-control-socket",
             "--log-level",
             "warning",
-            "wsgi:app",
+            app,
         ],
-        cwd=ROOT,
+        cwd=cwd,
         env=env,
     )
     try:

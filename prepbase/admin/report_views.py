@@ -229,9 +229,13 @@ _results_cache = _ResultsCache()
 T = TypeVar("T")
 
 
+def _cache_seconds() -> int:
+    return int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
+
+
 def _kept(key: tuple[object, ...], build: Callable[[], T]) -> T:
     """`build()`, or what it gave for `key` less than REPORTS_CACHE_SECONDS ago."""
-    seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
+    seconds = _cache_seconds()
     if seconds <= 0:
         return build()
     value = _results_cache.get(key)
@@ -248,7 +252,6 @@ def _report_key(form: ReportFilterForm, chosen: dict[str, str]) -> tuple[object,
 def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
     filters = form.filters()
     page = _page_number()
-    seconds = int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
     now = utcnow()
     window = Window.of(g.tenant.timezone, filters, now)
     points = reports.hours_over_time(db.session, filters, window)
@@ -271,7 +274,7 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
             staff=reports.staff_figures(db.session, filters, window),
             staff_name={int(c.value): c.label for c in form.staff.choices if c.value},
             generated_at=now,
-            cache_seconds=seconds,
+            cache_seconds=_cache_seconds(),
             bucket_label=bucket_label,
             delay_label=delay_label,
             rate_label=rate_label,
