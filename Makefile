@@ -6,7 +6,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test lint deps dev-deps static chromium bench clean
+.PHONY: run test test-clock lint deps dev-deps static chromium bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ test: dev-deps chromium lint
 	  PREPBASE_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "CI needs TEST_DATABASE_URL (PostgreSQL)" >&2; exit 1; \
 	else echo "(TEST_DATABASE_URL not set: PostgreSQL run skipped on this machine)"; fi
+	$(MAKE) --no-print-directory test-clock
+
+# The suite again with the machine's UTC clock pinned at 00:30 and at 23:30 today, the
+# hours at which its date and a business's own date differ (see tests/clock.py).
+test-clock: dev-deps
+	@for at in 00:30 23:30; do \
+	  echo "--- again with the clock at $$at UTC"; \
+	  PREPBASE_TEST_CLOCK=$$at PREPBASE_TEST_DB=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS) || exit 1; \
+	done
 
 bench: deps
 	$(BIN)/python bench/run.py

@@ -123,9 +123,9 @@ def register_template_helpers(app: Flask) -> None:
     from markupsafe import Markup
 
     from prepbase.hours import format_hours, hours_phrase
+    from prepbase.localtime import format_when
     from prepbase.money import format_money
     from prepbase.tenancy import signed_in_here
-    from prepbase.timefmt import format_when
 
     def nav_current(endpoint: str) -> Markup:
         return Markup('aria-current="page"') if request.endpoint == endpoint else Markup("")

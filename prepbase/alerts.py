@@ -6,9 +6,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prepbase.hours import Change, format_hours, hours_phrase
+from prepbase.localtime import format_when
 from prepbase.models import Package, Role, Tenant, TutoringSession, User
 from prepbase.notify import queue_email
-from prepbase.timefmt import format_when
 
 
 def family_recipients(session: Session, student_id: int, family_id: int) -> list[User]:

@@ -277,11 +277,6 @@ def update_booking_settings(
 # --- time -----------------------------------------------------------------------------------
 
 
-def local_now(tenant: Tenant) -> datetime:
-    """Now on the business's wall clock (naive, like time off)."""
-    return datetime.now(ZoneInfo(tenant.timezone)).replace(tzinfo=None)
-
-
 def _wall(day: date, minute: int) -> datetime:
     """Naive wall-clock time `minute` minutes after the start of `day` (1440 = next day)."""
     return datetime.combine(day, time()) + timedelta(minutes=minute)
@@ -289,7 +284,7 @@ def _wall(day: date, minute: int) -> datetime:
 
 def _utc(zone: ZoneInfo, wall: datetime) -> datetime:
     # fold=0: an ambiguous time (clocks going back) is its first occurrence, the same
-    # reading as `scheduling.local_to_utc`.
+    # reading as `localtime.local_to_utc`.
     return wall.replace(tzinfo=zone).astimezone(UTC)
 
 

@@ -9,6 +9,7 @@ from flask.cli import AppGroup
 from sqlalchemy import func, select
 
 from prepbase.extensions import db
+from prepbase.localtime import business_today
 from prepbase.models import Tenant
 from prepbase.notify import deliver_pending, requeue_stale
 from prepbase.tenancy import as_tenant
@@ -80,13 +81,11 @@ def audit_command() -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend it is this day.")
 def renew_command(today: datetime | None) -> None:
     """Renew recurring packages whose period began and expire passed packages (idempotent)."""
-    from zoneinfo import ZoneInfo
-
     from prepbase.packages import renew_due
 
     renewed = expired = 0
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.id)).all():
-        day = today.date() if today else datetime.now(ZoneInfo(tenant.timezone)).date()
+        day = today.date() if today else business_today(tenant)
         with as_tenant(tenant.id):
             report = renew_due(db.session, day)
             db.session.commit()

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from prepbase import availability, packages, scheduling
 from prepbase.accounts import create_family, hash_password, save_student, signup_business
+from prepbase.localtime import local_date, local_to_utc
 from prepbase.models import Offering, Role, Service, StaffService, Student, Tenant, User, utcnow
 from prepbase.tenancy import as_tenant
 
@@ -145,7 +146,7 @@ def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
         rollover=False,
     )
     now = utcnow()
-    today = scheduling.local_date(tenant, now)
+    today = local_date(tenant, now)
 
     def assign(student: Student, offering: Offering, days_ago: int) -> None:
         packages.assign_package(
@@ -158,7 +159,7 @@ def _seed_hours(session: Session, tenant: Tenant, admin: User) -> None:
         )
 
     def at(days: int, hour: int) -> datetime:
-        return scheduling.local_to_utc(tenant, today + timedelta(days=days), time(hour))
+        return local_to_utc(tenant, today + timedelta(days=days), time(hour))
 
     assign(students["Leo"], growth, 40)
     assign(students["Mia"], sat, 30)

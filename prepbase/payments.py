@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 from prepbase import packages, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.hours import format_hours
+from prepbase.localtime import local_date
 from prepbase.models import (
     Offering,
     Package,
@@ -43,7 +44,6 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.money import CURRENCIES
-from prepbase.scheduling import local_date
 from prepbase.stripe_gateway import field
 from prepbase.tenancy import get_scoped
 

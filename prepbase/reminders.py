@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from prepbase.alerts import family_recipients
 from prepbase.hours import hours_phrase
 from prepbase.links import external_url
+from prepbase.localtime import format_when
 from prepbase.models import (
     STAFF_ROLES,
     Service,
@@ -30,7 +31,6 @@ from prepbase.models import (
 )
 from prepbase.notify import deliver_pending, queue_email
 from prepbase.tenancy import as_tenant
-from prepbase.timefmt import format_when
 
 log = logging.getLogger(__name__)
 

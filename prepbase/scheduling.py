@@ -9,8 +9,7 @@ moves a session; hour changes go through `prepbase.hours`, which cannot overdraw
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -18,6 +17,7 @@ from sqlalchemy.orm import Session
 from prepbase import alerts, availability, hours, reminders
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
+from prepbase.localtime import format_when, local_date
 from prepbase.models import (
     STAFF_ROLES,
     Attendance,
@@ -32,7 +32,6 @@ from prepbase.models import (
     User,
     utcnow,
 )
-from prepbase.timefmt import format_when
 
 MIN_DURATION = 5
 MAX_DURATION = hours.MAX_SESSION_HOURS * 60
@@ -43,24 +42,7 @@ class NotEnoughHours(DomainError):
     """No active package of the service can pay for the whole session."""
 
 
-# --- time ----------------------------------------------------------------------------
-
-
-def local_to_utc(tenant: Tenant, day: date, at: time) -> datetime:
-    """A wall-clock time in the business's zone, as UTC; refuses times a DST jump skips."""
-    zone = ZoneInfo(tenant.timezone)
-    local = datetime.combine(day, at, tzinfo=zone)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise DomainError(
-            "That time does not exist on that day (the clocks change); choose another.",
-            field="start_time",
-        )
-    return local.astimezone(UTC)
-
-
-def local_date(tenant: Tenant, moment: datetime) -> date:
-    """The calendar day of `moment` in the business's time zone."""
-    return moment.astimezone(ZoneInfo(tenant.timezone)).date()
+# --- checks ----------------------------------------------------------------------------
 
 
 def check_duration(minutes: int) -> int:
@@ -71,9 +53,6 @@ def check_duration(minutes: int) -> int:
             field="duration",
         )
     return minutes
-
-
-# --- checks ----------------------------------------------------------------------------
 
 
 def _check_staff(session: Session, staff: User, service: str) -> None:

@@ -13,8 +13,8 @@ from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from prepbase import hours
+from prepbase.localtime import local_to_utc
 from prepbase.models import Attendance, Service, Tenant
-from prepbase.scheduling import local_to_utc
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
 ATTENDANCE_CHOICES = [SelectChoice(a.value, a.label) for a in Attendance]

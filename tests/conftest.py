@@ -25,11 +25,23 @@ from itsdangerous import URLSafeTimedSerializer
 
 from prepbase import create_app
 from prepbase.extensions import db, limiter
+from tests import clock
 from tests.factories import Business, make_business
 
 TEST_DB = os.environ.get("PREPBASE_TEST_DB", "sqlite")
 
 pytest_plugins = ["tests.fake_stripe"]  # the fake Stripe API and its fixtures
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    traveller = clock.start()  # PREPBASE_TEST_CLOCK, see tests/clock.py
+    if traveller is not None:
+        config.add_cleanup(traveller.stop)
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    moment = clock.pinned_moment()
+    return f"clock pinned at {moment:%Y-%m-%d %H:%M} UTC (PREPBASE_TEST_CLOCK)" if moment else None
 
 
 # --- e-mail: a real SMTP server on loopback --------------------------------------------

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from prepbase import accounts
+from prepbase import accounts, localtime
 from prepbase.models import Family, Role, Service, StaffService, Student, Tenant, User
 from prepbase.tenancy import as_tenant
 
@@ -44,13 +44,21 @@ class Business:
         return f"/{self.tenant.slug}{path}"
 
 
+ZONE = "America/New_York"  # every factory business's time zone
+
+
+def business_today(days: int = 0) -> date:
+    """The factories' businesses' today (plus `days`): never the machine's UTC date."""
+    return localtime.business_today(ZONE) + timedelta(days=days)
+
+
 def make_business(session: Session, slug: str) -> Business:
     """A business with one person of every role, committed to the test's transaction."""
     tenant, admin = accounts.signup_business(
         session,
         business_name=f"{slug.title()} Tutoring",
         slug=slug,
-        timezone="America/New_York",
+        timezone=ZONE,
         admin_name=f"{slug.title()} Owner",
         email=f"owner@{slug}.example.com",
         password=PASSWORD,

@@ -22,6 +22,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.tenancy import as_tenant
+from tests.factories import business_today
 
 TAB_HEADERS = [
     "Package Name",
@@ -32,7 +33,7 @@ TAB_HEADERS = [
     "Package Service",
     "Status",
 ]
-LAST_MONTH = date.today() - timedelta(days=30)
+LAST_MONTH = business_today(-30)
 
 
 def text(response) -> str:
@@ -281,10 +282,10 @@ def test_toggle_without_a_status_changes_nothing(admin, business, db_session, ma
 
 def test_expired_package_cannot_be_switched_back_on(admin, business, db_session, make):
     package = make.package(
-        start_date=date.today() - timedelta(days=60),
-        expires_on=date.today() - timedelta(days=2),
+        start_date=business_today(-60),
+        expires_on=business_today(-2),
     )
-    make.call(packages.renew_due, date.today())
+    make.call(packages.renew_due, business_today())
     db_session.refresh(package)
     assert package.inactive_reason == InactiveReason.EXPIRED
     body = text(admin.get(f"/acme/admin/students/{business.students[0].id}/packages"))
@@ -317,7 +318,7 @@ def test_add_package_from_an_offering(admin, business, db_session, make):
     )
     page = text(admin.get(new_url(business)))
     assert f'value="{offering.id}"' in page and "Custom package" in page
-    today = date.today().isoformat()
+    today = business_today().isoformat()
     assert f'value="{today}"' in page  # Start Date defaults to today
 
     # Choosing the offering (htmx) shows its terms in the form, not editable.
@@ -472,7 +473,7 @@ def test_archived_offerings_are_not_offered(admin, business, db_session, make):
 
 
 def test_package_page_shows_facts_and_ledger(admin, business, db_session, make):
-    package = make.package("24", expires_on=date.today() + timedelta(days=90))
+    package = make.package("24", expires_on=business_today(90))
     first = make.session(210)
     second = make.session(60, days=2)
     make.call(scheduling.cancel_session, business.tenant, business.parent, second)
@@ -482,7 +483,7 @@ def test_package_page_shows_facts_and_ledger(admin, business, db_session, make):
     facts = body[body.index('<dl class="facts">') : body.index("</dl>")]
     for fact in ("Ada Acme", "Tutoring", "One-Time", "Total Hrs", "24.5", "Remaining Hrs", "21"):
         assert fact in facts
-    assert (date.today() + timedelta(days=90)).strftime("%-d %b %Y") in facts
+    assert (business_today(90)).strftime("%-d %b %Y") in facts
     assert f'id="package-status-{package.id}"' in facts
 
     tbody = body[body.index("<tbody>", body.index("History")) :]
@@ -496,7 +497,7 @@ def test_package_page_shows_facts_and_ledger(admin, business, db_session, make):
         ("Adjustment", "+0.5", "21"),
     ]
     with admin.application.test_request_context():
-        from prepbase.timefmt import format_when
+        from prepbase.localtime import format_when
 
         first_when = format_when(business.tenant.timezone, first.starts_at)
     assert rows[1][4] == f"{first_when} with Tara Tutor"

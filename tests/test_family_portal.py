@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from prepbase import accounts, hours, packages, scheduling
+from prepbase import accounts, hours, localtime, packages, scheduling
 from prepbase.models import LedgerEntry, Package, Role, TutoringSession, User, utcnow
 from prepbase.tenancy import as_tenant
 
@@ -52,7 +52,7 @@ class World:
             )
 
     def at(self, days: int, hour: int = 16):
-        return scheduling.local_to_utc(self.b.tenant, local_day(days), time(hour, 0))
+        return localtime.local_to_utc(self.b.tenant, local_day(days), time(hour, 0))
 
     def propose(self, minutes=60, *, days=3, student=None) -> TutoringSession:
         with self.scope():
@@ -354,7 +354,7 @@ def test_bad_booking_input_answers_422_and_writes_nothing(
 
 def test_overlapping_booking_is_refused(parent, world, business):
     world.package("24")
-    world.book(60, starts_at=scheduling.local_to_utc(business.tenant, local_day(7), time(16)))
+    world.book(60, starts_at=localtime.local_to_utc(business.tenant, local_day(7), time(16)))
     response = parent.post(
         "/acme/family/sessions/new",
         data=booking(business, start_time="16:30", staff=str(business.admin.id)),

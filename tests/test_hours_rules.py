@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from prepbase import hours, packages, scheduling
+from prepbase import hours, localtime, packages, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.models import EntryKind, LedgerEntry, OutboundEmail, SessionStatus
 from prepbase.tenancy import as_tenant
@@ -607,8 +607,8 @@ def test_audit_reports_a_tampered_balance(world, db_session):
 
 def test_dst_gap_time_is_refused(world, db_session):
     with pytest.raises(DomainError, match="does not exist"):
-        scheduling.local_to_utc(world.tenant, date(2027, 3, 14), time(2, 30))
-    assert scheduling.local_to_utc(world.tenant, date(2027, 3, 14), time(3, 30)).hour == 7
+        localtime.local_to_utc(world.tenant, date(2027, 3, 14), time(2, 30))
+    assert localtime.local_to_utc(world.tenant, date(2027, 3, 14), time(3, 30)).hour == 7
 
 
 def test_past_proposal_cannot_be_accepted(world, db_session):

@@ -6,7 +6,6 @@ import os
 import re
 import secrets
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from datetime import timedelta
@@ -20,6 +19,7 @@ from sqlalchemy.orm import Session
 from prepbase import scheduling
 from prepbase.models import Student, Tenant, TutoringSession, User, utcnow
 from prepbase.tenancy import as_tenant
+from tests.clock import gunicorn_command
 from tests.conftest import free_port
 from tests.test_races import check_books, give_package, load, run_threads
 
@@ -38,14 +38,12 @@ def two_servers(database_url, tmp_path) -> Iterator[list[str]]:
         RATELIMIT_DISABLED="1",
         PREPBASE_INSTANCE_DIR=str(tmp_path),
     )
-    gunicorn = str(Path(sys.executable).parent / "gunicorn")
     servers, urls = [], []
     for _ in range(2):
         port = free_port()
         servers.append(
             subprocess.Popen(
-                [
-                    gunicorn,
+                gunicorn_command(
                     "--workers",
                     "2",
                     "--bind",
@@ -54,7 +52,7 @@ def two_servers(database_url, tmp_path) -> Iterator[list[str]]:
                     "--log-level",
                     "warning",
                     "wsgi:app",
-                ],
+                ),
                 cwd=ROOT,
                 env=env,
             )

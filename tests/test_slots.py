@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from prepbase import availability, hours, packages, scheduling
+from prepbase import availability, hours, localtime, packages, scheduling
 from prepbase.errors import DomainError, NotFound
+from prepbase.localtime import format_when
 from prepbase.models import LedgerEntry, Package, TutoringSession
 from prepbase.tenancy import as_tenant
-from prepbase.timefmt import format_when
 from tests.test_tutor_sessions import StatementCounter
 
 ZONE = ZoneInfo("America/New_York")
@@ -347,7 +347,7 @@ def test_slots_on_the_nights_the_clocks_change(db_session, world):
 def test_a_booked_session_keeps_its_wall_clock_time_across_the_change(db_session, world):
     set_hours(db_session, world, {d: [(9 * 60, 17 * 60)] for d in range(7)})
     give(db_session, world)
-    at = scheduling.local_to_utc(world.tenant, date(2027, 3, 16), time(16))
+    at = localtime.local_to_utc(world.tenant, date(2027, 3, 16), time(16))
     ts = book(db_session, world, at, now=datetime(2027, 3, 12, 12, tzinfo=UTC))
     db_session.expire_all()
     assert format_when("America/New_York", ts.starts_at) == "Tue 16 Mar 2027, 4:00 PM EDT"

@@ -28,6 +28,7 @@ from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, is_htmx, render
+from prepbase.localtime import business_today
 from prepbase.models import (
     EntryKind,
     InactiveReason,
@@ -42,7 +43,6 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.reports import balance_chart, package_trends
-from prepbase.scheduling import local_date
 from prepbase.tenancy import get_or_404
 
 # --- words on the screen ---------------------------------------------------------------
@@ -74,10 +74,6 @@ def _package_words() -> dict[str, object]:
         "entry_kind_label": lambda kind: EntryKind(kind).label,
         "inactive_label": lambda reason: InactiveReason(reason).label,
     }
-
-
-def _business_today() -> date:
-    return local_date(g.tenant, utcnow())
 
 
 class Terms(TypedDict):
@@ -147,7 +143,7 @@ def package_new(student_id: int) -> Response:
         for o in offerings
     ]
     if request.method == "GET" and form.start_date.data is None:
-        form.start_date.data = _business_today()
+        form.start_date.data = business_today(g.tenant)
     offering = next((o for o in offerings if str(o.id) == form.offering.data), None)
     if form.validate_on_submit():
         try:
@@ -255,7 +251,7 @@ def package_toggle(package_id: int) -> Response:
     elif wanted != package.active:
         try:
             packages.set_package_active(
-                db.session, current_user, package, wanted, today=_business_today()
+                db.session, current_user, package, wanted, today=business_today(g.tenant)
             )
         except DomainError as exc:
             db.session.rollback()

@@ -33,6 +33,7 @@ from prepbase.csv_export import csv_response
 from prepbase.extensions import db
 from prepbase.hours import format_hours
 from prepbase.htmx import is_htmx, render
+from prepbase.localtime import business_today, format_when
 from prepbase.models import (
     STAFF_ROLES,
     LedgerEntry,
@@ -43,9 +44,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.reports import MONTH, WEEK, ReportFilters, Window
-from prepbase.scheduling import local_date
 from prepbase.tenancy import get_or_404
-from prepbase.timefmt import format_when
 
 FILTER_NAMES = ("date_from", "date_to", "bucket", "service", "staff")
 DEFAULT_WEEKS = 12
@@ -131,7 +130,7 @@ def _staff_choices() -> list[SelectChoice]:
 
 def _filter_form() -> ReportFilterForm:
     form = ReportFilterForm(formdata=request.args)
-    form.today = local_date(g.tenant, utcnow())
+    form.today = business_today(g.tenant)
     form.staff.choices = _staff_choices()
     return form
 

@@ -5,8 +5,7 @@ happens on the staff session page, which admits admins for every session."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 from flask import g, request
 from flask_wtf import FlaskForm
@@ -18,6 +17,7 @@ from wtforms.validators import Optional
 from prepbase.admin import bp
 from prepbase.extensions import db
 from prepbase.htmx import render
+from prepbase.localtime import day_start_utc
 from prepbase.models import STAFF_ROLES, SessionStatus, Student, User
 from prepbase.session_lists import (
     SESSIONS_PER_PAGE,
@@ -88,19 +88,16 @@ def _filter_form() -> SessionFilterForm:
     return form
 
 
-def _day_start(day: date) -> datetime:
-    # Midnight where the business is, as UTC (filters read dates in the business's zone).
-    return datetime.combine(day, time(), tzinfo=ZoneInfo(g.tenant.timezone)).astimezone(UTC)
-
-
 def _filters(form: SessionFilterForm) -> SessionFilters:
     return SessionFilters(
         status=form.status.data or None,
         staff_id=int(form.staff.data) if form.staff.data else None,
         student_id=int(form.student.data) if form.student.data else None,
-        starts_from=_day_start(form.date_from.data) if form.date_from.data else None,
+        starts_from=day_start_utc(g.tenant, form.date_from.data) if form.date_from.data else None,
         starts_before=(
-            _day_start(form.date_to.data + timedelta(days=1)) if form.date_to.data else None
+            day_start_utc(g.tenant, form.date_to.data + timedelta(days=1))
+            if form.date_to.data
+            else None
         ),
     )
 

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
@@ -33,6 +32,7 @@ from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
+from prepbase.localtime import business_today, format_when, local_date, zone_of
 from prepbase.models import (
     Package,
     Service,
@@ -44,7 +44,6 @@ from prepbase.models import (
 )
 from prepbase.session_forms import ScheduleForm
 from prepbase.tenancy import get_or_404
-from prepbase.timefmt import format_when
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
@@ -59,15 +58,11 @@ class PendingRow:
     minutes_left: int  # usable hours of its service on its day, for the refusal text
 
 
-def _today() -> date:
-    return scheduling.local_date(g.tenant, utcnow())
-
-
 def _pending_rows(pending: list[TutoringSession], packages: list[Package]) -> list[PendingRow]:
     # The preview uses the packages already on the page: no query per proposal.
     rows = []
     for ts in pending:
-        day = scheduling.local_date(g.tenant, ts.starts_at)
+        day = local_date(g.tenant, ts.starts_at)
         package, left = scheduling.pick_package(packages, ts, day)
         rows.append(PendingRow(ts, package, left))
     return rows
@@ -75,13 +70,13 @@ def _pending_rows(pending: list[TutoringSession], packages: list[Package]) -> li
 
 def _dashboard_context(**extra: Any) -> dict[str, Any]:
     students = visible_students(db.session, current_user)
-    packages = active_packages(db.session, students, _today())
+    packages = active_packages(db.session, students, business_today(g.tenant))
     threshold = g.tenant.low_balance_minutes
     open_sessions = family_sessions(
         db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
     )
     trends = reports.package_trends(db.session, [p.id for p in packages], utcnow())
-    today = _today()
+    today = business_today(g.tenant)
     return {
         "students": students,
         "family": current_user.family,
@@ -196,7 +191,7 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
     except DomainError:
         return SlotPicker(message="Enter how long the session lasts to see the open times.")
     tenant, now = g.tenant, utcnow()
-    today = scheduling.local_date(tenant, now)
+    today = business_today(tenant, now)
     horizon_end = today + timedelta(days=tenant.booking_horizon_days)
     day = form.date.data
     first = day or today
@@ -257,7 +252,7 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
 def _slot_choices(starts: list[datetime]) -> list[tuple[str, str]]:
     """Each open start as its radio's value and label, ("16:00", "4:00 PM EST"): one
     conversion to the business's zone per slot, the zone looked up once."""
-    zone = ZoneInfo(g.tenant.timezone)
+    zone = zone_of(g.tenant)
     choices = []
     for at in starts:
         local = at.astimezone(zone)
@@ -453,7 +448,9 @@ def session_cancel(session_id: int) -> Response:
 @bp.get("/packages/<int:package_id>")
 def package_history(package_id: int) -> Response:
     package = get_or_404(Package, package_id)
-    if not guards(current_user, package.student) or not shown_to_family(package, _today()):
+    if not guards(current_user, package.student) or not shown_to_family(
+        package, business_today(g.tenant)
+    ):
         abort(404)  # inactive packages are hidden from families (design §2)
     return render(
         "family/package.html",

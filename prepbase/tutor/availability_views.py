@@ -15,6 +15,7 @@ from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.htmx import hx_redirect, render
+from prepbase.localtime import local_now
 from prepbase.models import WEEKDAYS, TimeOff, User
 from prepbase.tenancy import get_or_404
 from prepbase.tutor import bp
@@ -38,7 +39,7 @@ class Where:
 
 
 def _now_local() -> datetime:
-    return availability.local_now(g.tenant)
+    return local_now(g.tenant).replace(tzinfo=None)  # naive, like time off
 
 
 def show_page(

@@ -25,6 +25,7 @@ from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
+from prepbase.localtime import format_when, to_local
 from prepbase.models import (
     STAFF_ROLES,
     Package,
@@ -44,7 +45,6 @@ from prepbase.session_forms import (
 )
 from prepbase.session_lists import is_new_booking, staff_board
 from prepbase.tenancy import get_or_404
-from prepbase.timefmt import format_when, to_local
 from prepbase.tutor import bp
 from prepbase.tutor.forms import DurationForm, RescheduleForm
 

@@ -19,9 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prepbase import hours, packages, scheduling
+from prepbase.localtime import format_when
 from prepbase.models import Package, Tenant, TutoringSession, utcnow
 from prepbase.tenancy import as_tenant
-from prepbase.timefmt import format_when
 from tests.e2e.conftest import Tenants
 from tests.e2e.test_browser import (
     PACKAGE_HEADERS,

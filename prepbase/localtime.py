@@ -1,0 +1,73 @@
+"""The business's clock: its wall-clock times, its today, and times shown to people.
+
+Times are stored in UTC; people read and type the business's wall-clock time in its own
+time zone. "Today" is always the business's today, never the server's: a business in
+Los Angeles still lives on Monday while the server's UTC date is Tuesday. This module is
+the one place that turns one into the other.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from prepbase.errors import DomainError
+
+
+class Zoned(Protocol):
+    """Anything that names a time zone: a business (`Tenant`)."""
+
+    timezone: str
+
+
+def zone_of(where: Zoned | str) -> ZoneInfo:
+    """The time zone of a business, or of a zone name."""
+    return ZoneInfo(where if isinstance(where, str) else where.timezone)
+
+
+def local_now(where: Zoned | str, now: datetime | None = None) -> datetime:
+    """Now (or `now`) on the business's wall clock, aware."""
+    return (now or datetime.now(UTC)).astimezone(zone_of(where))
+
+
+def business_today(where: Zoned | str, now: datetime | None = None) -> date:
+    """The business's calendar day now (or at `now`)."""
+    return local_now(where, now).date()
+
+
+def local_date(where: Zoned | str, moment: datetime) -> date:
+    """The calendar day of `moment` in the business's time zone."""
+    return moment.astimezone(zone_of(where)).date()
+
+
+def to_local(where: Zoned | str, moment: datetime) -> datetime:
+    """`moment` (aware) in the business's zone."""
+    return moment.astimezone(zone_of(where))
+
+
+def local_to_utc(where: Zoned | str, day: date, at: time) -> datetime:
+    """A wall-clock time in the business's zone, as UTC; refuses times a DST jump skips."""
+    zone = zone_of(where)
+    local = datetime.combine(day, at, tzinfo=zone)
+    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+        raise DomainError(
+            "That time does not exist on that day (the clocks change); choose another.",
+            field="start_time",
+        )
+    return local.astimezone(UTC)
+
+
+def day_start_utc(where: Zoned | str, day: date) -> datetime:
+    """Midnight at the start of `day` in the business's zone, as UTC (for date filters)."""
+    return datetime.combine(day, time(), tzinfo=zone_of(where)).astimezone(UTC)
+
+
+def format_when(where: Zoned | str, moment: datetime | None) -> str:
+    """ "Tue 1 Dec 2026, 4:00 PM EST" in the business's zone."""
+    if moment is None:
+        return ""
+    local = to_local(where, moment)
+    hour = local.strftime("%I").lstrip("0")
+    day = f"{local.strftime('%a')} {local.day} {local.strftime('%b %Y')}"
+    return f"{day}, {hour}:{local.strftime('%M %p %Z')}"
