@@ -11,12 +11,18 @@ import os
 import secrets
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from urllib.parse import urlsplit
 
 BASE_DIR = Path(__file__).resolve().parent
 INSTANCE_DIR = Path(os.environ.get("PREPBASE_INSTANCE_DIR", BASE_DIR / "instance"))
 
 # Values that must never be accepted as a production secret.
 WEAK_SECRETS = {"", "dev", "secret", "changeme", "change-me", "development"}
+MIN_SECRET_LENGTH = 32
+# A random key of 32 hex digits has 8 or more different characters all but never.
+MIN_SECRET_DISTINCT_CHARACTERS = 8
+# Strict-Transport-Security in production: browsers use only https for a year.
+HSTS_VALUE = "max-age=31536000; includeSubDomains"
 
 
 class ConfigError(RuntimeError):
@@ -41,6 +47,94 @@ def _fee_percent() -> Decimal:
     return value
 
 
+def _whole_number(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip() or str(default)
+    if not (raw.isascii() and raw.isdigit()):
+        raise ConfigError(f"{name} must be a whole number (0, 1, 2…), not {raw!r}")
+    return int(raw)
+
+
+def _weak_secret(secret: str) -> bool:
+    """Too short, a known placeholder, too few different characters, or a short block
+    repeated ("abcd" * 8): none of these is a random key."""
+    return (
+        len(secret) < MIN_SECRET_LENGTH
+        or secret.lower() in WEAK_SECRETS
+        or len(set(secret)) < MIN_SECRET_DISTINCT_CHARACTERS
+        or secret in (secret + secret)[1:-1]
+    )
+
+
+def _secret_keys(env: str) -> tuple[str, list[str]]:
+    """The signing key and the older keys still accepted while sessions roll over.
+
+    Production refuses a weak key, current or old: an old key that is still accepted
+    signs cookies as well as the current one.
+    """
+    secret = os.environ.get("SECRET_KEY", "")
+    fallbacks = [
+        key.strip() for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key.strip()
+    ]
+    if env == "production":
+        if _weak_secret(secret):
+            raise ConfigError(
+                f"SECRET_KEY must be set to a random value of at least {MIN_SECRET_LENGTH} "
+                "characters in production (for example: "
+                "python -c 'import secrets; print(secrets.token_hex(32))')"
+            )
+        if any(_weak_secret(key) for key in fallbacks):
+            raise ConfigError(
+                "every key in SECRET_KEY_FALLBACKS must be a former random SECRET_KEY "
+                f"(at least {MIN_SECRET_LENGTH} characters)"
+            )
+    elif not secret:
+        secret = secrets.token_hex(32) if env == "testing" else _dev_secret_key()
+    return secret, fallbacks
+
+
+def _public_base_url(env: str) -> str | None:
+    """The scheme and host that every e-mailed link uses (https://app.example.com).
+
+    Production requires it: links never follow a request's Host header there.
+    """
+    raw = os.environ.get("PUBLIC_BASE_URL", "").strip()
+    if not raw:
+        if env == "production":
+            raise ConfigError(
+                "PUBLIC_BASE_URL must be set in production to the address people use, "
+                "e.g. https://app.example.com (links in e-mails are built from it)"
+            )
+        return None
+    try:
+        parts = urlsplit(raw)
+        port_ok = parts.port is None or parts.port > 0  # .port raises for a bad port
+    except ValueError:
+        parts, port_ok = urlsplit(""), False
+    if not (
+        port_ok
+        and parts.scheme in {"http", "https"}
+        and parts.hostname
+        and parts.path in {"", "/"}
+        and not (parts.query or parts.fragment or parts.username or parts.password)
+    ):
+        raise ConfigError(
+            "PUBLIC_BASE_URL must be a scheme and host such as https://app.example.com, "
+            f"not {raw!r}"
+        )
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _trusted_hosts(env: str, public_base_url: str | None) -> list[str] | None:
+    """Production answers only the host of PUBLIC_BASE_URL and the ALLOWED_HOSTS (host
+    names without port, e.g. for a load balancer's health check); any other Host header
+    gets 400 (Flask's TRUSTED_HOSTS)."""
+    if env != "production" or public_base_url is None:
+        return None
+    extra = [h.strip().lower() for h in os.environ.get("ALLOWED_HOSTS", "").split(",")]
+    hosts = [urlsplit(public_base_url).hostname or "", *(h for h in extra if h)]
+    return list(dict.fromkeys(hosts))
+
+
 def _dev_secret_key() -> str:
     # Development keeps a random key in instance/ so every gunicorn worker and every
     # restart share it (sessions survive), without any secret living in the repo.
@@ -58,20 +152,15 @@ def _default_database_url() -> str:
 
 
 def load_config(env: str | None = None, **overrides: object) -> dict[str, object]:
-    """Build the Flask config for one profile; refuses a production app without a secret."""
+    """Build the Flask config for one profile; refuses a production app without a real
+    secret or without PUBLIC_BASE_URL."""
     env = env or os.environ.get("PREPBASE_ENV", "production")
     if env not in {"production", "development", "testing"}:
         raise ConfigError(f"PREPBASE_ENV must be production, development or testing, not {env!r}")
 
-    secret = os.environ.get("SECRET_KEY", "")
-    if env == "production":
-        if secret.lower() in WEAK_SECRETS or len(secret) < 32:
-            raise ConfigError(
-                "SECRET_KEY must be set to a random value of at least 32 characters in "
-                "production (for example: python -c 'import secrets; print(secrets.token_hex(32))')"
-            )
-    elif not secret:
-        secret = secrets.token_hex(32) if env == "testing" else _dev_secret_key()
+    secret, secret_fallbacks = _secret_keys(env)
+    public_base_url = _public_base_url(env)
+    insecure_cookies = _bool("INSECURE_COOKIES")
 
     database_url = os.environ.get("DATABASE_URL") or _default_database_url()
     if database_url.startswith("postgres://"):
@@ -84,11 +173,15 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "PREPBASE_ENV": env,
         "TESTING": env == "testing",
         "SECRET_KEY": secret,
+        # Keys of before a rotation: cookies they signed still open (README, rotation).
+        "SECRET_KEY_FALLBACKS": secret_fallbacks,
         "SQLALCHEMY_DATABASE_URI": database_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "SESSION_COOKIE_SECURE": env == "production" and not _bool("INSECURE_COOKIES"),
+        "SESSION_COOKIE_SECURE": env == "production" and not insecure_cookies,
+        # Sent on every production response; not on plain http (development, staging).
+        "HSTS_VALUE": HSTS_VALUE if env == "production" and not insecure_cookies else None,
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
@@ -104,14 +197,21 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "PrepBase <no-reply@localhost>"),
-        # Absolute links in e-mails; falls back to the request's host.
-        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
+        # Absolute links in e-mails; development and testing fall back to the request's host.
+        "PUBLIC_BASE_URL": public_base_url,
+        "TRUSTED_HOSTS": _trusted_hosts(env, public_base_url),
+        # Reverse proxies in front: their X-Forwarded-For/-Proto/-Host are believed.
+        "TRUSTED_PROXIES": _whole_number("TRUSTED_PROXIES", 0),
         "REDIS_URL": redis_url,
         # Admin → Reports keeps a computed report this long (0: always compute).
         "REPORTS_CACHE_SECONDS": int(
             os.environ.get("REPORTS_CACHE_SECONDS", "0" if env == "testing" else "60")
         ),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # Redis down: count in this process's memory (and log a warning) rather than
+        # answer 500; Redis is tried again now and then.
+        "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": True,
+        "RATELIMIT_STORAGE_OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         "RATELIMIT_ENABLED": not _bool("RATELIMIT_DISABLED"),
         "RATELIMIT_HEADERS_ENABLED": True,
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),

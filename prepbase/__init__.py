@@ -111,6 +111,8 @@ def register_hooks(app: Flask) -> None:
             "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
             "script-src 'self'; frame-ancestors 'none'; base-uri 'self'",
         )
+        if hsts := app.config.get("HSTS_VALUE"):  # production only: https from now on
+            response.headers.setdefault("Strict-Transport-Security", hsts)
         if request.path.startswith("/static/"):
             return response
         response.headers.setdefault("Cache-Control", "no-store")

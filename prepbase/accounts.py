@@ -464,6 +464,13 @@ def request_password_reset(session: Session, email: str, ttl: timedelta) -> tupl
     return user, issue_token(session, user, "reset", ttl)
 
 
+def end_all_sessions(session: Session, user: User) -> None:
+    """Sign-out: every cookie naming this user stops opening pages, in every browser,
+    copies included (a cookie is signed, not stored, so the nonce it names changes)."""
+    user.rotate_session_nonce()
+    session.flush()
+
+
 def change_password(session: Session, user: User, current: str, new: str) -> None:
     """A signed-in user changes their own password; other browsers are signed out."""
     if user.password_hash is None or not check_password_hash(user.password_hash, current):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
@@ -59,6 +59,14 @@ def register(app: Flask) -> None:
         message = exc.description if exc.code in (403, 410, 422) and _custom(exc) else None
         return error_response(exc.code, message)
 
+    # A Host header outside TRUSTED_HOSTS is refused before any other hook runs (CSRF,
+    # limits…), and without a page: no link can be built for a host we do not serve.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_unknown_host)
+
+    @app.errorhandler(SecurityError)
+    def unknown_host(exc: SecurityError) -> Response:
+        return Response("Unknown host.\n", 400, mimetype="text/plain")
+
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound) -> Response:
         return error_response(404)
@@ -72,6 +80,11 @@ def register(app: Flask) -> None:
     def server_error(exc: InternalServerError) -> Response:
         db.session.rollback()  # the page itself must be able to query again
         return error_response(500)
+
+
+def _refuse_unknown_host() -> None:
+    if isinstance(request.routing_exception, SecurityError):
+        raise request.routing_exception
 
 
 def _custom(exc: HTTPException) -> bool:

@@ -298,6 +298,20 @@ def open_checkout(session: Session, tenant: Tenant, purchase: Purchase, params: 
     return checkout.url
 
 
+def resumable_checkout(purchase: Purchase, now: datetime | None = None) -> str | None:
+    """The Checkout page a family who left it can go back to: while the purchase still
+    waits and Stripe keeps the page open."""
+    now = now or utcnow()
+    if (
+        purchase.status == PurchaseStatus.PENDING
+        and purchase.checkout_url
+        and purchase.checkout_expires_at is not None
+        and purchase.checkout_expires_at > now
+    ):
+        return purchase.checkout_url
+    return None
+
+
 def cancel_purchase(session: Session, purchase: Purchase) -> bool:
     """The family came back from Checkout without paying: cancelled, if still pending.
 

@@ -13,6 +13,7 @@ business's customers passes `stripe_account`, which the library sends as the
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import stripe
@@ -22,7 +23,9 @@ from prepbase.models import Tenant
 
 StripeError = stripe.StripeError
 SignatureVerificationError = stripe.SignatureVerificationError
-WEBHOOK_TOLERANCE_SECONDS = 300  # Stripe's own default: refuse signatures older than 5 min
+# Stripe's own default: refuse signatures older than 5 min, and (our own check, the
+# library only looks back) dated more than 5 min ahead.
+WEBHOOK_TOLERANCE_SECONDS = 300
 
 
 def configured() -> bool:
@@ -130,12 +133,24 @@ def retrieve_subscription(tenant: Tenant, subscription_id: str) -> Any:
 def verified_event(payload: bytes, signature_header: str | None, secret: str) -> Any:
     """The event in a webhook body, if `Stripe-Signature` proves Stripe sent it lately.
 
-    Raises `SignatureVerificationError` (missing, wrong or stale signature) or
-    `ValueError` (a body that is not JSON / not UTF-8).
+    Raises `SignatureVerificationError` (missing, wrong, stale or future-dated
+    signature) or `ValueError` (a body that is not JSON / not UTF-8).
     """
-    return stripe.Webhook.construct_event(
+    event = stripe.Webhook.construct_event(
         payload, signature_header, secret, tolerance=WEBHOOK_TOLERANCE_SECONDS
     )
+    signed_at = _signed_at(signature_header or "")
+    if signed_at > time.time() + WEBHOOK_TOLERANCE_SECONDS:
+        raise SignatureVerificationError(
+            f"Timestamp {signed_at} is in the future", signature_header, payload
+        )
+    return event
+
+
+def _signed_at(header: str) -> int:
+    """The signing time of a verified Stripe-Signature header: its first "t=", as the
+    library reads it."""
+    return int(next(item[2:] for item in header.split(",") if item.startswith("t=")))
 
 
 def field(obj: Any, *path: str) -> Any:

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+from werkzeug.security import check_password_hash
 
 from prepbase.auth.views import GENERIC_LOGIN_ERROR
 from prepbase.models import AuthToken, User, utcnow
@@ -123,6 +124,37 @@ def test_logout_needs_post(client, business, auth):
     assert client.get("/acme/logout").status_code == 405
     assert client.post("/acme/logout").status_code == 303
     assert client.get("/acme/admin/").status_code == 302
+
+
+def test_sign_out_ends_every_session_of_the_account_copied_cookies_included(
+    client, app, business, auth, db_session
+):
+    auth.as_role(business, "admin")
+    stolen = client.get_cookie("session").value  # e.g. copied off a shared computer
+    laptop = app.test_client()
+    signed_in = laptop.post(
+        "/acme/login", data={"email": business.admin.email, "password": business.password}
+    )
+    assert signed_in.status_code == 303
+    assert client.post("/acme/logout").status_code == 303
+
+    thief = app.test_client()
+    thief.set_cookie("session", stolen)
+    assert thief.get("/acme/admin/").status_code == 302
+    # The copy still carries a valid CSRF token, but it no longer names a signed-in user.
+    response = thief.post(
+        "/acme/account/password",
+        data={
+            "current_password": business.password,
+            "password": "stolen-pass-1",
+            "confirm": "stolen-pass-1",
+        },
+    )
+    assert response.status_code == 302
+    assert laptop.get("/acme/admin/").status_code == 302  # every browser of the account
+    db_session.refresh(business.admin)
+    assert check_password_hash(business.admin.password_hash, business.password)
+    assert auth.as_role(business, "admin").status_code == 303  # signing in again works
 
 
 def test_missing_csrf_token_is_refused(raw_client, business):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 import pytest
 from sqlalchemy import select
 
@@ -14,8 +16,28 @@ from prepbase.tenancy import as_tenant
 # --- configuration -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("secret", [None, "", "dev", "short-secret"])
-def test_production_refuses_to_start_without_a_real_secret(monkeypatch, secret):
+@pytest.fixture
+def production_env(monkeypatch) -> None:
+    """What production needs, and nothing left over from the machine's environment."""
+    for name in ("SECRET_KEY_FALLBACKS", "ALLOWED_HOSTS", "TRUSTED_PROXIES", "INSECURE_COOKIES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SECRET_KEY", secrets.token_hex(32))
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://app.example.com")
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        None,
+        "",
+        "dev",
+        "short-secret",
+        "x" * 64,  # one character repeated
+        "ab" * 32,  # too few different characters
+        "0123456789abcdef" * 4,  # a short block repeated
+    ],
+)
+def test_production_refuses_to_start_without_a_real_secret(monkeypatch, production_env, secret):
     monkeypatch.delenv("SECRET_KEY", raising=False)
     if secret is not None:
         monkeypatch.setenv("SECRET_KEY", secret)
@@ -23,17 +45,71 @@ def test_production_refuses_to_start_without_a_real_secret(monkeypatch, secret):
         create_app("production")
 
 
-def test_production_settings(monkeypatch, tmp_path):
-    monkeypatch.setenv("SECRET_KEY", "x" * 64)
+def test_production_refuses_a_weak_former_key(monkeypatch, production_env):
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", f"{secrets.token_hex(32)},{'y' * 64}")
+    with pytest.raises(ConfigError, match="SECRET_KEY_FALLBACKS"):
+        load_config("production")
+
+
+def test_former_keys_are_read_for_rotation(monkeypatch, production_env):
+    old = [secrets.token_hex(32), secrets.token_urlsafe(32)]
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", f" {old[0]} , {old[1]},")
+    assert load_config("production")["SECRET_KEY_FALLBACKS"] == old
+    monkeypatch.delenv("SECRET_KEY_FALLBACKS")
+    assert load_config("production")["SECRET_KEY_FALLBACKS"] == []
+
+
+def test_production_refuses_to_start_without_public_base_url(monkeypatch, production_env):
+    monkeypatch.delenv("PUBLIC_BASE_URL")
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        create_app("production")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "app.example.com",
+        "ftp://app.example.com",
+        "https://",
+        "https://app.example.com/prepbase",
+        "https://app.example.com/?next=x",
+        "https://user:pw@app.example.com",
+        "https://app.example.com:99999",
+    ],
+)
+def test_production_refuses_a_public_base_url_that_is_not_scheme_and_host(
+    monkeypatch, production_env, url
+):
+    monkeypatch.setenv("PUBLIC_BASE_URL", url)
+    with pytest.raises(ConfigError, match="PUBLIC_BASE_URL"):
+        load_config("production")
+
+
+def test_production_settings(monkeypatch, production_env, tmp_path):
     monkeypatch.setenv("DATABASE_URL", "postgres://u@db.internal/prepbase")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://App.Example.com:8443/")
+    monkeypatch.setenv("ALLOWED_HOSTS", "internal.example, ,10.0.0.5")
+    monkeypatch.setenv("TRUSTED_PROXIES", "2")
     config = load_config("production")
     assert config["SESSION_COOKIE_SECURE"] is True
     assert config["SESSION_COOKIE_HTTPONLY"] is True
     assert config["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert config["SQLALCHEMY_DATABASE_URI"] == "postgresql+psycopg://u@db.internal/prepbase"
     assert config["RATELIMIT_STORAGE_URI"] == "redis://127.0.0.1:6379/0"
+    assert config["RATELIMIT_IN_MEMORY_FALLBACK_ENABLED"] is True
     assert config["MAIL_BACKEND"] == "smtp"
+    assert config["PUBLIC_BASE_URL"] == "https://App.Example.com:8443"
+    assert config["TRUSTED_HOSTS"] == ["app.example.com", "internal.example", "10.0.0.5"]
+    assert config["TRUSTED_PROXIES"] == 2
+    assert config["HSTS_VALUE"] == "max-age=31536000; includeSubDomains"
+
+
+@pytest.mark.parametrize("value", ["one", "-1", "1.5", "١"])
+def test_trusted_proxies_must_be_a_whole_number(monkeypatch, production_env, value):
+    monkeypatch.setenv("TRUSTED_PROXIES", value)
+    with pytest.raises(ConfigError, match="TRUSTED_PROXIES"):
+        load_config("production")
 
 
 def test_development_defaults(monkeypatch, tmp_path):
@@ -41,11 +117,18 @@ def test_development_defaults(monkeypatch, tmp_path):
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("REDIS_URL", raising=False)
     monkeypatch.setattr("config.INSTANCE_DIR", tmp_path)
+    for name in ("PUBLIC_BASE_URL", "TRUSTED_PROXIES", "INSECURE_COOKIES"):
+        monkeypatch.delenv(name, raising=False)
     config = load_config("development")
     assert str(config["SQLALCHEMY_DATABASE_URI"]).startswith(f"sqlite:///{tmp_path}")
     assert config["MAIL_BACKEND"] == "console"
     assert config["RATELIMIT_STORAGE_URI"] == "memory://"
     assert config["SESSION_COOKIE_SECURE"] is False
+    # links follow the request's host, every host is answered, plain http is fine
+    assert config["PUBLIC_BASE_URL"] is None
+    assert config["TRUSTED_HOSTS"] is None
+    assert config["HSTS_VALUE"] is None
+    assert config["TRUSTED_PROXIES"] == 0
     # the generated key is kept, so every worker and restart shares it
     assert load_config("development")["SECRET_KEY"] == config["SECRET_KEY"]
     assert (tmp_path / "secret_key").stat().st_mode & 0o077 == 0
@@ -120,6 +203,55 @@ def test_rate_limit_counters_are_shared_through_redis(tmp_path):
     finally:
         for key in server.scan_iter(f"*{prefix}*"):
             server.delete(key)
+
+
+REDIS_DOWN_SCRIPT = """
+import sys
+from prepbase import create_app
+from prepbase.extensions import db
+from prepbase import accounts
+from tests.conftest import CSRFClient
+
+# RATELIMIT_STORAGE_URI comes from REDIS_URL, as in production.
+app = create_app("testing", SQLALCHEMY_DATABASE_URI=sys.argv[1], LOGIN_RATE_LIMIT="3 per minute",
+                 MAIL_BACKEND="console", PASSWORD_HASH_METHOD="pbkdf2:sha256:1000")
+app.test_client_class = CSRFClient
+with app.app_context():
+    db.metadata.create_all(db.engine)
+    accounts.signup_business(db.session, business_name="Limit", slug="limit",
+        timezone="UTC", admin_name="L", email="l@example.com", password="long-enough-pw")
+    db.session.commit()
+app.testing = False  # errors become error pages, as for a real server
+client = app.test_client()
+wrong = {"email": "l@example.com", "password": "wrong-password"}
+print(*[client.post("/limit/login", data=wrong).status_code for _ in range(4)])
+print(client.post("/limit/forgot-password", data={"email": "l@example.com"}).status_code)
+print(client.post("/signup", data={"business_name": "Summit Prep", "slug": "summit-prep",
+    "timezone": "America/Chicago", "admin_name": "Sue Summit", "email": "sue@example.com",
+    "password": "long-enough-pw", "confirm": "long-enough-pw"}).status_code)
+"""
+
+
+def test_redis_down_falls_back_to_counting_in_memory(tmp_path):
+    """REDIS_URL set but nothing listening: sign-in, reset and sign-up still answer, the
+    limits still hold (in this process), and the log says why."""
+    import os
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    env = dict(os.environ, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
+    done = subprocess.run(
+        [sys.executable, "-c", REDIS_DOWN_SCRIPT, f"sqlite:///{tmp_path / 'down.sqlite3'}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["422 422 422 429", "200", "303"], done.stderr
+    assert "falling back to in-memory storage" in done.stderr
 
 
 # --- CLI ------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from prepbase.models import (
     Purchase,
     StripeEvent,
     Tenant,
+    utcnow,
 )
 from prepbase.tenancy import as_tenant
 from tests.factories import add_purchase, sell_online
@@ -593,15 +594,42 @@ def test_success_page_survives_stripe_being_down(client, auth, selling, db_sessi
     assert "Processing your payment" in body(response)
 
 
-def test_cancel_page_returns_to_the_dashboard_and_a_later_payment_still_counts(
-    client, auth, selling, db_session, fake_stripe
+def test_coming_back_from_checkout_changes_nothing_until_the_family_cancels(
+    client, raw_client, auth, selling, db_session, fake_stripe
 ):
+    """Stripe's cancel_url is a GET: it only asks; the purchase is cancelled by a POST."""
     purchase = start(client, auth, selling, db_session)
-    response = client.get(f"/acme/family/purchases/{purchase.id}/cancel", follow_redirects=True)
+    url = f"/acme/family/purchases/{purchase.id}/cancel"
+    response = client.get(url)
+    assert response.status_code == 200
+    page = body(response)
+    assert "nothing was charged" in page
+    assert f'href="{purchase.checkout_url}"' in page  # back to the still-open payment
+    assert f'action="{url}"' in page and 'name="csrf_token"' in page
+    db_session.refresh(purchase)
+    assert purchase.status == "pending"
+
+    with as_tenant(selling.tenant.id):  # once Stripe has closed the page, no way back
+        purchase.checkout_expires_at = utcnow() - timedelta(minutes=1)
+        db_session.commit()
+    page = body(client.get(url))
+    assert "nothing was charged" in page and purchase.checkout_url not in page
+
+    raw_client.set_cookie("session", client.get_cookie("session").value)  # no CSRF token
+    assert raw_client.post(url).status_code == 400
+    db_session.refresh(purchase)
+    assert purchase.status == "pending"
+
+    response = client.post(url, follow_redirects=True)
     assert response.request.path == "/acme/family/"
     assert "Payment cancelled: nothing was charged for Ten Hour Pack." in body(response)
     db_session.refresh(purchase)
     assert purchase.status == "cancelled"
+    # Back on the page later: it shows the purchase as it is, and offers nothing.
+    response = client.get(url, follow_redirects=True)
+    assert response.request.path == f"/acme/family/purchases/{purchase.id}/done"
+    assert "This purchase was cancelled" in body(response)
+
     # The family went back to the still-open Checkout and paid after all.
     session = fake_stripe.pay(purchase.checkout_session_id)
     post_event(
@@ -609,6 +637,21 @@ def test_cancel_page_returns_to_the_dashboard_and_a_later_payment_still_counts(
     )
     db_session.refresh(purchase)
     assert purchase.status == "paid" and purchase.package_id is not None
+
+
+def test_cancelling_a_purchase_paid_meanwhile_shows_it_paid(
+    client, auth, selling, db_session, fake_stripe
+):
+    purchase = start(client, auth, selling, db_session)
+    session = fake_stripe.pay(purchase.checkout_session_id)
+    post_event(
+        client, event("checkout.session.completed", session, selling.tenant.stripe_account_id)
+    )
+    response = client.post(f"/acme/family/purchases/{purchase.id}/cancel")
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/acme/family/purchases/{purchase.id}/done"
+    db_session.refresh(purchase)
+    assert purchase.status == "paid"
 
 
 def test_purchase_pages_of_another_family_are_404(
@@ -633,6 +676,7 @@ def test_purchase_pages_of_another_family_are_404(
     auth.login(selling, "olga@acme.example.com")
     for suffix in ("done", "cancel"):
         assert client.get(f"/acme/family/purchases/{purchase.id}/{suffix}").status_code == 404
+    assert client.post(f"/acme/family/purchases/{purchase.id}/cancel").status_code == 404
     assert "Ten Hour Pack" not in body(client.get("/acme/family/purchases"))
     db_session.refresh(purchase)
     assert purchase.status == "pending"

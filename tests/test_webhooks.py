@@ -126,6 +126,34 @@ def test_unsigned_forged_stale_or_broken_bodies_are_refused_and_change_nothing(
     assert_one_package_one_grant(db_session, selling, purchase)
 
 
+def test_signatures_dated_more_than_five_minutes_ahead_are_refused(
+    client, auth, selling, db_session, fake_stripe
+):
+    """A signature from the future (a replay prepared in advance, or a clock gone wrong)
+    is refused like a stale one; a little clock skew is not."""
+    purchase, session = bought(client, auth, selling, db_session, fake_stripe)
+    body = json.dumps(
+        event("checkout.session.completed", session, selling.tenant.stripe_account_id)
+    )
+    now = int(time.time())
+
+    def deliver(timestamp: int):
+        return client.post(
+            "/stripe/webhook",
+            data=body,
+            headers={"Stripe-Signature": sign(body, timestamp=timestamp)},
+            content_type="application/json",
+        )
+
+    assert deliver(now + 301).status_code == 400
+    assert deliver(now + 24 * 3600).status_code == 400
+    assert recorded(db_session) == 0
+    db_session.refresh(purchase)
+    assert purchase.status == "pending"
+    assert deliver(now + 200).status_code == 200
+    assert_one_package_one_grant(db_session, selling, purchase)
+
+
 def test_webhook_is_refused_when_the_installation_has_no_webhook_secret(client, business):
     body = json.dumps(event("account.updated", {"id": "acct_x", "object": "account"}, "acct_x"))
     response = client.post(

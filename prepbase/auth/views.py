@@ -71,6 +71,9 @@ def login() -> Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    if signed_in_here():
+        accounts.end_all_sessions(db.session, current_user)
+        db.session.commit()
     logout_user()
     session.clear()
     flash("You are signed out.", "info")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import abort, current_app, flash, g, url_for
+from flask import abort, current_app, flash, g, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
@@ -143,13 +143,30 @@ def purchase_done(purchase_id: int) -> Response:
     return render("family/purchases/done.html", block="status", purchase=purchase, state=state)
 
 
-@bp.get("/purchases/<int:purchase_id>/cancel")
+@bp.route("/purchases/<int:purchase_id>/cancel", methods=["GET", "POST"])
 def purchase_cancel(purchase_id: int) -> Response:
-    """The family left Checkout: nothing was charged; back to the dashboard."""
+    """The family left Checkout (Stripe's cancel_url, a GET): nothing was charged.
+
+    The GET only asks: back to the still-open payment, or cancel the purchase. Only the
+    POST (with CSRF) cancels, so a link or a prefetch changes nothing.
+    """
     purchase = _own_purchase(purchase_id)
-    if payments.cancel_purchase(db.session, purchase):
-        db.session.commit()
-        flash(f"Payment cancelled: nothing was charged for {purchase.name}.", "info")
+    if request.method == "GET":
+        if purchase.status != PurchaseStatus.PENDING:
+            return redirect(url_for(".purchase_done", purchase_id=purchase.id))
+        return render(
+            "family/purchases/cancel.html",
+            block="choice",
+            purchase=purchase,
+            checkout_url=payments.resumable_checkout(purchase),
+            action_form=ActionForm(),
+        )
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    if not payments.cancel_purchase(db.session, purchase):
+        return hx_redirect(url_for(".purchase_done", purchase_id=purchase.id))
+    db.session.commit()
+    flash(f"Payment cancelled: nothing was charged for {purchase.name}.", "info")
     return hx_redirect(url_for(".dashboard"))
 
 

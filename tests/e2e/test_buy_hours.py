@@ -127,3 +127,47 @@ def test_family_buys_hours_through_checkout_and_sees_them_arrive(
     expect(admin.get_by_role("switch", name="Online payments")).to_be_checked()
     problems += serious_axe_violations(admin)
     assert not problems, "\n".join(problems)
+
+
+def test_family_back_from_checkout_on_a_phone_chooses_to_cancel(
+    new_page, tenants, in_live_app, live_stripe
+):
+    """Stripe's cancel_url is opened with a GET: the page only asks, the button cancels."""
+    slug = tenants.new_slug()
+    account = live_stripe.add_account(charges_enabled=True)
+
+    def setup(session):
+        business = make_business(session, slug)
+        sell_online(session, business, account)
+        return business.tenant.id, business.parent.email
+
+    tenant_id, parent_email = in_live_app(setup)
+    page = new_page(phone=True)
+    sign_in(page, slug, parent_email)
+    expect(page).to_have_url(re.compile(rf"/{slug}/family/$"))
+    page.goto(f"/{slug}/family/buy")
+    page.get_by_role("button", name=re.compile(r"^Buy Hours\W+Ten Hour Pack for Ada$")).click()
+    expect(page).to_have_url(re.compile(rf"^{live_stripe.base_url}/checkout/cs_test_\d+$"))
+
+    def purchase(session):
+        with as_tenant(tenant_id):
+            found = session.scalar(select(Purchase))
+            session.expunge(found)
+            return found
+
+    bought = in_live_app(purchase)
+    page.goto(f"/{slug}/family/purchases/{bought.id}/cancel")  # what Stripe's "back" does
+    expect(page.get_by_role("heading", level=1)).to_have_text("Payment not finished")
+    back = page.get_by_role("link", name="Return to the payment")
+    expect(back).to_have_attribute("href", bought.checkout_url)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    problems = serious_axe_violations(page)
+    assert in_live_app(purchase).status == "pending"
+
+    page.get_by_role("button", name="Cancel this purchase").click()
+    expect(page).to_have_url(re.compile(rf"/{slug}/family/$"))
+    expect(
+        page.get_by_text("Payment cancelled: nothing was charged for Ten Hour Pack.")
+    ).to_be_visible()
+    assert in_live_app(purchase).status == "cancelled"
+    assert not problems, "\n".join(problems)
