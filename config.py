@@ -186,6 +186,10 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": 60 * 60 * 12,
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # No uploads: a form, or a Stripe event, is far smaller. A larger body is a 413
+        # before it is read; each field of a multipart body stays under 500 kB.
+        "MAX_CONTENT_LENGTH": 1024 * 1024,
+        "MAX_FORM_MEMORY_SIZE": 500_000,
         # Mail: "console" logs messages (development default); "smtp" sends them.
         "MAIL_BACKEND": os.environ.get(
             "MAIL_BACKEND", "smtp" if env == "production" else "console"

@@ -33,6 +33,7 @@ def create_app(env: str | None = None, **overrides: Any) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     register_extensions(app)
+    register_input_checks(app)  # before the blueprints: their routes use the `id` converter
     register_blueprints(app)
     register_errorhandlers(app)
     register_hooks(app)
@@ -68,6 +69,12 @@ def register_extensions(app: Flask) -> None:
         from prepbase.accounts import load_user_for_session
 
         return load_user_for_session(db.session, cookie_id, g.pop("prefetched_user", None))
+
+
+def register_input_checks(app: Flask) -> None:
+    from prepbase.inputs import init_app
+
+    init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:

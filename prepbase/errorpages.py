@@ -16,6 +16,7 @@ MESSAGES = {
     404: ("Page not found", "There is nothing here. Check the address, or go back."),
     405: ("Not allowed", "This page cannot be used that way."),
     410: ("Link expired", "This link has expired or was already used."),
+    413: ("Too much at once", "That is too much to send at once. Shorten the text and try again."),
     422: ("Please check your input", "Something you entered could not be accepted."),
     429: ("Too many attempts", "Too many attempts. Please wait a minute and try again."),
     500: (

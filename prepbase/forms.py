@@ -2,15 +2,126 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from functools import cache
+from typing import Any
 from zoneinfo import available_timezones
 
 from flask import request
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, SelectChoice, SelectField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length
+from wtforms import (
+    DateField,
+    EmailField,
+    Field,
+    HiddenField,
+    PasswordField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    ValidationError,
+)
+from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
 from prepbase.accounts import MIN_PASSWORD_LENGTH
+from prepbase.inputs import (
+    MULTI_LINE_MESSAGE,
+    ONE_LINE_MESSAGE,
+    has_control_characters,
+    parse_id,
+)
+from prepbase.localtime import DAY_OUT_OF_RANGE, FIRST_DAY, LAST_DAY
+
+
+def _plain_text(multiline: bool) -> Callable[[FlaskForm, Field], None]:
+    message = MULTI_LINE_MESSAGE if multiline else ONE_LINE_MESSAGE
+
+    def check(_form: FlaskForm, field: Field) -> None:
+        if isinstance(field.data, str) and has_control_characters(field.data, multiline=multiline):
+            raise ValidationError(message)
+
+    return check
+
+
+class Form(FlaskForm):
+    """The base of every PrepBase form: each text field a person types into refuses
+    control characters (a message under the field), whatever else its form checks.
+
+    Multi-line fields (textareas) keep tabs and line breaks; one-line fields refuse them
+    too, since names and e-mail addresses end up in e-mail headers. Hidden fields carry
+    what the page itself wrote, and their readers check them (`safe_next`); a password
+    is only ever hashed, and refusing characters at sign-in could lock someone out. A
+    NUL byte never gets this far: `prepbase.inputs` refuses it for the whole request."""
+
+    class Meta(FlaskForm.Meta):
+        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+            field = super().bind_field(form, unbound_field, options)
+            if isinstance(field, StringField) and not isinstance(
+                field, HiddenField | PasswordField
+            ):
+                multiline = isinstance(field, TextAreaField)
+                # A new list: the declared one is shared by every instance of the form.
+                field.validators = [*field.validators, _plain_text(multiline)]
+            return field
+
+
+class DayField(DateField):
+    """A calendar day between FIRST_DAY and LAST_DAY: every form with a date uses it.
+
+    A day outside is refused while the input is read: `data` is None, so pages that use
+    a date from the URL without validating (the open times) never compute with it, and
+    the message is already the field's error, so those pages show it too.
+    """
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        super().process_formdata(valuelist)
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            self.data = None
+            self.errors = [DAY_OUT_OF_RANGE]
+            raise ValueError(DAY_OUT_OF_RANGE)
+
+
+def id_text(value: object) -> str:
+    """Coerce for IdSelectField: "" (no choice) or the id in plain digits; ValueError for
+    anything no row can have (letters, other digits, 0, above 2³¹−1)."""
+    text = str(value)
+    if text == "":
+        return ""
+    number = parse_id(text)
+    if number is None:
+        raise ValueError(text)
+    return str(number)
+
+
+class IdSelectField(SelectField):
+    """A select of rows by id (students, staff). A value that cannot be an id never
+    becomes the field's data, so nothing looks it up even before validation; validation
+    then says it is not a choice (`invalid_choice_message`, when given, for both)."""
+
+    def __init__(
+        self,
+        label: str | None = None,
+        validators: Sequence[Any] | None = None,
+        *,
+        invalid_choice_message: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(
+            label,
+            validators,
+            coerce=id_text,
+            invalid_choice_message=invalid_choice_message,
+            invalid_value_message=invalid_choice_message or "Not a valid choice.",
+            **kwargs,
+        )
+
+    def pre_validate(self, form: Any) -> None:
+        if self.process_errors:
+            # Its message is already the error; DataRequired would replace it with "This
+            # field is required." (the field's data is empty), so stop here.
+            raise StopValidation()
+        super().pre_validate(form)
+
 
 # Offered first in the time zone list: where most of our businesses are.
 COMMON_ZONES = [
@@ -85,13 +196,17 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
         ),
         PasswordField(
             "Repeat the password",
-            validators=[DataRequired(), EqualTo("password", message="The passwords differ.")],
+            validators=[
+                DataRequired(),
+                Length(max=200),
+                EqualTo("password", message="The passwords differ."),
+            ],
             render_kw={"autocomplete": "new-password"},
         ),
     )
 
 
-class ActionForm(FlaskForm):
+class ActionForm(Form):
     """An empty form: POST-only buttons carry CSRF through it."""
 
 

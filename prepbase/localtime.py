@@ -14,6 +14,13 @@ from zoneinfo import ZoneInfo
 
 from prepbase.errors import DomainError
 
+# The days a person may type (`prepbase.forms.DayField`): wider than any business needs,
+# and far enough from year 1 and 9999 that "+ a few weeks" and a time zone's offset
+# never leave what `datetime` can hold.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2100, 12, 31)
+DAY_OUT_OF_RANGE = "Choose a date between 1 Jan 1900 and 31 Dec 2100."
+
 
 class Zoned(Protocol):
     """Anything that names a time zone: a business (`Tenant`)."""
@@ -50,17 +57,25 @@ def local_to_utc(where: Zoned | str, day: date, at: time) -> datetime:
     """A wall-clock time in the business's zone, as UTC; refuses times a DST jump skips."""
     zone = zone_of(where)
     local = datetime.combine(day, at, tzinfo=zone)
-    if local.astimezone(UTC).astimezone(zone).replace(tzinfo=None) != local.replace(tzinfo=None):
+    try:
+        moment = local.astimezone(UTC)
+        exists = moment.astimezone(zone).replace(tzinfo=None) == local.replace(tzinfo=None)
+    except OverflowError:  # a day at the edge of year 1 or 9999
+        raise DomainError(DAY_OUT_OF_RANGE, field="date") from None
+    if not exists:
         raise DomainError(
             "That time does not exist on that day (the clocks change); choose another.",
             field="start_time",
         )
-    return local.astimezone(UTC)
+    return moment
 
 
 def day_start_utc(where: Zoned | str, day: date) -> datetime:
     """Midnight at the start of `day` in the business's zone, as UTC (for date filters)."""
-    return datetime.combine(day, time(), tzinfo=zone_of(where)).astimezone(UTC)
+    try:
+        return datetime.combine(day, time(), tzinfo=zone_of(where)).astimezone(UTC)
+    except OverflowError:  # a day at the edge of year 1 or 9999
+        raise DomainError(DAY_OUT_OF_RANGE) from None
 
 
 def format_when(where: Zoned | str, moment: datetime | None) -> str:

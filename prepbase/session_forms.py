@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, SelectChoice, SelectField, StringField, TextAreaField, TimeField
+from wtforms import SelectChoice, SelectField, StringField, TextAreaField, TimeField
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from prepbase import hours
+from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.localtime import local_to_utc
 from prepbase.models import Attendance, Service, Tenant
 
@@ -20,10 +20,10 @@ SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
 ATTENDANCE_CHOICES = [SelectChoice(a.value, a.label) for a in Attendance]
 
 
-class SessionTimeForm(FlaskForm):
+class SessionTimeForm(Form):
     """Date, time (business's zone) and duration in hours."""
 
-    date = DateField("Date", validators=[InputRequired(message="Choose a date.")])
+    date = DayField("Date", validators=[InputRequired(message="Choose a date.")])
     start_time = TimeField("Start time", validators=[InputRequired(message="Choose a time.")])
     duration = StringField(
         "Duration (hours)",
@@ -47,22 +47,22 @@ class SessionTimeForm(FlaskForm):
 class ScheduleForm(SessionTimeForm):
     """Book Session / Propose Session: who, what, when."""
 
-    student = SelectField("Student", validators=[DataRequired()])
+    student = IdSelectField("Student", validators=[DataRequired()])
     service = SelectField("Service", choices=SERVICE_CHOICES, validators=[DataRequired()])
-    staff = SelectField("Tutor or counselor", validators=[DataRequired()])
+    staff = IdSelectField("Tutor or counselor", validators=[DataRequired()])
 
 
-class AttendanceForm(FlaskForm):
+class AttendanceForm(Form):
     attendance = SelectField("Attendance", choices=ATTENDANCE_CHOICES, validators=[DataRequired()])
 
 
-class ActionPlanForm(FlaskForm):
+class ActionPlanForm(Form):
     topics = TextAreaField("Topics covered", validators=[DataRequired(), Length(max=5000)])
     goals = TextAreaField("Goals", validators=[Optional(), Length(max=5000)])
     next_steps = TextAreaField("Next steps / homework", validators=[Optional(), Length(max=5000)])
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(Form):
     reason = TextAreaField("Reason", validators=[Optional(), Length(max=1000)])
 
 

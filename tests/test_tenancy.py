@@ -317,12 +317,12 @@ def test_every_page_renders_for_every_role(app, client, auth, business, other_bu
             if "GET" not in rule.methods:
                 continue
             path = rule.rule.replace("<tenant_slug>", business.tenant.slug)
-            path = path.replace("<int:student_id>", str(business.students[0].id))
-            path = path.replace("<int:family_id>", str(business.family.id))
-            path = path.replace("<int:user_id>", str(business.tutor.id))
+            path = path.replace("<id:student_id>", str(business.students[0].id))
+            path = path.replace("<id:family_id>", str(business.family.id))
+            path = path.replace("<id:user_id>", str(business.tutor.id))
             path = path.replace("<token>", "not-a-token")
             for arg in ("package_id", "offering_id", "session_id", "purchase_id"):
-                path = path.replace(f"<int:{arg}>", str(business.extra[arg]))
+                path = path.replace(f"<id:{arg}>", str(business.extra[arg]))
             response = client.get(path)
             assert response.status_code < 500, (role, path)
         auth.logout(business)

@@ -1,4 +1,3 @@
-from flask_wtf import FlaskForm
 from wtforms import (
     SelectChoice,
     SelectField,
@@ -9,7 +8,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from prepbase.forms import email_field, name_field, timezone_field
+from prepbase.forms import Form, email_field, name_field, timezone_field
 from prepbase.models import Role, Service
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
@@ -24,7 +23,7 @@ class CheckboxesField(SelectMultipleField):
     option_widget = widgets.CheckboxInput()
 
 
-class StudentForm(FlaskForm):
+class StudentForm(Form):
     first_name = name_field("First name", 80)
     last_name = name_field("Last name", 80)
     grade = StringField("Grade", validators=[Optional(), Length(max=40)])
@@ -38,33 +37,33 @@ class StudentForm(FlaskForm):
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
-class FamilyForm(FlaskForm):
+class FamilyForm(Form):
     name = name_field("Family name")
 
 
-class InviteParentForm(FlaskForm):
+class InviteParentForm(Form):
     name = name_field("Parent's name")
     email = email_field("Parent's e-mail")
 
 
-class StudentLoginForm(FlaskForm):
+class StudentLoginForm(Form):
     email = email_field("Student's e-mail")
 
 
-class StaffInviteForm(FlaskForm):
+class StaffInviteForm(Form):
     name = name_field("Name")
     email = email_field()
     role = SelectField("Role", choices=STAFF_ROLE_CHOICES, default=Role.TUTOR.value)
     services = CheckboxesField("Services", choices=SERVICE_CHOICES)
 
 
-class StaffEditForm(FlaskForm):
+class StaffEditForm(Form):
     name = name_field("Name")
     role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
     services = CheckboxesField("Services", choices=SERVICE_CHOICES)
 
 
-class BusinessSettingsForm(FlaskForm):
+class BusinessSettingsForm(Form):
     name = name_field("Business name")
     timezone = timezone_field()
     low_balance_hours = StringField(

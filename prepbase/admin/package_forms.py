@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     Field,
     SelectChoice,
     SelectField,
@@ -17,6 +15,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from prepbase import hours, money
 from prepbase.errors import DomainError
+from prepbase.forms import DayField, Form
 from prepbase.models import Offering, PackageType, Period, Service
 from prepbase.money import DEFAULT_CURRENCY
 
@@ -38,7 +37,7 @@ def _hours_field(label: str, description: str) -> StringField:
     )
 
 
-class PackageTermsForm(FlaskForm):
+class PackageTermsForm(Form):
     """What a package is: shared by offerings and by custom packages.
 
     The checks run only when `uses_terms()`; ＋ Add Package skips them when an offering
@@ -141,8 +140,8 @@ class PackageForm(PackageTermsForm):
     """＋ Add Package: an offering of the catalogue, or a custom package."""
 
     offering = SelectField("Offering", default=CUSTOM)
-    start_date = DateField("Start Date", validators=[InputRequired(message="Choose a start date.")])
-    expires_on = DateField(
+    start_date = DayField("Start Date", validators=[InputRequired(message="Choose a start date.")])
+    expires_on = DayField(
         "Expiry date",
         validators=[Optional()],
         description="Optional: the package turns Inactive by itself after this day.",
@@ -156,7 +155,7 @@ class PackageForm(PackageTermsForm):
             raise ValidationError("The expiry date must be on or after the start date.")
 
 
-class AdjustForm(FlaskForm):
+class AdjustForm(Form):
     """A manual correction of a package's hours, with the reason."""
 
     hours = _hours_field("Hours to add or remove", "Signed: 2 adds two hours, -1.5 removes 1.5.")

@@ -102,7 +102,7 @@ def _terms(source: PackageTermsForm | Offering) -> Terms:
 # --- the Packages tab -----------------------------------------------------------------
 
 
-@bp.get("/students/<int:student_id>/packages")
+@bp.get("/students/<id:student_id>/packages")
 def student_packages(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
     rows = db.session.scalars(
@@ -126,7 +126,7 @@ def student_packages(student_id: int) -> Response:
     )
 
 
-@bp.route("/students/<int:student_id>/packages/new", methods=["GET", "POST"])
+@bp.route("/students/<id:student_id>/packages/new", methods=["GET", "POST"])
 def package_new(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
     # Choosing an offering re-renders the form (htmx GET) with its terms filled in.
@@ -208,12 +208,12 @@ def _package_page(
     )
 
 
-@bp.get("/packages/<int:package_id>")
+@bp.get("/packages/<id:package_id>")
 def package_detail(package_id: int) -> Response:
     return _package_page(get_or_404(Package, package_id), AdjustForm())
 
 
-@bp.post("/packages/<int:package_id>/adjust")
+@bp.post("/packages/<id:package_id>/adjust")
 def package_adjust(package_id: int) -> Response:
     package = get_or_404(Package, package_id)
     form = AdjustForm()
@@ -236,7 +236,7 @@ def package_adjust(package_id: int) -> Response:
     return _package_page(package, form, block="adjust_form", status=422)
 
 
-@bp.post("/packages/<int:package_id>/status")
+@bp.post("/packages/<id:package_id>/status")
 def package_toggle(package_id: int) -> Response:
     """The Status toggle: the button says which status it asks for, so a double
     submission cannot flip the package back."""
@@ -327,7 +327,7 @@ def offering_new() -> Response:
     return _offering_form_page(None)
 
 
-@bp.route("/offerings/<int:offering_id>/edit", methods=["GET", "POST"])
+@bp.route("/offerings/<id:offering_id>/edit", methods=["GET", "POST"])
 def offering_edit(offering_id: int) -> Response:
     return _offering_form_page(get_or_404(Offering, offering_id))
 
@@ -347,11 +347,11 @@ def _set_archived(offering_id: int, archived: bool) -> Response:
     return hx_redirect(url_for(".offering_list"))
 
 
-@bp.post("/offerings/<int:offering_id>/archive")
+@bp.post("/offerings/<id:offering_id>/archive")
 def offering_archive(offering_id: int) -> Response:
     return _set_archived(offering_id, True)
 
 
-@bp.post("/offerings/<int:offering_id>/restore")
+@bp.post("/offerings/<id:offering_id>/restore")
 def offering_restore(offering_id: int) -> Response:
     return _set_archived(offering_id, False)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectChoice, SelectField
 
+from prepbase.forms import Form
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
 
 CURRENCY_CHOICES = [SelectChoice(code, label) for code, (label, _places) in CURRENCIES.items()]
 
 
-class PaymentSettingsForm(FlaskForm):
+class PaymentSettingsForm(Form):
     """The business's currency and the online-payments switch (prefixed: it shares the
     Settings page with the business form)."""
 

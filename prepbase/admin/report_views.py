@@ -16,13 +16,12 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from flask import current_app, g, render_template, request
-from flask_wtf import FlaskForm
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.wrappers import Response
-from wtforms import DateField, SelectChoice, SelectField, ValidationError
+from wtforms import SelectChoice, SelectField, ValidationError
 from wtforms.validators import Optional
 
 from prepbase import reports
@@ -31,8 +30,10 @@ from prepbase.admin.session_views import _known
 from prepbase.charts import Series, bar_chart, line_chart
 from prepbase.csv_export import csv_response
 from prepbase.extensions import db
+from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.hours import format_hours
 from prepbase.htmx import is_htmx, render
+from prepbase.inputs import page_number
 from prepbase.localtime import business_today, format_when
 from prepbase.models import (
     STAFF_ROLES,
@@ -53,14 +54,14 @@ MAX_SPAN_DAYS = 3 * 366
 MAX_AHEAD_DAYS = 366
 
 
-class ReportFilterForm(FlaskForm):
+class ReportFilterForm(Form):
     """The report's filters, read from the query string (GET: no CSRF needed)."""
 
     class Meta:
         csrf = False
 
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DayField("From", validators=[Optional()])
+    date_to = DayField("To", validators=[Optional()])
     bucket = SelectField(
         "Group by",
         choices=[SelectChoice(WEEK, "Week"), SelectChoice(MONTH, "Month")],
@@ -74,19 +75,19 @@ class ReportFilterForm(FlaskForm):
         validate_choice=False,
         validators=[_known("Choose Tutoring or Counseling.")],
     )
-    staff = SelectField(
+    staff = IdSelectField(
         "Tutor or counselor",
-        validate_choice=False,
-        validators=[_known("Choose a tutor or counselor of this business.")],
+        default="",  # Anyone
+        invalid_choice_message="Choose a tutor or counselor of this business.",
     )
 
     today: date  # the business's date, set by the view
 
-    def validate_date_from(self, field: DateField) -> None:
+    def validate_date_from(self, field: DayField) -> None:
         if field.data and field.data < EARLIEST:
             raise ValidationError("Choose a date from 1 Jan 2000 on.")
 
-    def validate_date_to(self, field: DateField) -> None:
+    def validate_date_to(self, field: DayField) -> None:
         if not field.data:
             return
         if field.data > self.today + timedelta(days=MAX_AHEAD_DAYS):
@@ -190,8 +191,7 @@ def _charts(points: list[reports.HoursBucket], filters: ReportFilters) -> dict[s
 
 
 def _page_number() -> int:
-    page = request.args.get("page", 1, type=int) or 1
-    return max(page, 1)
+    return page_number()
 
 
 class _ResultsCache:
@@ -428,7 +428,7 @@ for _table in ("hours", "students", "at-risk", "staff"):
     bp.add_url_rule(f"/reports/{_table}.csv", endpoint=_view.__name__, view_func=_view)
 
 
-@bp.get("/packages/<int:package_id>/ledger.csv")
+@bp.get("/packages/<id:package_id>/ledger.csv")
 def package_ledger_csv(package_id: int) -> Response:
     """Every ledger entry of a package, oldest first, as a CSV download."""
     package = get_or_404(Package, package_id)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from prepbase.availability import REMINDER_CHOICES, STEP_CHOICES
+from prepbase.forms import Form
 
 
-class SchedulingSettingsForm(FlaskForm):
+class SchedulingSettingsForm(Form):
     notice_hours = StringField(
         "Minimum notice for family bookings (hours)",
         validators=[DataRequired(), Length(max=20)],

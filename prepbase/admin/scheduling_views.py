@@ -88,22 +88,22 @@ def _staff_member(user_id: int) -> tuple[User, staff_pages.Where]:
     return member, where
 
 
-@bp.get("/staff/<int:user_id>/availability")
+@bp.get("/staff/<id:user_id>/availability")
 def staff_hours_page(user_id: int) -> Response:
     return staff_pages.show_page(*_staff_member(user_id))
 
 
-@bp.post("/staff/<int:user_id>/availability/hours")
+@bp.post("/staff/<id:user_id>/availability/hours")
 def staff_hours_save(user_id: int) -> Response:
     return staff_pages.save_hours(*_staff_member(user_id))
 
 
-@bp.post("/staff/<int:user_id>/availability/time-off")
+@bp.post("/staff/<id:user_id>/availability/time-off")
 def staff_time_off_add(user_id: int) -> Response:
     return staff_pages.add_time_off(*_staff_member(user_id))
 
 
-@bp.post("/staff/<int:user_id>/availability/time-off/<int:time_off_id>/delete")
+@bp.post("/staff/<id:user_id>/availability/time-off/<id:time_off_id>/delete")
 def staff_time_off_delete(user_id: int, time_off_id: int) -> Response:
     member, where = _staff_member(user_id)
     return staff_pages.delete_time_off(member, time_off_id, where)

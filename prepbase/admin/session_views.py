@@ -11,12 +11,14 @@ from flask import g, request
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import DateField, SelectChoice, SelectField, ValidationError
+from wtforms import SelectChoice, SelectField, ValidationError
 from wtforms.validators import Optional
 
 from prepbase.admin import bp
 from prepbase.extensions import db
+from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.htmx import render
+from prepbase.inputs import page_number
 from prepbase.localtime import day_start_utc
 from prepbase.models import STAFF_ROLES, SessionStatus, Student, User
 from prepbase.session_lists import (
@@ -40,7 +42,7 @@ def _known(message: str) -> Callable[[FlaskForm, SelectField], None]:
     return check
 
 
-class SessionFilterForm(FlaskForm):
+class SessionFilterForm(Form):
     """The Sessions list's filters, read from the query string (GET: no CSRF needed)."""
 
     class Meta:
@@ -53,20 +55,18 @@ class SessionFilterForm(FlaskForm):
         validate_choice=False,
         validators=[_known("Choose a status from the list.")],
     )
-    staff = SelectField(
+    staff = IdSelectField(
         "Tutor or counselor",
-        validate_choice=False,
-        validators=[_known("Choose a tutor or counselor of this business.")],
+        default="",  # Anyone
+        invalid_choice_message="Choose a tutor or counselor of this business.",
     )
-    student = SelectField(
-        "Student",
-        validate_choice=False,
-        validators=[_known("Choose a student of this business.")],
+    student = IdSelectField(
+        "Student", default="", invalid_choice_message="Choose a student of this business."
     )
-    date_from = DateField("From", validators=[Optional()])
-    date_to = DateField("To", validators=[Optional()])
+    date_from = DayField("From", validators=[Optional()])
+    date_to = DayField("To", validators=[Optional()])
 
-    def validate_date_to(self, field: DateField) -> None:
+    def validate_date_to(self, field: DayField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date is before the start date.")
 
@@ -105,7 +105,7 @@ def _filters(form: SessionFilterForm) -> SessionFilters:
 @bp.get("/sessions")
 def session_list() -> Response:
     form = _filter_form()
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number()
     if form.validate():
         sessions, total = filtered_sessions(db.session, _filters(form), page)
         status = 200
@@ -126,7 +126,7 @@ def session_list() -> Response:
     )
 
 
-@bp.get("/students/<int:student_id>/sessions")
+@bp.get("/students/<id:student_id>/sessions")
 def student_sessions(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
     return render(

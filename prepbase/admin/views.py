@@ -27,6 +27,7 @@ from prepbase.extensions import db
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, render
+from prepbase.inputs import page_number
 from prepbase.invitations import send_invitation
 from prepbase.models import STAFF_ROLES, Family, Package, Role, Student, User
 from prepbase.tenancy import get_or_404
@@ -94,7 +95,7 @@ def dashboard() -> Response:
 @bp.get("/students")
 def student_list() -> Response:
     query = request.args.get("q", "")[:100]
-    page = request.args.get("page", 1, type=int) or 1
+    page = page_number()
     students, total = accounts.search_students(db.session, query, page)
     pages = max(1, -(-total // accounts.STUDENTS_PER_PAGE))
     return render(
@@ -161,7 +162,7 @@ def student_new() -> Response:
     return _student_form_page(None)
 
 
-@bp.route("/students/<int:student_id>/edit", methods=["GET", "POST"])
+@bp.route("/students/<id:student_id>/edit", methods=["GET", "POST"])
 def student_edit(student_id: int) -> Response:
     return _student_form_page(get_or_404(Student, student_id))
 
@@ -173,12 +174,12 @@ def _profile(student_id: int, tab: str, **context: object) -> Response:
     )
 
 
-@bp.get("/students/<int:student_id>")
+@bp.get("/students/<id:student_id>")
 def student_overview(student_id: int) -> Response:
     return _profile(student_id, "overview", login_form=StudentLoginForm(), action_form=ActionForm())
 
 
-@bp.post("/students/<int:student_id>/login")
+@bp.post("/students/<id:student_id>/login")
 def student_login_invite(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
     form = StudentLoginForm()
@@ -223,7 +224,7 @@ def family_new() -> Response:
     return render("admin/families/form.html", block="form", status=form_status(), form=form)
 
 
-@bp.get("/families/<int:family_id>")
+@bp.get("/families/<id:family_id>")
 def family_detail(family_id: int) -> Response:
     family = get_or_404(Family, family_id)
     return render(
@@ -234,7 +235,7 @@ def family_detail(family_id: int) -> Response:
     )
 
 
-@bp.post("/families/<int:family_id>/parents")
+@bp.post("/families/<id:family_id>/parents")
 def family_invite_parent(family_id: int) -> Response:
     family = get_or_404(Family, family_id)
     form = InviteParentForm()
@@ -288,7 +289,7 @@ def staff_invite() -> Response:
     return render("admin/staff/invite.html", block="form", status=form_status(), form=form)
 
 
-@bp.route("/staff/<int:user_id>/edit", methods=["GET", "POST"])
+@bp.route("/staff/<id:user_id>/edit", methods=["GET", "POST"])
 def staff_edit(user_id: int) -> Response:
     user = get_or_404(User, user_id)
     if user.role not in STAFF_ROLES:
@@ -335,17 +336,17 @@ def _same_site(url: str | None) -> bool:
     return bool(url) and url.startswith(request.host_url + g.tenant.slug + "/")  # type: ignore[union-attr]
 
 
-@bp.post("/people/<int:user_id>/deactivate")
+@bp.post("/people/<id:user_id>/deactivate")
 def person_deactivate(user_id: int) -> Response:
     return _set_active(user_id, False)
 
 
-@bp.post("/people/<int:user_id>/reactivate")
+@bp.post("/people/<id:user_id>/reactivate")
 def person_reactivate(user_id: int) -> Response:
     return _set_active(user_id, True)
 
 
-@bp.post("/people/<int:user_id>/resend-invite")
+@bp.post("/people/<id:user_id>/resend-invite")
 def person_resend_invite(user_id: int) -> Response:
     user = get_or_404(User, user_id)
     if ActionForm().validate_on_submit():

@@ -59,7 +59,7 @@ def buy_hours() -> Response:
     return _buy_page()
 
 
-@bp.post("/buy/<int:student_id>/<int:offering_id>")
+@bp.post("/buy/<id:student_id>/<id:offering_id>")
 def purchase_new(student_id: int, offering_id: int) -> Response:
     """Buy Hours: a pending purchase and its Checkout Session, then off to Stripe."""
     student = get_or_404(Student, student_id)
@@ -135,7 +135,7 @@ def purchase_state(purchase: Purchase, checkout_state: str | None = None) -> str
     return "processing"
 
 
-@bp.get("/purchases/<int:purchase_id>/done")
+@bp.get("/purchases/<id:purchase_id>/done")
 def purchase_done(purchase_id: int) -> Response:
     """Back from Checkout: "processing" until the payment is confirmed (polled by HTMX)."""
     purchase = _own_purchase(purchase_id)
@@ -143,7 +143,7 @@ def purchase_done(purchase_id: int) -> Response:
     return render("family/purchases/done.html", block="status", purchase=purchase, state=state)
 
 
-@bp.route("/purchases/<int:purchase_id>/cancel", methods=["GET", "POST"])
+@bp.route("/purchases/<id:purchase_id>/cancel", methods=["GET", "POST"])
 def purchase_cancel(purchase_id: int) -> Response:
     """The family left Checkout (Stripe's cancel_url, a GET): nothing was charged.
 

@@ -397,7 +397,7 @@ def _session_action(
     return hx_redirect(url_for(".dashboard"))
 
 
-@bp.post("/sessions/<int:session_id>/accept")
+@bp.post("/sessions/<id:session_id>/accept")
 def session_accept(session_id: int) -> Response:
     def done(ts: TutoringSession) -> str:
         return (
@@ -413,7 +413,7 @@ def session_accept(session_id: int) -> Response:
     )
 
 
-@bp.post("/sessions/<int:session_id>/decline")
+@bp.post("/sessions/<id:session_id>/decline")
 def session_decline(session_id: int) -> Response:
     return _session_action(
         session_id,
@@ -422,7 +422,7 @@ def session_decline(session_id: int) -> Response:
     )
 
 
-@bp.post("/sessions/<int:session_id>/cancel")
+@bp.post("/sessions/<id:session_id>/cancel")
 def session_cancel(session_id: int) -> Response:
     refunded: dict[str, int] = {}
 
@@ -445,7 +445,7 @@ def session_cancel(session_id: int) -> Response:
 # --- package history ------------------------------------------------------------------
 
 
-@bp.get("/packages/<int:package_id>")
+@bp.get("/packages/<id:package_id>")
 def package_history(package_id: int) -> Response:
     package = get_or_404(Package, package_id)
     if not guards(current_user, package.student) or not shown_to_family(

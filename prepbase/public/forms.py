@@ -1,14 +1,13 @@
-from flask_wtf import FlaskForm
 from wtforms import StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
 from prepbase.accounts import validate_slug
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.forms import email_field, name_field, new_password_fields, timezone_field
+from prepbase.forms import Form, email_field, name_field, new_password_fields, timezone_field
 
 
-class SignupForm(FlaskForm):
+class SignupForm(Form):
     business_name = name_field("Business name")
     slug = StringField(
         "URL name",

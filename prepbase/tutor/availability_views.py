@@ -179,6 +179,6 @@ def time_off_add() -> Response:
     return add_time_off(current_user, OWN)
 
 
-@bp.post("/availability/time-off/<int:time_off_id>/delete")
+@bp.post("/availability/time-off/<id:time_off_id>/delete")
 def time_off_delete(time_off_id: int) -> Response:
     return delete_time_off(current_user, time_off_id, OWN)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
-from wtforms import DateField, StringField, TimeField
+from wtforms import StringField, TimeField
 from wtforms.validators import InputRequired, Length, Optional
 
+from prepbase.forms import DayField, Form
 from prepbase.models import WEEKDAYS
 from prepbase.session_forms import SessionTimeForm
 
@@ -27,7 +27,7 @@ class DurationForm(SessionTimeForm):
     start_time = None
 
 
-class WeeklyHoursForm(FlaskForm):
+class WeeklyHoursForm(Form):
     """A staff member's week: one line of ranges per weekday."""
 
     monday = _day_field("Monday")
@@ -42,14 +42,14 @@ class WeeklyHoursForm(FlaskForm):
         return [getattr(self, day.lower()) for day in WEEKDAYS]
 
 
-class TimeOffForm(FlaskForm):
+class TimeOffForm(Form):
     """Whole days (leave the times empty) or part of a day."""
 
-    first_day = DateField("From", validators=[InputRequired(message="Choose the first day.")])
+    first_day = DayField("From", validators=[InputRequired(message="Choose the first day.")])
     start_time = TimeField(
         "From time", validators=[Optional()], description="Empty: from the start of the day."
     )
-    last_day = DateField("To", validators=[InputRequired(message="Choose the last day.")])
+    last_day = DayField("To", validators=[InputRequired(message="Choose the last day.")])
     end_time = TimeField(
         "To time", validators=[Optional()], description="Empty: to the end of the day."
     )

@@ -246,7 +246,7 @@ def _session_page(
     )
 
 
-@bp.get("/sessions/<int:session_id>")
+@bp.get("/sessions/<id:session_id>")
 def session_detail(session_id: int) -> Response:
     return _session_page(_staff_session(session_id))
 
@@ -280,7 +280,7 @@ def _recorded(what: str, ts: TutoringSession) -> str:
     return f"{what}. Add {missing} to complete the session."
 
 
-@bp.post("/sessions/<int:session_id>/attendance")
+@bp.post("/sessions/<id:session_id>/attendance")
 def session_attendance(session_id: int) -> Response:
     def act(ts: TutoringSession, form: AttendanceForm) -> str:
         scheduling.take_attendance(db.session, g.tenant, current_user, ts, form.attendance.data)
@@ -289,7 +289,7 @@ def session_attendance(session_id: int) -> Response:
     return _act(session_id, "attendance_form", lambda ts: AttendanceForm(), act)
 
 
-@bp.post("/sessions/<int:session_id>/plan")
+@bp.post("/sessions/<id:session_id>/plan")
 def session_plan(session_id: int) -> Response:
     def act(ts: TutoringSession, form: ActionPlanForm) -> str:
         scheduling.submit_action_plan(
@@ -306,7 +306,7 @@ def session_plan(session_id: int) -> Response:
     return _act(session_id, "plan_form", lambda ts: ActionPlanForm(), act)
 
 
-@bp.post("/sessions/<int:session_id>/cancel")
+@bp.post("/sessions/<id:session_id>/cancel")
 def session_cancel(session_id: int) -> Response:
     def act(ts: TutoringSession, form: ReasonForm) -> str:
         charged, package = ts.charged_minutes, ts.package
@@ -318,7 +318,7 @@ def session_cancel(session_id: int) -> Response:
     return _act(session_id, "cancel_form", lambda ts: _cancel_form(), act)
 
 
-@bp.post("/sessions/<int:session_id>/confirm")
+@bp.post("/sessions/<id:session_id>/confirm")
 def session_confirm(session_id: int) -> Response:
     ts = _staff_session(session_id)
     if ActionForm().validate_on_submit():
@@ -330,7 +330,7 @@ def session_confirm(session_id: int) -> Response:
     return hx_redirect(_back(ts))
 
 
-@bp.post("/sessions/<int:session_id>/decline")
+@bp.post("/sessions/<id:session_id>/decline")
 def session_decline(session_id: int) -> Response:
     def act(ts: TutoringSession, form: ReasonForm) -> str:
         package = ts.package
@@ -341,7 +341,7 @@ def session_decline(session_id: int) -> Response:
     return _act(session_id, "decline_form", _decline_form, act)
 
 
-@bp.post("/sessions/<int:session_id>/duration")
+@bp.post("/sessions/<id:session_id>/duration")
 def session_duration(session_id: int) -> Response:
     def act(ts: TutoringSession, form: DurationForm) -> str:
         scheduling.change_duration(db.session, g.tenant, current_user, ts, form.duration_minutes())
@@ -350,7 +350,7 @@ def session_duration(session_id: int) -> Response:
     return _act(session_id, "duration_form", lambda ts: DurationForm(), act)
 
 
-@bp.post("/sessions/<int:session_id>/reschedule")
+@bp.post("/sessions/<id:session_id>/reschedule")
 def session_reschedule(session_id: int) -> Response:
     def act(ts: TutoringSession, form: RescheduleForm) -> str:
         scheduling.reschedule(db.session, g.tenant, current_user, ts, form.starts_at(g.tenant))
