@@ -104,6 +104,9 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "PrepBase <no-reply@localhost>"),
+        # TLS to the SMTP server always checks its certificate and host name; this file
+        # (PEM) holds the CA to trust instead of the system's, e.g. a company CA.
+        "MAIL_CA_FILE": os.environ.get("MAIL_CA_FILE") or None,
         # Absolute links in e-mails; falls back to the request's host.
         "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL") or None,
         "REDIS_URL": redis_url,
