@@ -201,6 +201,9 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL"),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "PrepBase <no-reply@localhost>"),
+        # TLS to the SMTP server always checks its certificate and host name; this file
+        # (PEM) holds the CA to trust instead of the system's, e.g. a company CA.
+        "MAIL_CA_FILE": os.environ.get("MAIL_CA_FILE") or None,
         # Absolute links in e-mails; development and testing fall back to the request's host.
         "PUBLIC_BASE_URL": public_base_url,
         "TRUSTED_HOSTS": _trusted_hosts(env, public_base_url),

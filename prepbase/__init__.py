@@ -95,7 +95,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_hooks(app: Flask) -> None:
     from prepbase.extensions import db
-    from prepbase.notify import deliver_pending
+    from prepbase.mail.outbox import deliver_pending
     from prepbase.tenancy import leave_tenant
 
     @app.after_request
@@ -158,6 +158,7 @@ def register_template_helpers(app: Flask) -> None:
         form_errors=forms.form_errors,
         open_form=forms.open_form,
         post_button=forms.post_button,
+        how_to_reach=app.jinja_env.get_template("_macros/contact.html").module.how_to_reach,
     )
 
 

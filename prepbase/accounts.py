@@ -32,6 +32,7 @@ from prepbase.tenancy import as_tenant, unscoped
 
 MIN_PASSWORD_LENGTH = 10
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$", re.ASCII)
 # Words that name (or may one day name) our own top-level pages.
 RESERVED_SLUGS = frozenset(
     [
@@ -153,7 +154,13 @@ def signup_business(
     slug = validate_slug(session, slug)
     timezone = validate_timezone(timezone)
     check_password_strength(password)
-    tenant = Tenant(name=business_name.strip(), slug=slug, timezone=timezone)
+    # Families are told to reach the owner until Settings names another contact.
+    tenant = Tenant(
+        name=business_name.strip(),
+        slug=slug,
+        timezone=timezone,
+        contact_email=normalize_email(email),
+    )
     session.add(tenant)
     try:
         session.flush()
@@ -171,6 +178,21 @@ def signup_business(
     return tenant, admin
 
 
+def validate_phone(phone: str) -> str | None:
+    """A phone number as people write it ("+1 (555) 010-0100"): digits with spaces,
+    dots, dashes, slashes and brackets, an optional leading +; empty means none."""
+    phone = " ".join(phone.split())
+    if not phone:
+        return None
+    digits = sum(c.isdigit() for c in phone)
+    if not PHONE_RE.match(phone) or not 5 <= digits <= 20:
+        raise DomainError(
+            "Enter a phone number of digits, spaces and - ( ) . / only, e.g. +1 555 010 0100.",
+            field="contact_phone",
+        )
+    return phone
+
+
 def update_business(
     session: Session,
     tenant: Tenant,
@@ -178,12 +200,21 @@ def update_business(
     name: str,
     timezone: str,
     low_balance_minutes: int | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
 ) -> None:
-    """Change the business's name, time zone and low-balance reminder (Settings)."""
+    """Change the business's name, time zone, low-balance reminder and how families reach
+    it (Settings); a contact left out (None) stays as it is."""
     tenant.name = name.strip()
     tenant.timezone = validate_timezone(timezone)
     if low_balance_minutes is not None:
         tenant.low_balance_minutes = low_balance_minutes
+    if contact_email is not None:
+        if not contact_email.strip():
+            raise DomainError("Enter the e-mail families can reach you at.", field="contact_email")
+        tenant.contact_email = normalize_email(contact_email)
+    if contact_phone is not None:
+        tenant.contact_phone = validate_phone(contact_phone)
     session.flush()
 
 

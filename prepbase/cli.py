@@ -10,8 +10,9 @@ from sqlalchemy import func, select
 
 from prepbase.extensions import db
 from prepbase.localtime import business_today
+from prepbase.mail.outbox import deliver_pending, requeue_stale
+from prepbase.mail.sessions import remind_everyone
 from prepbase.models import Tenant
-from prepbase.notify import deliver_pending, requeue_stale
 from prepbase.tenancy import as_tenant
 
 prepbase_cli = AppGroup("prepbase", help="PrepBase maintenance commands.")
@@ -49,8 +50,6 @@ def send_mail_command() -> None:
 @prepbase_cli.command("remind")
 def remind_command() -> None:
     """E-mail reminders of upcoming sessions that are due (once per session, idempotent)."""
-    from prepbase.reminders import remind_everyone
-
     reminded, sent = remind_everyone(db.session)
     click.echo(f"{reminded} session reminder(s) queued, {sent} e-mail(s) sent.")
 

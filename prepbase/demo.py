@@ -55,6 +55,8 @@ def seed_demo(session: Session) -> list[tuple[str, str, str]]:
         email="owner@brightpath.example.com",
         password=DEMO_PASSWORD,
     )
+    tenant.contact_email = "office@brightpath.example.com"  # what families are shown
+    tenant.contact_phone = "+1 555 010 0199"
     logins = [("admin", admin.email, DEMO_PASSWORD)]
     password_hash = hash_password(DEMO_PASSWORD)
     with as_tenant(tenant.id):

@@ -68,7 +68,7 @@ def hours_phrase(minutes: int | None) -> str:
 
 @dataclass(frozen=True)
 class Change:
-    """What one ledger change did, for callers that react to balances (alerts)."""
+    """What one ledger change did, for callers that react to balances (low-balance e-mails)."""
 
     package_id: int
     before: int

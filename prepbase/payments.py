@@ -163,7 +163,7 @@ def start_purchase(
     if not sells_online(tenant):
         raise DomainError(
             f"{tenant.name} is not selling hours online right now. "
-            f"Contact {tenant.name} to buy more hours."
+            f"Contact {tenant.name} to buy more hours. {tenant.how_to_reach()}".rstrip()
         )
     if not is_purchasable(offering):
         raise DomainError(f"{offering.name} cannot be bought online.")
@@ -286,7 +286,7 @@ def open_checkout(session: Session, tenant: Tenant, purchase: Purchase, params: 
         else:
             message = (
                 "Stripe could not start the payment. Nothing was charged; please try "
-                f"again later or contact {tenant.name}."
+                f"again later or contact {tenant.name}. {tenant.how_to_reach()}".rstrip()
             )
         purchase.status = PurchaseStatus.FAILED
         purchase.failure_message = message

@@ -14,10 +14,12 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import alerts, availability, hours, reminders
+from prepbase import availability, hours, payments
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.localtime import format_when, local_date
+from prepbase.mail import hours as hours_mail
+from prepbase.mail import sessions as session_mail
 from prepbase.models import (
     STAFF_ROLES,
     Attendance,
@@ -194,7 +196,9 @@ def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -
             ts.package_id = package.id
             ts.charged_minutes = ts.duration_minutes
             session.flush()
-            alerts.after_debit(session, tenant, package, change)
+            hours_mail.after_debit(
+                session, tenant, package, change, sells_online=payments.sells_online(tenant)
+            )
             return
     raise _not_enough(session, tenant, ts, ts.duration_minutes)
 
@@ -373,7 +377,7 @@ def propose_session(
         status=SessionStatus.PENDING,
         now=now or utcnow(),
     )
-    reminders.session_proposed(session, tenant, ts)
+    session_mail.session_proposed(session, tenant, ts)
     return ts
 
 
@@ -434,7 +438,7 @@ def cancel_session(
         ts.charged_minutes = 0
         session.flush()
     if notify:
-        reminders.session_cancelled(session, tenant, actor, ts)
+        session_mail.session_cancelled(session, tenant, actor, ts)
 
 
 def confirm_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
@@ -464,7 +468,7 @@ def reject_booking(
     if not ts.booked_by_family or ts.confirmed_at is not None:
         raise DomainError("Only new family bookings can be declined; cancel it instead.")
     cancel_session(session, tenant, actor, ts, reason, notify=False)
-    alerts.booking_declined(session, tenant, ts, reason)
+    session_mail.booking_declined(session, tenant, ts, reason)
 
 
 def change_duration(
@@ -497,7 +501,9 @@ def change_duration(
                     f"left; {hours.format_hours(diff)} more are needed to lengthen this session.",
                     field="duration",
                 )
-            alerts.after_debit(session, tenant, ts.package, change)
+            hours_mail.after_debit(
+                session, tenant, ts.package, change, sells_online=payments.sells_online(tenant)
+            )
         else:
             hours.refund_for_session(
                 session, ts.package_id, ts, -diff, actor, note="Session shortened"

@@ -105,7 +105,19 @@ class Mailbox:
         return [m for m in self.messages if m["To"] == address]
 
     def body(self, message: Message) -> str:
-        return message.get_payload(decode=True).decode()
+        """The plain-text part (the whole body of a single-part message)."""
+        return self._part(message, "text/plain")
+
+    def html(self, message: Message) -> str:
+        """The HTML alternative."""
+        return self._part(message, "text/html")
+
+    @staticmethod
+    def _part(message: Message, content_type: str) -> str:
+        for part in message.walk():
+            if part.get_content_type() == content_type:
+                return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+        raise AssertionError(f"no {content_type} part in {message['Subject']!r}")
 
     def link(self, address: str, pattern: str = r"https?://\S+/(?:invite|reset)/\S+") -> str:
         found = self.to(address)

@@ -120,11 +120,12 @@ def make_business(session: Session, slug: str) -> Business:
 
 
 def add_hours_rows(session: Session, business: Business) -> Business:
-    """Give a business an offering, a package, an upcoming session and a stretch of the
-    tutor's time off (ids in `extra`)."""
+    """Give a business an offering, a package, an upcoming session, a stretch of the
+    tutor's time off and an e-mail that failed for good (ids in `extra`)."""
     from datetime import UTC, date, datetime
 
     from prepbase import availability, packages, scheduling
+    from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
     from prepbase.models import utcnow
 
     with as_tenant(business.tenant.id):
@@ -174,6 +175,9 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             last_day=date(now.year + 1, 2, 5),
             note="Winter break",
         )
+        # a message that failed for good, for Settings → E-mail
+        bounced = queue_email(session, f"gone@{business.tenant.slug}.example.com", "Bounced", "Hi")
+        bounced.status, bounced.attempts, bounced.last_error = "failed", MAX_ATTEMPTS, "550 gone"
         session.flush()
         business.extra.update(
             offering_id=offering.id,
@@ -181,6 +185,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             session_id=ts.id,
             purchase_id=purchase.id,
             time_off_id=time_off.id,
+            message_id=bounced.id,
         )
     session.commit()
     return business

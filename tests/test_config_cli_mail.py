@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from config import ConfigError, load_config
 from prepbase import create_app
-from prepbase.models import OutboundEmail
-from prepbase.notify import MAX_ATTEMPTS, deliver_pending, queue_email
+from prepbase.mail.outbox import MAX_ATTEMPTS, deliver_pending, queue_email
+from prepbase.models import OutboundEmail, utcnow
 from prepbase.tenancy import as_tenant
 
 # --- configuration -------------------------------------------------------------------
@@ -321,7 +323,8 @@ def test_mail_that_fails_stays_pending_and_send_mail_retries(
             assert message.last_error
         finally:
             app.config["MAIL_PORT"] = port
-    result = runner.invoke(args=["prepbase", "send-mail"])
+    with time_machine.travel(message.next_attempt_at, tick=True):  # its retry is due
+        result = runner.invoke(args=["prepbase", "send-mail"])
     assert result.exit_code == 0, result.output
     assert "1 e-mail(s) sent" in result.output
     assert [m["Subject"] for m in mailbox.to("retry@example.com")] == ["Hello"]
@@ -353,8 +356,8 @@ def test_a_message_that_keeps_failing_stops_being_retried(app, business, db_sess
     with app.app_context(), as_tenant(business.tenant.id):
         queue_email(db_session, "refused-always@example.com", "Never", "Body")
         db_session.commit()
-        for _ in range(MAX_ATTEMPTS + 2):
-            assert deliver_pending(db_session) == 0
+        for attempt in range(MAX_ATTEMPTS + 2):  # each try when the previous one's wait is over
+            assert deliver_pending(db_session, now=utcnow() + timedelta(days=attempt)) == 0
         message = db_session.scalar(select(OutboundEmail).where(OutboundEmail.subject == "Never"))
         db_session.refresh(message)
     assert (message.status, message.attempts) == ("failed", MAX_ATTEMPTS)

@@ -11,8 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from prepbase import packages, reminders, scheduling
+from prepbase import packages, scheduling
 from prepbase.extensions import db
+from prepbase.mail import sessions as session_mail
 from prepbase.models import OutboundEmail, Student, Tenant, TutoringSession, User, utcnow
 from prepbase.tenancy import as_tenant
 from tests.test_family_portal import World, local_day, text
@@ -97,12 +98,12 @@ def test_the_reminder_lead_is_a_business_setting(world, business, db_session):
     ts = soon(world, 30)
     with world.scope():
         business.tenant.reminder_hours = 0
-        assert reminders.send_due_reminders(db_session, business.tenant) == 0
+        assert session_mail.send_due_reminders(db_session, business.tenant) == 0
         business.tenant.reminder_hours = 24
-        assert reminders.send_due_reminders(db_session, business.tenant) == 0
+        assert session_mail.send_due_reminders(db_session, business.tenant) == 0
         business.tenant.reminder_hours = 48
-        assert reminders.send_due_reminders(db_session, business.tenant) == 1
-        assert reminders.send_due_reminders(db_session, business.tenant) == 0
+        assert session_mail.send_due_reminders(db_session, business.tenant) == 1
+        assert session_mail.send_due_reminders(db_session, business.tenant) == 0
     db_session.refresh(ts)
     assert ts.reminder_sent_at is not None
 
@@ -111,12 +112,12 @@ def test_moving_a_session_makes_its_reminder_due_again(world, business, db_sessi
     world.package("20")
     ts = soon(world, 2)
     with world.scope():
-        assert reminders.send_due_reminders(db_session, business.tenant) == 1
+        assert session_mail.send_due_reminders(db_session, business.tenant) == 1
         scheduling.reschedule(
             db_session, business.tenant, business.tutor, ts, utcnow() + timedelta(hours=4)
         )
         db_session.commit()
-        assert reminders.send_due_reminders(db_session, business.tenant) == 1
+        assert session_mail.send_due_reminders(db_session, business.tenant) == 1
     assert len(outbox(db_session, business)) == 2 * len(family_and_tutor(business))
 
 
@@ -155,7 +156,7 @@ def test_two_hosts_running_remind_at_once_send_each_reminder_once(app, engine, c
         with app.app_context():
             barrier.wait()
             try:
-                outcomes.append(reminders.remind_everyone(db.session))
+                outcomes.append(session_mail.remind_everyone(db.session))
             except Exception as exc:  # recorded, so the assertion shows it
                 outcomes.append(exc)
             finally:

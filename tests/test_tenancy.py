@@ -8,9 +8,11 @@ import pytest
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import joinedload, selectinload
 
+from prepbase.mail.outbox import MAX_ATTEMPTS
 from prepbase.models import (
     AuthToken,
     Family,
+    OutboundEmail,
     Package,
     Purchase,
     Student,
@@ -172,6 +174,7 @@ ARGUMENTS = {
     "session_id": lambda b: b.extra["session_id"],
     "purchase_id": lambda b: b.extra["purchase_id"],
     "time_off_id": lambda b: b.extra["time_off_id"],
+    "message_id": lambda b: b.extra["message_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -279,6 +282,9 @@ def test_every_route_answers_404_for_another_business_rows(
             )
             == "Winter break"
         )
+        bounced = db_session.get(OutboundEmail, other_business.extra["message_id"])
+        db_session.refresh(bounced)
+        assert (bounced.status, bounced.attempts) == ("failed", MAX_ATTEMPTS)
     assert other_business.family.name == "Rival family"
     with as_tenant(other_business.tenant.id):
         assert db_session.scalar(select(func.count(User.id))) == 6

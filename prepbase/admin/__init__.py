@@ -9,6 +9,7 @@ bp = Blueprint("admin", __name__)
 guard_blueprint(bp, {Role.ADMIN})
 
 from prepbase.admin import (  # noqa: E402,F401
+    email_views,
     package_views,
     payment_views,
     report_views,

@@ -3,6 +3,7 @@ from wtforms import (
     SelectField,
     SelectMultipleField,
     StringField,
+    TelField,
     TextAreaField,
     widgets,
 )
@@ -71,4 +72,12 @@ class BusinessSettingsForm(Form):
         validators=[DataRequired(), Length(max=20)],
         description="Families are told when a package falls to this many hours, and at zero.",
         render_kw={"inputmode": "decimal"},
+    )
+    # How families reach the business: shown wherever they are told to contact it, and
+    # the Reply-To of every e-mail (validated again by accounts.update_business).
+    contact_email = email_field("Contact e-mail")
+    contact_phone = TelField(
+        "Contact phone (optional)",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "tel"},
     )

@@ -21,7 +21,7 @@ from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
-from prepbase.links import external_url
+from prepbase.mail.links import external_url
 from prepbase.models import Purchase, Student, User
 
 log = logging.getLogger(__name__)

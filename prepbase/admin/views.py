@@ -28,7 +28,7 @@ from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
-from prepbase.invitations import send_invitation
+from prepbase.mail.accounts import send_invitation
 from prepbase.models import STAFF_ROLES, Family, Package, Role, Student, User
 from prepbase.tenancy import get_or_404
 
@@ -49,7 +49,7 @@ def _invite(form: object, done_url: Callable[[], str], **who: object) -> Respons
         user, raw = accounts.invite_user(
             db.session, current_user, email=email, ttl=_invite_ttl(), **who
         )
-        send_invitation(db.session, user, raw)
+        send_invitation(db.session, g.tenant, user, raw)
     except DomainError as exc:
         _refused(form, exc)
         return None
@@ -352,7 +352,7 @@ def person_resend_invite(user_id: int) -> Response:
     if ActionForm().validate_on_submit():
         try:
             raw = accounts.reissue_invite(db.session, current_user, user, _invite_ttl())
-            send_invitation(db.session, user, raw)
+            send_invitation(db.session, g.tenant, user, raw)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -382,6 +382,8 @@ def settings() -> Response:
                 low_balance_minutes=parse_hours(
                     form.low_balance_hours.data, field="low_balance_hours", max_hours=200
                 ),
+                contact_email=form.contact_email.data,
+                contact_phone=form.contact_phone.data or "",
             )
         except DomainError as exc:
             _refused(form, exc)

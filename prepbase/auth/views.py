@@ -15,8 +15,7 @@ from prepbase.extensions import db, limiter
 from prepbase.forms import apply_domain_error, form_status
 from prepbase.guards import dashboard_endpoint
 from prepbase.htmx import hx_redirect, render
-from prepbase.links import external_url
-from prepbase.notify import queue_email
+from prepbase.mail.accounts import send_password_reset
 from prepbase.tenancy import signed_in_here
 
 GENERIC_LOGIN_ERROR = "Wrong e-mail or password."
@@ -89,16 +88,7 @@ def forgot_password() -> Response:
         found = accounts.request_password_reset(db.session, form.email.data, ttl)
         if found is not None:
             user, raw = found
-            link = external_url("tenant.auth.reset_password", token=raw)
-            queue_email(
-                db.session,
-                user.email,
-                f"Reset your {g.tenant.name} password",
-                f"Hello {user.name},\n\nSomeone asked to reset the password of your "
-                f"{g.tenant.name} account. Open this link within "
-                f"{current_app.config['RESET_TTL_MINUTES']} minutes to choose a new one:\n\n"
-                f"{link}\n\nIf it was not you, ignore this e-mail; nothing changes.\n",
-            )
+            send_password_reset(db.session, g.tenant, user, raw)
         db.session.commit()
         # The same answer whether or not the address has an account.
         return render("auth/forgot_sent.html", block="form", email=form.email.data)

@@ -24,7 +24,7 @@ from prepbase.family import bp
 from prepbase.family_scope import guards, visible_students
 from prepbase.forms import ActionForm
 from prepbase.htmx import hx_redirect, render
-from prepbase.links import external_url
+from prepbase.mail.links import external_url
 from prepbase.models import Offering, Purchase, PurchaseStatus, Student
 from prepbase.stripe_gateway import field
 from prepbase.tenancy import get_or_404

@@ -223,7 +223,8 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
             return SlotPicker(
                 staff=staff,
                 message=f"{staff.name} has no open times in the next "
-                f"{tenant.booking_horizon_days} days. Contact {tenant.name} to find a time.",
+                f"{tenant.booking_horizon_days} days. Contact {tenant.name} to find a time. "
+                f"{tenant.how_to_reach()}".rstrip(),
             )
         (day, starts), others = upcoming[0], upcoming[1:]
         form.date.data = day

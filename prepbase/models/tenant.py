@@ -15,6 +15,10 @@ class Tenant(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    # How families reach the business (Settings): shown wherever they are told to contact
+    # it, and the Reply-To of every e-mail. Sign-up starts with the owner's e-mail.
+    contact_email: Mapped[str | None] = mapped_column(String(254))
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
     slug: Mapped[str] = mapped_column(String(40), unique=True)
     timezone: Mapped[str] = mapped_column(String(64))
     # Families and admins are told when a package falls to this many minutes or fewer.
@@ -25,7 +29,7 @@ class Tenant(Base):
     )
     booking_horizon_days: Mapped[int] = mapped_column(Integer, default=60, server_default="60")
     slot_step_minutes: Mapped[int] = mapped_column(Integer, default=30, server_default="30")
-    # E-mail reminders this many hours before a session; 0 = off (prepbase.reminders).
+    # E-mail reminders this many hours before a session; 0 = off (prepbase.mail.sessions).
     reminder_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     # Online payments (design §5): prices are in this currency (ISO code, lower case).
@@ -38,6 +42,26 @@ class Tenant(Base):
     )
     # The admin's switch; Buy Hours shows only while it is on *and* Stripe takes charges.
     online_payments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+    @property
+    def phone_uri(self) -> str | None:
+        """The contact phone as a `tel:` link (digits and a leading +)."""
+        if not self.contact_phone:
+            return None
+        digits = "".join(c for c in self.contact_phone if c.isdigit())
+        return f"tel:{'+' if self.contact_phone.lstrip().startswith('+') else ''}{digits}"
+
+    def how_to_reach(self) -> str:
+        """The plain-text sentence that tells a family how to reach the business
+        ("E-mail … or call …."), or "" while Settings has neither."""
+        email, phone = self.contact_email, self.contact_phone
+        if email and phone:
+            return f"E-mail {email} or call {phone}."
+        if email:
+            return f"E-mail {email}."
+        if phone:
+            return f"Call {phone}."
+        return ""
 
     def __repr__(self) -> str:
         return f"<Tenant {self.slug}>"

@@ -36,7 +36,9 @@ class AuthToken(TenantScoped, Base):
 class OutboundEmail(TenantScoped, Base):
     """A message written in the same transaction as the change it reports.
 
-    It is sent after the commit; what fails stays pending for `flask prepbase send-mail`.
+    It is sent after the commit; what fails is tried again later (`next_attempt_at`,
+    backing off) until `prepbase.mail.outbox.MAX_ATTEMPTS`, then it is `failed` and shows
+    under Settings → E-mail, where an admin can resend it.
     """
 
     __tablename__ = "outbound_email"
@@ -44,11 +46,16 @@ class OutboundEmail(TenantScoped, Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     to_addr: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(200))
-    body: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)  # the plain-text part
+    html_body: Mapped[str | None] = mapped_column(Text)  # the HTML alternative, if any
+    # The Message-ID header, chosen when queued: a retry is the same message.
+    message_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A pending message is not tried before this (None: at once); set after a failure.
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # When a sender claimed it; a claim older than STALE_CLAIM is a sender that died.
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())

@@ -1,10 +1,11 @@
-"""E-mails about sessions: a reminder before each one, proposals, and cancellations.
+"""E-mails about sessions: proposals, cancellations, declined bookings, and a reminder
+before each one.
 
-Everything goes through the outbox (`prepbase.notify`), written in the transaction of the
-change it reports. Reminders are sent by `flask prepbase remind`: each session's reminder
-is claimed with a conditional UPDATE of `reminder_sent_at` in the same transaction that
-queues its e-mails, so it goes out once however often, and on however many hosts, the
-command runs.
+Everything goes through the outbox (`prepbase.mail.outbox`), written in the transaction
+of the change it reports. Reminders are sent by `flask prepbase remind`: each session's
+reminder is claimed with a conditional UPDATE of `reminder_sent_at` in the same
+transaction that queues its e-mails, so it goes out once however often, and on however
+many hosts, the command runs.
 """
 
 from __future__ import annotations
@@ -12,14 +13,14 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from flask import current_app, has_app_context, has_request_context
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from prepbase.alerts import family_recipients
 from prepbase.hours import hours_phrase
-from prepbase.links import external_url
 from prepbase.localtime import format_when
+from prepbase.mail.links import mail_link
+from prepbase.mail.outbox import deliver_pending, queue_message
+from prepbase.mail.recipients import family_recipients
 from prepbase.models import (
     STAFF_ROLES,
     Service,
@@ -29,7 +30,6 @@ from prepbase.models import (
     User,
     utcnow,
 )
-from prepbase.notify import deliver_pending, queue_email
 from prepbase.tenancy import as_tenant
 
 log = logging.getLogger(__name__)
@@ -38,20 +38,8 @@ FAMILY_DASHBOARD = "tenant.family.dashboard"
 STAFF_SESSION = "tenant.tutor.session_detail"
 
 
-def link(tenant: Tenant, endpoint: str, anchor: str = "", **values: object) -> str | None:
-    """An absolute link for an e-mail: from the request, else from PUBLIC_BASE_URL (jobs);
-    None when a job runs without PUBLIC_BASE_URL (or outside the app, as some tests do)."""
-    values["tenant_slug"] = tenant.slug
-    if has_request_context():
-        return external_url(endpoint, **values) + anchor
-    base = current_app.config.get("PUBLIC_BASE_URL") if has_app_context() else None
-    if not base:
-        return None
-    path = current_app.url_map.bind("localhost").build(endpoint, values)
-    return base.rstrip("/") + path + anchor
-
-
 def _about(tenant: Tenant, ts: TutoringSession) -> str:
+    """The session in words, as every message names it."""
     return (
         f"{ts.student.full_name}'s {Service(ts.service).label.lower()} session with "
         f"{ts.staff.name} on {format_when(tenant.timezone, ts.starts_at)} "
@@ -59,88 +47,119 @@ def _about(tenant: Tenant, ts: TutoringSession) -> str:
     )
 
 
-def _see(url: str | None, tenant: Tenant, what: str) -> str:
-    return f"{what}: {url}" if url else f"Sign in to {tenant.name} to see it."
-
-
 def _family_link(tenant: Tenant, ts: TutoringSession, **args: object) -> str | None:
-    return link(tenant, FAMILY_DASHBOARD, f"#session-{ts.id}", **args)
+    return mail_link(tenant, FAMILY_DASHBOARD, anchor=f"session-{ts.id}", **args)
 
 
 def _staff_link(tenant: Tenant, ts: TutoringSession) -> str | None:
-    return link(tenant, STAFF_SESSION, session_id=ts.id)
+    return mail_link(tenant, STAFF_SESSION, session_id=ts.id)
+
+
+def _to_family(
+    session: Session,
+    tenant: Tenant,
+    ts: TutoringSession,
+    subject: str,
+    template: str,
+    **context: object,
+) -> None:
+    for person in family_recipients(session, ts.student_id, ts.student.family_id):
+        queue_message(session, tenant, person, subject, template, ts=ts, **context)
 
 
 def session_proposed(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
     """Tell the family that a staff member proposed a session, with Accept/Decline links
     to their dashboard (a link in an e-mail only opens the page; the buttons there act)."""
-    accept = _family_link(tenant, ts, accept=ts.id)
-    decline = _family_link(tenant, ts, decline=ts.id)
-    answer = (
-        f"Accept: {accept}\nDecline: {decline}\n"
-        if accept and decline
-        else f"Sign in to {tenant.name} to accept or decline it.\n"
+    _to_family(
+        session,
+        tenant,
+        ts,
+        f"{ts.staff.name} proposed a session for {ts.student.first_name}",
+        "session_proposed",
+        about=_about(tenant, ts),
+        accept=_family_link(tenant, ts, accept=ts.id),
+        decline=_family_link(tenant, ts, decline=ts.id),
     )
-    for person in family_recipients(session, ts.student_id, ts.student.family_id):
-        queue_email(
-            session,
-            person.email,
-            f"{ts.staff.name} proposed a session for {ts.student.first_name}",
-            f"Hello {person.name},\n\n{ts.staff.name} proposed {_about(tenant, ts)}.\n\n"
-            f"No hours are used until you accept it.\n\n{answer}",
-        )
 
 
 def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
     """Tell the other side that a session is cancelled: the family when staff cancel, the
     staff member when the family (or an admin) does."""
-    reason = f"\nReason: {ts.cancel_reason}\n" if ts.cancel_reason else ""
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"Cancelled: {ts.student.first_name}'s session of {when}"
+    about = _about(tenant, ts)
     if actor.role in STAFF_ROLES:
-        refund = (
-            f"\n{hours_phrase(ts.duration_minutes)} went back to the package.\n"
-            if ts.package_id is not None
-            else ""
+        _to_family(
+            session,
+            tenant,
+            ts,
+            subject,
+            "session_cancelled",
+            actor=actor,
+            about=about,
+            reason=ts.cancel_reason,
+            refunded=ts.duration_minutes if ts.package_id is not None else 0,
+            link=_family_link(tenant, ts),
+            link_label="Your dashboard",
         )
-        for person in family_recipients(session, ts.student_id, ts.student.family_id):
-            queue_email(
-                session,
-                person.email,
-                subject,
-                f"Hello {person.name},\n\n{actor.name} cancelled {_about(tenant, ts)}.\n"
-                f"{reason}{refund}\n{_see(_family_link(tenant, ts), tenant, 'Your dashboard')}\n",
-            )
     staff = ts.staff
     if actor.id != staff.id and staff.active:
-        queue_email(
+        queue_message(
             session,
-            staff.email,
+            tenant,
+            staff,
             subject,
-            f"Hello {staff.name},\n\n{actor.name} cancelled {_about(tenant, ts)}.\n{reason}\n"
-            f"{_see(_staff_link(tenant, ts), tenant, 'The session')}\n",
+            "session_cancelled",
+            actor=actor,
+            about=about,
+            reason=ts.cancel_reason,
+            refunded=0,
+            link=_staff_link(tenant, ts),
+            link_label="The session",
         )
+
+
+def booking_declined(session: Session, tenant: Tenant, ts: TutoringSession, reason: str) -> None:
+    """Tell the family that the staff member cannot take their booking (rule 9)."""
+    _to_family(
+        session,
+        tenant,
+        ts,
+        f"{ts.staff.name} cannot take {ts.student.first_name}'s session",
+        "booking_declined",
+        when=format_when(tenant.timezone, ts.starts_at),
+        reason=reason,
+        refunded=ts.duration_minutes,
+        link=mail_link(tenant, FAMILY_DASHBOARD),
+    )
 
 
 def _queue_reminder(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"Reminder: {ts.student.first_name}'s session on {when}"
-    for person in family_recipients(session, ts.student_id, ts.student.family_id):
-        queue_email(
-            session,
-            person.email,
-            subject,
-            f"Hello {person.name},\n\nA reminder of {_about(tenant, ts)}.\n\n"
-            f"If you cannot come, cancel it from your dashboard; its hours go back to the "
-            f"package.\n{_see(_family_link(tenant, ts), tenant, 'Your dashboard')}\n",
-        )
+    about = _about(tenant, ts)
+    _to_family(
+        session,
+        tenant,
+        ts,
+        subject,
+        "session_reminder",
+        about=about,
+        family=True,
+        link=_family_link(tenant, ts),
+        link_label="Your dashboard",
+    )
     if ts.staff.active:
-        queue_email(
+        queue_message(
             session,
-            ts.staff.email,
+            tenant,
+            ts.staff,
             subject,
-            f"Hello {ts.staff.name},\n\nA reminder of {_about(tenant, ts)}.\n\n"
-            f"{_see(_staff_link(tenant, ts), tenant, 'The session')}\n",
+            "session_reminder",
+            about=about,
+            family=False,
+            link=_staff_link(tenant, ts),
+            link_label="The session",
         )
 
 

@@ -1,0 +1,55 @@
+"""E-mails about a family's hours: running low, and out of hours (design §4)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from prepbase.hours import Change
+from prepbase.mail.links import mail_link
+from prepbase.mail.outbox import queue_message
+from prepbase.mail.recipients import family_recipients
+from prepbase.models import Package, Tenant
+
+FAMILY_DASHBOARD = "tenant.family.dashboard"
+BUY_HOURS = "tenant.family.buy_hours"
+
+
+def crossing(tenant: Tenant, before: int, after: int) -> str | None:
+    """Which line a debit crossed: "empty" (reached zero), "low" (reached the threshold)."""
+    if after == 0 < before:
+        return "empty"
+    if after <= tenant.low_balance_minutes < before:
+        return "low"
+    return None
+
+
+def after_debit(
+    session: Session, tenant: Tenant, package: Package, change: Change, *, sells_online: bool
+) -> None:
+    """Queue one e-mail to the family for each threshold a debit crosses (§4).
+
+    `sells_online` (the caller asks `payments.sells_online`) says whether the e-mail
+    points to Buy Hours or tells the family how to reach the business."""
+    line = crossing(tenant, change.before, change.after)
+    if line is None:
+        return
+    session.refresh(package)
+    student = package.student
+    if line == "empty":
+        subject = f"{student.first_name} has no {package.name} hours left"
+    else:
+        subject = f"{student.first_name} is running low on hours"
+    link = mail_link(tenant, BUY_HOURS if sells_online else FAMILY_DASHBOARD)
+    for person in family_recipients(session, student.id, student.family_id):
+        queue_message(
+            session,
+            tenant,
+            person,
+            subject,
+            "hours_running_low",
+            package=package,
+            empty=line == "empty",
+            minutes_left=change.after,
+            sells_online=sells_online,
+            link=link,
+        )
