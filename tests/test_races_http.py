@@ -133,7 +133,7 @@ def test_two_servers_race_for_the_last_hours(app, engine, committed, two_servers
 
 
 def test_two_servers_race_to_accept(app, engine, committed, two_servers):
-    """Accepts take no person lock: the conditional UPDATE alone keeps the balance."""
+    """Accepts queue on the people locks; the conditional UPDATE refuses the late ones."""
     slug = committed.tenant.slug
     package_id = give_package(app, engine, committed, 3 * 60)
     ids = []
