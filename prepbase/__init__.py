@@ -16,7 +16,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def create_app(env: str | None = None, **overrides: Any) -> Flask:
     """Application factory: configure, then register extensions, blueprints, handlers."""
-    app = Flask(
+    from prepbase.retry import RetryingFlask  # each view one unit of work, see retry.py
+
+    app = RetryingFlask(
         __name__,
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import partial
 
 import click
 from flask.cli import AppGroup
@@ -13,6 +14,7 @@ from prepbase.localtime import business_today
 from prepbase.mail.outbox import deliver_pending, requeue_stale
 from prepbase.mail.sessions import remind_everyone
 from prepbase.models import Tenant
+from prepbase.retry import retrying
 from prepbase.tenancy import as_tenant
 
 prepbase_cli = AppGroup("prepbase", help="PrepBase maintenance commands.")
@@ -80,14 +82,19 @@ def audit_command() -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend it is this day.")
 def renew_command(today: datetime | None) -> None:
     """Renew recurring packages whose period began and expire passed packages (idempotent)."""
-    from prepbase.packages import renew_due
+    from prepbase.packages import RenewalReport, renew_due
+
+    def renew_business(day: date) -> RenewalReport:
+        # One business's renewals and expiries: one unit of work, run again on a conflict.
+        report = renew_due(db.session, day)
+        db.session.commit()
+        return report
 
     renewed = expired = 0
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.id)).all():
         day = today.date() if today else business_today(tenant)
         with as_tenant(tenant.id):
-            report = renew_due(db.session, day)
-            db.session.commit()
+            report = retrying(db.session, partial(renew_business, day), what=f"renew {tenant.slug}")
         renewed += report.renewed
         expired += report.expired
     click.echo(f"{renewed} renewal(s), {expired} package(s) expired.")

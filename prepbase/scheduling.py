@@ -69,12 +69,37 @@ def _check_staff(session: Session, staff: User, service: str) -> None:
         raise DomainError(f"{staff.name} does not offer {Service(service).label}.", field="staff")
 
 
-def _lock_people(session: Session, staff_id: int, student_id: int) -> None:
-    # Row locks (PostgreSQL) serialize bookings of the same staff member or student, so
-    # two overlapping sessions cannot both pass the overlap check. Always staff first,
-    # then student: one order, no deadlock. SQLite's BEGIN IMMEDIATE does the same.
-    session.execute(select(User.id).where(User.id == staff_id).with_for_update())
-    session.execute(select(Student.id).where(Student.id == student_id).with_for_update())
+def _lock_for_change(
+    session: Session, staff_id: int, student_id: int, ts: TutoringSession | None = None
+) -> None:
+    """Take the row locks of a change to a session; every verb calls this first, before
+    it reads what it decides on or changes anything.
+
+    One order on every path, so no two verbs deadlock (issue 11): the staff member's
+    `user_account` row, the student's row, the session's row (read again under its
+    lock: the verb sees the session as it is now), and only then a package (`hours`
+    updates it). The people locks also serialize bookings of one staff member or
+    student, so two overlapping sessions cannot both pass the overlap check.
+
+    The deadlock in PostgreSQL's log, booking against accept (cancel alike):
+      booking: SELECT user_account.id … FOR UPDATE (the staff member, `_lock_people`),
+               then UPDATE package (the debit) waits for the accept;
+      accept:  UPDATE tutoring_session (status), UPDATE package (the debit), then
+               UPDATE tutoring_session SET package_id, charged_minutes. A row this
+               transaction has changed has all its foreign keys checked again, staff_id
+               too: SELECT 1 FROM user_account … FOR KEY SHARE waits for the booking.
+    FOR NO KEY UPDATE, not FOR UPDATE: it does not block those FOR KEY SHARE checks, so
+    a ledger entry or cancellation naming a staff member as the actor (an admin who
+    also teaches) never waits for that person's lock out of order.
+    SQLite: BEGIN IMMEDIATE already runs one writer at a time; these are plain reads.
+    """
+    # key_share=True: FOR NO KEY UPDATE on PostgreSQL.
+    session.execute(select(User.id).where(User.id == staff_id).with_for_update(key_share=True))
+    session.execute(
+        select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
+    )
+    if ts is not None:
+        session.refresh(ts, with_for_update={"key_share": True})
 
 
 def _check_overlap(
@@ -281,7 +306,7 @@ def _new_session(
     _check_future(starts_at, now)
     _check_staff(session, staff, service)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
-    _lock_people(session, staff.id, student.id)
+    _lock_for_change(session, staff.id, student.id)
     if status == SessionStatus.UPCOMING:
         # A family books an open slot only. Checked after the locks, in the transaction
         # that debits: a slot taken a moment ago by another family is seen here.
@@ -389,6 +414,7 @@ def accept_session(
     now: datetime | None = None,
 ) -> None:
     """Rule 2: the family accepts a proposal → UPCOMING, and the hours are debited."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_family_actor(actor, ts.student)
     if ts.status == SessionStatus.PENDING and ts.starts_at <= (now or utcnow()):
         raise DomainError("This proposal's time has passed; ask for a new time.")
@@ -398,6 +424,7 @@ def accept_session(
 
 def decline_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
     """Rule 2: the family declines a proposal; no hours move."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_family_actor(actor, ts.student)
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.DECLINED, declined_at=utcnow())
 
@@ -413,6 +440,7 @@ def cancel_session(
 ) -> None:
     """Rule 3: cancelling refunds any hours the session holds, to the same package; the
     other side is told by e-mail (unless the caller tells them itself)."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     if actor.role in STAFF_ROLES:
         _check_staff_actor(actor, ts)
     else:
@@ -443,6 +471,7 @@ def cancel_session(
 
 def confirm_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
     """Rule 9: the staff member confirms a family booking; no hours move."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     if ts.status != SessionStatus.UPCOMING or not ts.booked_by_family:
         raise DomainError("Only upcoming sessions booked by a family need confirming.")
@@ -461,6 +490,7 @@ def reject_booking(
 ) -> None:
     """Rule 9: staff who cannot take a family booking decline it with a reason: the
     session is cancelled, its hours refunded, and the family is told."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     reason = (reason or "").strip()
     if not reason:
@@ -475,12 +505,12 @@ def change_duration(
     session: Session, tenant: Tenant, actor: User, ts: TutoringSession, minutes: int
 ) -> None:
     """Rule 6: an upcoming session's new length debits or refunds the difference."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     check_duration(minutes)
     if ts.status not in OPEN:
         raise DomainError(_refusal(ts.status, "changed"))
     ends_at = ts.starts_at + timedelta(minutes=minutes)
-    _lock_people(session, ts.staff_id, ts.student_id)
     _check_overlap(
         session,
         tenant,
@@ -523,12 +553,12 @@ def reschedule(
     now: datetime | None = None,
 ) -> None:
     """Rule 6: moving a session in time moves no hours."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     if ts.status not in OPEN:
         raise DomainError(_refusal(ts.status, "changed"))
     _check_future(starts_at, now or utcnow())
     ends_at = starts_at + timedelta(minutes=ts.duration_minutes)
-    _lock_people(session, ts.staff_id, ts.student_id)
     _check_overlap(
         session,
         tenant,
@@ -567,6 +597,7 @@ def take_attendance(
     now: datetime | None = None,
 ) -> None:
     """Rule 4: present / late / absent (an absent student still uses the hours)."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     _check_can_record(ts, now or utcnow())
     ts.attendance = Attendance(attendance)
@@ -587,6 +618,7 @@ def submit_action_plan(
     now: datetime | None = None,
 ) -> None:
     """Rule 4: the staff member's action plan; with attendance it completes the session."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     _check_can_record(ts, now or utcnow())
     if not (topics or "").strip():

@@ -199,8 +199,8 @@ def test_overlapping_bookings_race_one_wins(app, engine, committed):
 
 
 def test_twenty_accepts_race_for_the_last_hours(app, engine, committed):
-    """Accepting takes no person lock: only the conditional UPDATE stands between
-    twenty accepts and an overdrawn package."""
+    """Twenty accepts for one student queue on the people locks (one lock order for
+    every verb); the conditional UPDATE refuses those the hours no longer cover."""
     package_id = give_package(app, engine, committed, 5 * 60)
     ids = []
     with as_tenant(committed.tenant.id), Session(engine) as session:
