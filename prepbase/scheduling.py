@@ -197,13 +197,11 @@ def hours_left(session: Session, student_id: int, service: str, on: date) -> int
 def _not_enough(
     session: Session, tenant: Tenant, ts: TutoringSession, minutes: int
 ) -> NotEnoughHours:
-    from prepbase.payments import sells_online  # payments builds on scheduling
-
     left = hours_left(session, ts.student_id, ts.service, local_date(tenant, ts.starts_at))
     student = ts.student
     renewal = (
         f"Buy Hours on your dashboard or ask {tenant.name} for a renewal package"
-        if sells_online(tenant)
+        if payments.sells_online(tenant)
         else f"Ask {tenant.name} for a renewal package"
     )
     return NotEnoughHours(
