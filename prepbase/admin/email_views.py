@@ -35,7 +35,7 @@ def email_settings() -> Response:
     )
 
 
-@bp.post("/settings/email/<int:message_id>/resend")
+@bp.post("/settings/email/<id:message_id>/resend")
 def email_resend(message_id: int) -> Response:
     message = get_or_404(OutboundEmail, message_id)
     form = ActionForm()
