@@ -143,17 +143,15 @@ def may_staff_act(actor: User, ts: TutoringSession) -> bool:
 def payable_packages(
     session: Session, student_id: int, service: str, on: date, minutes: int
 ) -> list[Package]:
-    """Design §3 rule 5: active, same service, started by the session's day, not expired
-    by then, covering the whole session; the one that started first comes first."""
+    """Design §3 rule 5: same service, usable on the session's day (`Package.usable_on`),
+    covering the whole session; the one that started first comes first."""
     return list(
         session.scalars(
             select(Package)
             .where(
                 Package.student_id == student_id,
                 Package.service == service,
-                Package.active.is_(True),
-                Package.start_date <= on,
-                or_(Package.expires_on.is_(None), Package.expires_on >= on),
+                Package.usable_on(on),
                 Package.remaining_minutes >= minutes,
             )
             .order_by(Package.start_date, Package.id)
@@ -203,16 +201,13 @@ def pick_package(
     packages: list[Package], ts: TutoringSession, on: date
 ) -> tuple[Package | None, int]:
     """Rule 5 over packages already loaded (oldest first): the one that would pay for
-    `ts`, and the minutes its student could use that day. Mirrors `payable_packages`
-    so a page can preview many sessions without a query each."""
+    `ts`, and the minutes its student could use that day. The same rule as
+    `payable_packages` (`Package.usable_on`), so a page can preview many sessions
+    without a query each."""
     usable = [
         p
         for p in packages
-        if p.student_id == ts.student_id
-        and p.service == ts.service
-        and p.active
-        and p.start_date <= on
-        and (p.expires_on is None or p.expires_on >= on)
+        if p.student_id == ts.student_id and p.service == ts.service and p.usable_on(on)
     ]
     payer = next((p for p in usable if p.remaining_minutes >= ts.duration_minutes), None)
     return payer, sum(p.remaining_minutes for p in usable)

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from prepbase import hours, localtime, packages, scheduling
 from prepbase.errors import DomainError, NotFound
-from prepbase.models import EntryKind, LedgerEntry, OutboundEmail, SessionStatus
+from prepbase.models import EntryKind, LedgerEntry, OutboundEmail, Package, SessionStatus
 from prepbase.tenancy import as_tenant
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -590,6 +591,37 @@ def test_expiry_turns_packages_inactive(world, db_session):
     db_session.refresh(package)
     assert report.expired == 1
     assert (package.active, package.inactive_reason) == (False, "expired")
+
+
+def test_switching_a_package_on_uses_the_business_day_not_the_machines(world, db_session):
+    # 02:00 UTC on 1 Dec is still 30 Nov, 9 PM, for the business in New York.
+    last_day = give(db_session, world, "5", expires_on=date(2026, 11, 30))
+    gone = give(db_session, world, "5", name="Gone", expires_on=date(2026, 11, 29))
+    for package in (last_day, gone):
+        packages.set_package_active(db_session, world.admin, package, False)
+    with time_machine.travel(datetime(2026, 12, 1, 2, 0, tzinfo=UTC), tick=False):
+        packages.set_package_active(db_session, world.admin, last_day, True)
+        with pytest.raises(DomainError, match="has expired"):
+            packages.set_package_active(db_session, world.admin, gone, True)
+    assert (last_day.active, gone.active) == (True, False)
+
+
+def test_usable_on_reads_the_same_in_python_and_sql(world, db_session):
+    made = [
+        give(db_session, world, "1", name="Open-ended", start=date(2026, 11, 1)),
+        give(db_session, world, "1", name="Starts later", start=date(2026, 12, 2)),
+        give(db_session, world, "1", name="Ends 1 Dec", expires_on=date(2026, 12, 1)),
+        give(db_session, world, "1", name="Ended", expires_on=date(2026, 11, 30)),
+        give(db_session, world, "1", name="Paused"),
+    ]
+    packages.set_package_active(db_session, world.admin, made[-1], False)
+    day = date(2026, 12, 1)
+    for rule in ("not_expired_on", "active_on", "usable_on"):
+        in_python = {p.name for p in made if getattr(p, rule)(day)}
+        in_sql = set(db_session.scalars(select(Package.name).where(getattr(Package, rule)(day))))
+        assert in_python == in_sql, rule
+    assert in_python == {"Open-ended", "Ends 1 Dec"}
+    assert [p.inactive_reason_on(day) for p in made] == [None, None, None, "expired", "paused"]
 
 
 @pytest.mark.tampers_ledger

@@ -17,7 +17,7 @@ from wtforms.validators import Optional
 from prepbase.admin import bp
 from prepbase.extensions import db
 from prepbase.htmx import render
-from prepbase.localtime import day_start_utc
+from prepbase.localtime import business_today, day_start_utc
 from prepbase.models import STAFF_ROLES, SessionStatus, Student, User
 from prepbase.session_lists import (
     SESSIONS_PER_PAGE,
@@ -134,5 +134,5 @@ def student_sessions(student_id: int) -> Response:
         block="tab",
         student=student,
         tab="sessions",
-        history=student_history(db.session, student.id),
+        history=student_history(db.session, student.id, business_today(g.tenant)),
     )

@@ -25,7 +25,7 @@ from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
-from prepbase.localtime import format_when, to_local
+from prepbase.localtime import business_today, format_when, to_local
 from prepbase.models import (
     STAFF_ROLES,
     Package,
@@ -72,7 +72,7 @@ def _cancel_form(**kwargs: object) -> ReasonForm:
 @bp.get("/")
 def dashboard() -> Response:
     now = utcnow()
-    board = staff_board(db.session, current_user.id, now)
+    board = staff_board(db.session, current_user.id, now, business_today(g.tenant, now))
     weeks = reports.staff_hours_by_week(db.session, g.tenant.timezone, current_user.id, now)
     return render(
         "tutor/dashboard.html",
@@ -224,7 +224,10 @@ def _session_page(
 ) -> Response:
     active_packages = db.session.scalars(
         select(Package)
-        .where(Package.student_id == ts.student_id, Package.active.is_(True))
+        .where(
+            Package.student_id == ts.student_id,
+            Package.active_on(business_today(g.tenant)),
+        )
         .order_by(Package.start_date, Package.id)
     ).all()
     preview = (
