@@ -15,9 +15,9 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from prepbase.lifecycle import OPEN, is_new_booking
 from prepbase.models import Package, SessionStatus, TutoringSession
 
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
 CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
 RECENT_COMPLETED = 20
 SESSIONS_PER_PAGE = 50
@@ -30,11 +30,6 @@ def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringS
         joinedload(TutoringSession.staff),
         joinedload(TutoringSession.package),
     )
-
-
-def is_new_booking(ts: TutoringSession) -> bool:
-    """A family booking its staff member has not confirmed yet (design §3 rule 9)."""
-    return ts.status == SessionStatus.UPCOMING and ts.booked_by_family and ts.confirmed_at is None
 
 
 def hours_left_by_service(
@@ -67,6 +62,16 @@ class StaffBoard:
     pending: list[TutoringSession] = field(default_factory=list)
     completed: list[TutoringSession] = field(default_factory=list)
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def sessions(self) -> list[TutoringSession]:
+        """Every session on the board."""
+        return [
+            *self.new_bookings,
+            *self.needs_completion,
+            *self.upcoming,
+            *self.pending,
+            *self.completed,
+        ]
 
 
 def staff_board(
@@ -161,6 +166,10 @@ class StudentHistory:
     completed: list[TutoringSession] = field(default_factory=list)
     closed: list[TutoringSession] = field(default_factory=list)  # cancelled or declined
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
+
+    def sessions(self) -> list[TutoringSession]:
+        """Every session of the student."""
+        return [*self.upcoming, *self.pending, *self.completed, *self.closed]
 
 
 def student_history(session: Session, student_id: int, today: date) -> StudentHistory:

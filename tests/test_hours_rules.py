@@ -166,7 +166,7 @@ def test_help_page_example_growth_package(world, db_session):
     db_session.refresh(package)
     assert package.remaining_minutes == 1230  # completing moves nothing
     with pytest.raises(DomainError, match="completed"):
-        scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+        scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert package.remaining_minutes == 1230
     assert ledger_sum(db_session, package) == 1230
@@ -199,7 +199,7 @@ def test_staff_proposal_is_pending_until_accepted(world, db_session):
     db_session.refresh(package)
     assert package.remaining_minutes == 300
     assert scheduling.preview_package(db_session, world.tenant, ts).id == package.id
-    scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+    scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
     assert ts.status == SessionStatus.UPCOMING
     db_session.refresh(package)
     assert package.remaining_minutes == 240
@@ -208,19 +208,19 @@ def test_staff_proposal_is_pending_until_accepted(world, db_session):
 def test_declining_moves_no_hours(world, db_session):
     package = give(db_session, world, "5")
     ts = propose(db_session, world, 60)
-    scheduling.decline_session(db_session, world.tenant, world.student_user, ts)
+    scheduling.decline_session(db_session, world.tenant, world.student_user, ts, now=NOW)
     assert ts.status == SessionStatus.DECLINED
     db_session.refresh(package)
     assert package.remaining_minutes == 300
     with pytest.raises(DomainError, match="declined"):
-        scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+        scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
 
 
 def test_accepting_twice_or_non_pending_is_refused(world, db_session):
     give(db_session, world, "5")
     ts = book(db_session, world, 60)
     with pytest.raises(DomainError, match="upcoming"):
-        scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+        scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
 
 
 def test_accept_without_hours_is_refused_and_stays_pending(world, db_session):
@@ -228,7 +228,7 @@ def test_accept_without_hours_is_refused_and_stays_pending(world, db_session):
     ts = propose(db_session, world, 60)
     db_session.commit()
     with pytest.raises(scheduling.NotEnoughHours, match=r"has 0\.5 Tutoring hours left"):
-        scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+        scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.rollback()
     db_session.refresh(ts)
     assert ts.status == SessionStatus.PENDING
@@ -262,7 +262,7 @@ def test_cancel_refunds_upcoming_hours_to_the_same_package(world, db_session):
 def test_cancel_twice_refunds_once(world, db_session):
     package = give(db_session, world, "2")
     ts = book(db_session, world, 60)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     with pytest.raises(DomainError, match="cancelled"):
         scheduling.cancel_session(db_session, world.tenant, world.admin, ts)
     db_session.refresh(package)
@@ -272,7 +272,7 @@ def test_cancel_twice_refunds_once(world, db_session):
 def test_cancelling_pending_moves_no_hours(world, db_session):
     package = give(db_session, world, "2")
     ts = propose(db_session, world, 60)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert package.remaining_minutes == 120
     assert ledger_sum(db_session, package) == 120
@@ -282,7 +282,7 @@ def test_refund_goes_back_even_to_an_inactive_package(world, db_session):
     package = give(db_session, world, "2")
     ts = book(db_session, world, 60)
     packages.set_package_active(db_session, world.admin, package, False)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert (package.active, package.remaining_minutes) == (False, 120)
 
@@ -454,7 +454,7 @@ def test_staff_and_student_cannot_overlap(world, db_session):
 def test_cancelled_and_declined_sessions_free_the_time(world, db_session):
     give(db_session, world, "20")
     ts = book(db_session, world, 60)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     book(db_session, world, 60)
 
 
@@ -666,7 +666,7 @@ def test_session_with_attendance_cannot_be_cancelled(world, db_session):
     later = ts.starts_at + timedelta(minutes=5)
     scheduling.take_attendance(db_session, world.tenant, world.tutor, ts, "absent", now=later)
     with pytest.raises(DomainError, match="took place"):
-        scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+        scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert package.remaining_minutes == 240
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import g, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -17,8 +18,9 @@ from wtforms.validators import Optional
 from prepbase.admin import bp
 from prepbase.extensions import db
 from prepbase.htmx import render
+from prepbase.lifecycle import actions_by_session
 from prepbase.localtime import business_today, day_start_utc
-from prepbase.models import STAFF_ROLES, SessionStatus, Student, User
+from prepbase.models import STAFF_ROLES, SessionStatus, Student, User, utcnow
 from prepbase.session_lists import (
     SESSIONS_PER_PAGE,
     SessionFilters,
@@ -119,6 +121,7 @@ def session_list() -> Response:
         status=status,
         form=form,
         sessions=sessions,
+        actions=actions_by_session(sessions, current_user, utcnow()),
         total=total,
         page=min(max(page, 1), pages),
         pages=pages,
@@ -129,10 +132,13 @@ def session_list() -> Response:
 @bp.get("/students/<int:student_id>/sessions")
 def student_sessions(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
+    now = utcnow()
+    history = student_history(db.session, student.id, business_today(g.tenant, now))
     return render(
         "admin/students/tab_sessions.html",
         block="tab",
         student=student,
         tab="sessions",
-        history=student_history(db.session, student.id, business_today(g.tenant)),
+        history=history,
+        actions=actions_by_session(history.sessions(), current_user, now),
     )
