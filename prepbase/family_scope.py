@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import date
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from prepbase.models import LedgerEntry, Package, Role, Student, TutoringSession, User
@@ -38,23 +38,19 @@ def _ids(students: Iterable[Student]) -> list[int]:
 
 
 def shown_to_family(package: Package, today: date) -> bool:
-    """Design §2: a family sees a package only while it is active and not past its expiry
-    (the renewal job may not have switched an expired package off yet)."""
-    return package.active and (package.expires_on is None or package.expires_on >= today)
+    """Design §2: a family sees a package only while it is Active (`Package.active_on`)."""
+    return package.active_on(today)
 
 
 def active_packages(session: Session, students: Sequence[Student], today: date) -> list[Package]:
-    """The students' active, unexpired packages; oldest first, as they pay (rule 5)."""
+    """The students' Active packages (`Package.active_on`); oldest first, as they pay
+    (rule 5)."""
     if not students:
         return []
     return list(
         session.scalars(
             select(Package)
-            .where(
-                Package.student_id.in_(_ids(students)),
-                Package.active.is_(True),
-                or_(Package.expires_on.is_(None), Package.expires_on >= today),
-            )
+            .where(Package.student_id.in_(_ids(students)), Package.active_on(today))
             .order_by(Package.start_date, Package.id)
         )
     )

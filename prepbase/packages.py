@@ -6,12 +6,13 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import exists, or_, select, update
+from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from prepbase import hours
 from prepbase.errors import DomainError
+from prepbase.localtime import business_today
 from prepbase.models import (
     InactiveReason,
     Offering,
@@ -21,6 +22,7 @@ from prepbase.models import (
     Purchase,
     Service,
     Student,
+    Tenant,
     User,
 )
 
@@ -144,10 +146,15 @@ def set_package_active(
     today: date | None = None,
 ) -> None:
     """The Status toggle: Inactive hides a package from the family and from booking;
-    sessions already holding its hours keep them. `today` is the business's local day."""
-    today = today or date.today()
-    if active and package.expires_on is not None and package.expires_on < today:
-        raise DomainError("This package has expired; change its expiry date to reactivate it.")
+    sessions already holding its hours keep them. A package past its expiry date stays
+    Inactive. `today` is the business's day (by default, the package's business's)."""
+    if active and package.expires_on is not None:
+        today = today or business_today(session.get_one(Tenant, package.tenant_id))
+        if not package.not_expired_on(today):
+            raise DomainError(
+                "This package has expired (its expiry date has passed) and cannot be switched "
+                "back on. Use Add Package to give the student new hours."
+            )
     package.active = active
     package.inactive_reason = None if active else InactiveReason(reason)
     session.flush()
@@ -207,9 +214,11 @@ def renew_due(session: Session, today: date) -> RenewalReport:
 
     Packages paid by a Stripe subscription are left to their paid invoices."""
     report = RenewalReport()
+    # Data hygiene: an expired package reads Inactive · Expired everywhere at once
+    # (`Package.active_on`); this also switches it off in its row.
     expired = session.execute(
         update(Package)
-        .where(Package.active.is_(True), Package.expires_on < today)
+        .where(Package.active.is_(True), ~Package.not_expired_on(today))
         .values(active=False, inactive_reason=InactiveReason.EXPIRED)
         .execution_options(synchronize_session=False)
     ).rowcount
@@ -217,11 +226,10 @@ def renew_due(session: Session, today: date) -> RenewalReport:
     due = session.scalars(
         select(Package)
         .where(
-            Package.active.is_(True),
+            Package.active_on(today),
             Package.package_type == PackageType.RECURRING,
             Package.renewals_stopped.is_(False),
             Package.current_period_start.is_not(None),
-            or_(Package.expires_on.is_(None), Package.expires_on >= today),
             # A package bought as a Stripe subscription renews when its invoice is paid
             # (prepbase.payments.renew_from_invoice), never on the calendar alone.
             ~exists().where(

@@ -273,13 +273,6 @@ def _session_filters(filters: ReportFilters) -> list[ColumnElement[bool]]:
     return where
 
 
-def _usable(today: date) -> ColumnElement[bool]:
-    return and_(
-        Package.active.is_(True),
-        or_(Package.expires_on.is_(None), Package.expires_on >= today),
-    )
-
-
 def projected_runout(remaining: int, used_recent: int, today: date) -> date | None:
     """Today + remaining ÷ (minutes used in the last 30 days ÷ 30), whole days rounded down;
     None when nothing remains or nothing was used recently."""
@@ -486,7 +479,9 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select:
     held = (
         select(
             Package.student_id.label("student_id"),
-            _minutes_if(_usable(window.today), Package.remaining_minutes).label("remaining"),
+            _minutes_if(Package.active_on(window.today), Package.remaining_minutes).label(
+                "remaining"
+            ),
         )
         .where(*service_packages)
         .group_by(Package.student_id)
@@ -509,7 +504,7 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select:
             Package.service.label("service"),
             func.sum(Package.remaining_minutes).label("minutes"),
         )
-        .where(_usable(window.today), *service_packages)
+        .where(Package.active_on(window.today), *service_packages)
         .group_by(Package.student_id, Package.service)
         .subquery("usable")
     )

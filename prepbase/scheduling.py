@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from prepbase import availability, hours, payments
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
+from prepbase.lifecycle import OPEN, Action, check, wrong_status
 from prepbase.localtime import format_when, local_date
 from prepbase.mail import hours as hours_mail
 from prepbase.mail import sessions as session_mail
@@ -37,7 +38,6 @@ from prepbase.models import (
 
 MIN_DURATION = 5
 MAX_DURATION = hours.MAX_SESSION_HOURS * 60
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
 
 
 class NotEnoughHours(DomainError):
@@ -170,17 +170,15 @@ def may_staff_act(actor: User, ts: TutoringSession) -> bool:
 def payable_packages(
     session: Session, student_id: int, service: str, on: date, minutes: int
 ) -> list[Package]:
-    """Design §3 rule 5: active, same service, started by the session's day, not expired
-    by then, covering the whole session; the one that started first comes first."""
+    """Design §3 rule 5: same service, usable on the session's day (`Package.usable_on`),
+    covering the whole session; the one that started first comes first."""
     return list(
         session.scalars(
             select(Package)
             .where(
                 Package.student_id == student_id,
                 Package.service == service,
-                Package.active.is_(True),
-                Package.start_date <= on,
-                or_(Package.expires_on.is_(None), Package.expires_on >= on),
+                Package.usable_on(on),
                 Package.remaining_minutes >= minutes,
             )
             .order_by(Package.start_date, Package.id)
@@ -230,16 +228,13 @@ def pick_package(
     packages: list[Package], ts: TutoringSession, on: date
 ) -> tuple[Package | None, int]:
     """Rule 5 over packages already loaded (oldest first): the one that would pay for
-    `ts`, and the minutes its student could use that day. Mirrors `payable_packages`
-    so a page can preview many sessions without a query each."""
+    `ts`, and the minutes its student could use that day. The same rule as
+    `payable_packages` (`Package.usable_on`), so a page can preview many sessions
+    without a query each."""
     usable = [
         p
         for p in packages
-        if p.student_id == ts.student_id
-        and p.service == ts.service
-        and p.active
-        and p.start_date <= on
-        and (p.expires_on is None or p.expires_on >= on)
+        if p.student_id == ts.student_id and p.service == ts.service and p.usable_on(on)
     ]
     payer = next((p for p in usable if p.remaining_minutes >= ts.duration_minutes), None)
     return payer, sum(p.remaining_minutes for p in usable)
@@ -272,18 +267,14 @@ def _move(
 
 
 def _refusal(current: str, wanted: str) -> str:
+    # A request that lost the race: the session moved on since `lifecycle.check` passed.
     verbs = {
         SessionStatus.UPCOMING: "accepted",
         SessionStatus.CANCELLED: "cancelled",
         SessionStatus.DECLINED: "declined",
         SessionStatus.COMPLETED: "completed",
     }
-    if current == SessionStatus.COMPLETED:
-        return f"This session is completed; it cannot be {verbs.get(wanted, 'changed')}."
-    return (
-        f"This session is {SessionStatus(current).label.lower()}; "
-        f"it cannot be {verbs.get(wanted, 'changed')} now."
-    )
+    return wrong_status(current, verbs.get(wanted, "changed"))
 
 
 def _new_session(
@@ -414,16 +405,22 @@ def accept_session(
     """Rule 2: the family accepts a proposal → UPCOMING, and the hours are debited."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_family_actor(actor, ts.student)
-    if ts.status == SessionStatus.PENDING and ts.starts_at <= (now or utcnow()):
-        raise DomainError("This proposal's time has passed; ask for a new time.")
+    check(ts, actor, Action.ACCEPT, now or utcnow())
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
 
 
-def decline_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+def decline_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    now: datetime | None = None,
+) -> None:
     """Rule 2: the family declines a proposal; no hours move."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_family_actor(actor, ts.student)
+    check(ts, actor, Action.DECLINE, now or utcnow())
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.DECLINED, declined_at=utcnow())
 
 
@@ -435,19 +432,17 @@ def cancel_session(
     reason: str = "",
     *,
     notify: bool = True,
+    now: datetime | None = None,
 ) -> None:
     """Rule 3: cancelling refunds any hours the session holds, to the same package; the
-    other side is told by e-mail (unless the caller tells them itself)."""
+    other side is told by e-mail (unless the caller tells them itself). Families cancel
+    until the session starts, staff until attendance is recorded (`lifecycle.TABLE`)."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     if actor.role in STAFF_ROLES:
         _check_staff_actor(actor, ts)
     else:
         _check_family_actor(actor, ts.student)
-    if ts.status == SessionStatus.UPCOMING and ts.attendance is not None:
-        raise DomainError(
-            "This session took place (attendance is recorded); it cannot be cancelled. "
-            "Submit the action plan to complete it."
-        )
+    check(ts, actor, Action.CANCEL, now or utcnow())
     _move(
         session,
         ts,
@@ -467,47 +462,60 @@ def cancel_session(
         session_mail.session_cancelled(session, tenant, actor, ts)
 
 
-def confirm_session(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+def confirm_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    now: datetime | None = None,
+) -> None:
     """Rule 9: the staff member confirms a family booking; no hours move."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
-    if ts.status != SessionStatus.UPCOMING or not ts.booked_by_family:
-        raise DomainError("Only upcoming sessions booked by a family need confirming.")
-    if ts.confirmed_at is None:
-        session.execute(
-            update(TutoringSession)
-            .where(TutoringSession.id == ts.id, TutoringSession.confirmed_at.is_(None))
-            .values(confirmed_at=utcnow())
-            .execution_options(synchronize_session=False)
-        )
-        session.refresh(ts)
+    check(ts, actor, Action.CONFIRM, now or utcnow())
+    session.execute(
+        update(TutoringSession)
+        .where(TutoringSession.id == ts.id, TutoringSession.confirmed_at.is_(None))
+        .values(confirmed_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(ts)
 
 
 def reject_booking(
-    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, reason: str
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    reason: str,
+    now: datetime | None = None,
 ) -> None:
     """Rule 9: staff who cannot take a family booking decline it with a reason: the
     session is cancelled, its hours refunded, and the family is told."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
+    now = now or utcnow()
+    check(ts, actor, Action.DECLINE_BOOKING, now)
     reason = (reason or "").strip()
     if not reason:
         raise DomainError("Tell the family why you cannot take this session.", field="reason")
-    if not ts.booked_by_family or ts.confirmed_at is not None:
-        raise DomainError("Only new family bookings can be declined; cancel it instead.")
-    cancel_session(session, tenant, actor, ts, reason, notify=False)
+    cancel_session(session, tenant, actor, ts, reason, notify=False, now=now)
     session_mail.booking_declined(session, tenant, ts, reason)
 
 
 def change_duration(
-    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, minutes: int
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    minutes: int,
+    now: datetime | None = None,
 ) -> None:
     """Rule 6: an upcoming session's new length debits or refunds the difference."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     check_duration(minutes)
-    if ts.status not in OPEN:
-        raise DomainError(_refusal(ts.status, "changed"))
+    check(ts, actor, Action.CHANGE_DURATION, now or utcnow())
     ends_at = ts.starts_at + timedelta(minutes=minutes)
     _check_overlap(
         session,
@@ -553,9 +561,9 @@ def reschedule(
     """Rule 6: moving a session in time moves no hours."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
-    if ts.status not in OPEN:
-        raise DomainError(_refusal(ts.status, "changed"))
-    _check_future(starts_at, now or utcnow())
+    now = now or utcnow()
+    check(ts, actor, Action.RESCHEDULE, now)
+    _check_future(starts_at, now)
     ends_at = starts_at + timedelta(minutes=ts.duration_minutes)
     _check_overlap(
         session,
@@ -572,20 +580,6 @@ def reschedule(
     session.flush()
 
 
-def _check_can_record(ts: TutoringSession, now: datetime) -> None:
-    if ts.status == SessionStatus.COMPLETED:
-        raise DomainError("This session is completed already.")
-    if ts.status != SessionStatus.UPCOMING:
-        raise DomainError(
-            f"This session is {SessionStatus(ts.status).label.lower()}; "
-            "attendance and action plans are for upcoming sessions."
-        )
-    if ts.starts_at > now:
-        raise DomainError(
-            "Attendance and the action plan can be recorded once the session has started."
-        )
-
-
 def take_attendance(
     session: Session,
     tenant: Tenant,
@@ -597,7 +591,7 @@ def take_attendance(
     """Rule 4: present / late / absent (an absent student still uses the hours)."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
-    _check_can_record(ts, now or utcnow())
+    check(ts, actor, Action.TAKE_ATTENDANCE, now or utcnow())
     ts.attendance = Attendance(attendance)
     ts.attendance_at = utcnow()
     session.flush()
@@ -618,7 +612,7 @@ def submit_action_plan(
     """Rule 4: the staff member's action plan; with attendance it completes the session."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
-    _check_can_record(ts, now or utcnow())
+    check(ts, actor, Action.SUBMIT_PLAN, now or utcnow())
     if not (topics or "").strip():
         raise DomainError("Write what the session covered.", field="topics")
     ts.plan_topics = topics.strip()

@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
+from prepbase.lifecycle import OPEN, is_new_booking
 from prepbase.models import Package, SessionStatus, TutoringSession
 
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
 CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
 RECENT_COMPLETED = 20
 SESSIONS_PER_PAGE = 50
@@ -32,15 +32,11 @@ def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringS
     )
 
 
-def is_new_booking(ts: TutoringSession) -> bool:
-    """A family booking its staff member has not confirmed yet (design §3 rule 9)."""
-    return ts.status == SessionStatus.UPCOMING and ts.booked_by_family and ts.confirmed_at is None
-
-
 def hours_left_by_service(
-    session: Session, student_ids: Iterable[int]
+    session: Session, student_ids: Iterable[int], today: date
 ) -> dict[tuple[int, str], int]:
-    """Minutes left on each student's active packages, per service, in one statement.
+    """Minutes left on each student's Active packages (`Package.active_on` the business's
+    `today`), per service, in one statement.
 
     Shown next to proposals (which hold no hours yet) so staff see whether the family
     can accept them.
@@ -50,7 +46,7 @@ def hours_left_by_service(
         return {}
     rows = session.execute(
         select(Package.student_id, Package.service, func.sum(Package.remaining_minutes))
-        .where(Package.student_id.in_(ids), Package.active.is_(True))
+        .where(Package.student_id.in_(ids), Package.active_on(today))
         .group_by(Package.student_id, Package.service)
     )
     return {(student_id, service): int(total or 0) for student_id, service, total in rows}
@@ -67,13 +63,27 @@ class StaffBoard:
     completed: list[TutoringSession] = field(default_factory=list)
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
 
+    def sessions(self) -> list[TutoringSession]:
+        """Every session on the board."""
+        return [
+            *self.new_bookings,
+            *self.needs_completion,
+            *self.upcoming,
+            *self.pending,
+            *self.completed,
+        ]
+
 
 def staff_board(
-    session: Session, staff_id: int, now: datetime, completed_limit: int = RECENT_COMPLETED
+    session: Session,
+    staff_id: int,
+    now: datetime,
+    today: date,
+    completed_limit: int = RECENT_COMPLETED,
 ) -> StaffBoard:
     """The sessions of `staff_id`: new family bookings to confirm, started sessions that
     still need attendance or an action plan, upcoming and pending ones, and the most
-    recent completed ones."""
+    recent completed ones. `today` is the business's day at `now`."""
     board = StaffBoard()
     open_sessions = session.scalars(
         _with_people(
@@ -104,7 +114,9 @@ def staff_board(
             )
         )
     )
-    board.hours_left = hours_left_by_service(session, (ts.student_id for ts in board.pending))
+    board.hours_left = hours_left_by_service(
+        session, (ts.student_id for ts in board.pending), today
+    )
     return board
 
 
@@ -155,9 +167,14 @@ class StudentHistory:
     closed: list[TutoringSession] = field(default_factory=list)  # cancelled or declined
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
 
+    def sessions(self) -> list[TutoringSession]:
+        """Every session of the student."""
+        return [*self.upcoming, *self.pending, *self.completed, *self.closed]
 
-def student_history(session: Session, student_id: int) -> StudentHistory:
-    """Every session of the student: open ones soonest first, past ones latest first."""
+
+def student_history(session: Session, student_id: int, today: date) -> StudentHistory:
+    """Every session of the student: open ones soonest first, past ones latest first.
+    `today` is the business's day."""
     history = StudentHistory()
     rows = session.scalars(
         _with_people(
@@ -176,5 +193,5 @@ def student_history(session: Session, student_id: int) -> StudentHistory:
     history.completed.reverse()
     history.closed.reverse()
     if history.pending:
-        history.hours_left = hours_left_by_service(session, [student_id])
+        history.hours_left = hours_left_by_service(session, [student_id], today)
     return history

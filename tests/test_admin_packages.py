@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from prepbase import hours, packages, scheduling
+from prepbase import hours, packages, reports, scheduling
 from prepbase.models import (
     EntryKind,
     InactiveReason,
@@ -21,6 +21,7 @@ from prepbase.models import (
     TutoringSession,
     utcnow,
 )
+from prepbase.reports import ReportFilters, Window
 from prepbase.tenancy import as_tenant
 from tests.factories import business_today
 
@@ -299,6 +300,121 @@ def test_expired_package_cannot_be_switched_back_on(admin, business, db_session,
     assert "has expired" in text(response) and "Inactive" in text(response)
     db_session.refresh(package)
     assert package.active is False and package.inactive_reason == InactiveReason.EXPIRED
+
+
+def test_package_past_its_expiry_reads_inactive_expired_before_renew_runs(
+    admin, business, db_session, make
+):
+    package = make.package(start_date=business_today(-60), expires_on=business_today(-1))
+    current = make.package(name="Current Package", expires_on=business_today())  # last day
+    tab = text(admin.get(f"/acme/admin/students/{business.students[0].id}/packages"))
+    status = cells(row(tab, f"package-{package.id}"))[6]
+    assert status == "Inactive : Growth Package · Expired"
+    assert 'aria-checked="false"' in row(tab, f"package-{package.id}")
+    assert 'name="active" value="1"' in row(tab, f"package-{package.id}")  # asks for Active
+    assert cells(row(tab, f"package-{current.id}"))[6] == "Active : Current Package"
+    page = text(admin.get(f"/acme/admin/packages/{package.id}"))
+    assert re.search(r'aria-checked="false"[^>]*>Inactive<.*?· </span>Expired', page, re.S)
+    db_session.refresh(package)
+    assert package.active is True and package.inactive_reason is None  # renew has not run
+
+    # Switching it back on is refused with the reason; nothing changes.
+    response = admin.post(
+        f"/acme/admin/packages/{package.id}/status",
+        data={"active": "1"},
+        headers={"HX-Request": "true"},
+    )
+    assert response.status_code == 422
+    assert "This package has expired" in text(response) and "Expired" in text(response)
+    db_session.refresh(package)
+    assert package.active is True and package.inactive_reason is None
+
+    # The renewal job still switches the row off (data hygiene); the page reads the same.
+    make.call(packages.renew_due, business_today())
+    db_session.refresh(package)
+    assert (package.active, package.inactive_reason) == (False, InactiveReason.EXPIRED)
+    tab = text(admin.get(f"/acme/admin/students/{business.students[0].id}/packages"))
+    assert cells(row(tab, f"package-{package.id}"))[6] == "Inactive : Growth Package · Expired"
+
+
+def test_package_past_its_expiry_is_used_nowhere_before_renew_runs(
+    client, auth, business, db_session, make
+):
+    # Started first, so rule 5 would take its hours first if it were usable.
+    old = make.package(
+        "1", name="Old Package", start_date=business_today(-60), expires_on=business_today(-1)
+    )
+    growth = make.package("24", start_date=business_today(-30))
+    ts = make.session(60)
+    assert (ts.package_id, ts.charged_minutes) == (growth.id, 60)  # not bookable
+    with make.scope():
+        proposal = scheduling.propose_session(
+            db_session,
+            business.tenant,
+            business.tutor,
+            student=business.students[0],
+            staff=business.tutor,
+            service="tutoring",
+            starts_at=utcnow().replace(microsecond=0) + timedelta(days=3),
+            duration_minutes=60,
+        )
+        db_session.commit()
+    db_session.refresh(old)
+    assert old.active is True and old.remaining_minutes == 60  # renew has not run
+
+    auth.as_role(business, "parent")
+    assert "Old Package" not in text(client.get("/acme/family/"))
+    assert client.get(f"/acme/family/packages/{old.id}").status_code == 404
+
+    auth.as_role(business, "tutor")
+    page = text(client.get(f"/acme/tutor/sessions/{ts.id}"))
+    assert "Growth Package" in page and "Old Package" not in page  # Ada's active packages
+    board = text(client.get("/acme/tutor/"))
+    pending = board[board.index('id="pending-title"') :]
+    assert f"/acme/tutor/sessions/{proposal.id}" in pending
+    assert "23<small" in pending  # hours left on Active packages: Growth's 23, not 24
+
+    auth.as_role(business, "admin")
+    dashboard = text(client.get("/acme/admin/"))
+    low = dashboard[dashboard.index("Running low") : dashboard.index("Get going")]
+    assert "Old Package" not in low  # 1 hour left, but expired: not "running low"
+    student_tab = text(client.get(f"/acme/admin/students/{business.students[0].id}/sessions"))
+    assert "23<small" in student_tab
+
+    today = business_today()
+    filters = ReportFilters(date_from=today - timedelta(days=30), date_to=today)
+    with make.scope():
+        figures = reports.student_figures(
+            db_session, filters, Window.of(business.tenant.timezone, filters, utcnow())
+        )
+    [ada] = [f for f in figures.rows if f.name == "Ada Acme"]
+    assert ada.remaining == 23 * 60  # Remaining: Growth's hours only
+
+
+def test_add_package_with_a_past_expiry_reads_inactive_expired(admin, business, db_session):
+    response = admin.post(
+        new_url(business),
+        data={
+            "offering": "custom",
+            "name": "Late Entry",
+            "package_type": "one_time",
+            "period": "",
+            "service": "tutoring",
+            "hours": "5",
+            "start_date": business_today(-30).isoformat(),
+            "expires_on": business_today(-1).isoformat(),
+        },
+    )
+    assert response.status_code == 303, text(response)
+    with as_tenant(business.tenant.id):
+        package = db_session.scalar(select(Package).where(Package.name == "Late Entry"))
+    assert package.remaining_minutes == 300
+    tab = text(admin.get(response.headers["Location"]))
+    assert "Its expiry date has passed, so it is Inactive · Expired." in tab
+    assert cells(row(tab, f"package-{package.id}"))[6] == "Inactive : Late Entry · Expired"
+    response = admin.post(f"/acme/admin/packages/{package.id}/status", data={"active": "1"})
+    assert response.status_code == 303
+    assert "This package has expired" in text(admin.get(response.headers["Location"]))
 
 
 # --- ＋ Add Package -------------------------------------------------------------------------

@@ -69,6 +69,22 @@ def test_all_sessions_are_listed_with_links_to_act(admin, sessions):
         assert f'<th scope="col">{header}</th>' in body
 
 
+def test_sessions_list_links_to_what_may_be_done_now(admin, world, sessions):
+    started = world.started(45, at=utcnow() - timedelta(minutes=20), student=1)
+    body = text(admin.get("/acme/admin/sessions"))
+    assert '<th scope="col">Actions</th>' in body
+
+    def actions(ts) -> list[str]:
+        row = re.search(rf"<tr>\s*<td><a {link(ts)}>.*?</tr>", body, re.S).group(0)
+        cell = re.findall(r'<td class="actions">(.*?)</td>', row, re.S)[0]
+        return re.findall(r'<a href="[^"]+#([\w-]+)">', cell)
+
+    assert actions(sessions["upcoming"]) == ["actions-title", "cancel-form"]  # a new booking
+    assert actions(sessions["pending"]) == ["cancel-form"]
+    assert actions(started) == ["actions-title", "attendance-form", "plan-form", "cancel-form"]
+    assert actions(sessions["completed"]) == actions(sessions["cancelled"]) == []
+
+
 @pytest.mark.parametrize(
     ("query", "expected"),
     [

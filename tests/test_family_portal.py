@@ -427,7 +427,7 @@ def test_double_accept_debits_once(parent, world):
     ts = world.propose(60)
     assert parent.post(f"/acme/family/sessions/{ts.id}/accept", headers=HX).status_code == 200
     again = parent.post(f"/acme/family/sessions/{ts.id}/accept", headers=HX)
-    assert again.status_code == 409
+    assert again.status_code == 422
     assert "it cannot be accepted now" in text(again)
     world.reload(package)
     assert package.remaining_minutes == 23 * 60
@@ -442,7 +442,7 @@ def test_accept_without_enough_hours_is_refused_and_stays_pending(parent, world)
     package = world.package("1")
     ts = world.propose(120)
     response = parent.post(f"/acme/family/sessions/{ts.id}/accept", headers=HX)
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert "Not enough hours: Ada has 1 Tutoring hours left" in text(response)
     world.reload(ts, package)
     assert ts.status == "pending" and ts.package_id is None
@@ -479,7 +479,7 @@ def test_forced_accept_of_an_upcoming_session_is_refused(parent, world):
     package = world.package("24")
     ts = world.book(60)
     response = parent.post(f"/acme/family/sessions/{ts.id}/accept")
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert "This session is upcoming; it cannot be accepted now." in text(response)
     world.reload(ts, package)
     assert ts.status == "upcoming"
@@ -492,17 +492,72 @@ def test_forced_cancel_of_a_completed_session_is_refused(parent, world):
     body = text(parent.get("/acme/family/"))
     assert body.count("Cancel Session") == 0
     response = parent.post(f"/acme/family/sessions/{ts.id}/cancel", headers=HX)
-    assert response.status_code == 409
+    assert response.status_code == 422
     assert "This session is completed; it cannot be cancelled." in text(response)
     world.reload(ts, package)
     assert ts.status == "completed"
     assert package.remaining_minutes == 23 * 60
 
 
+def test_family_cannot_cancel_a_session_that_has_started(parent, world, mailbox):
+    package = world.package("24")
+    started = world.book(
+        60, starts_at=utcnow() - timedelta(minutes=30), now=utcnow() - timedelta(hours=1)
+    )
+    later = world.book(60, days=4)
+    body = text(parent.get("/acme/family/"))
+    started_row = body.split(f'<tr id="session-{started.id}">', 1)[1].split("</tr>", 1)[0]
+    later_row = body.split(f'<tr id="session-{later.id}">', 1)[1].split("</tr>", 1)[0]
+    assert "Started; waiting for attendance" in started_row
+    assert "Cancel Session" not in started_row and "<form" not in started_row
+    assert "Cancel Session" in later_row  # before its start, a family may cancel
+    with as_tenant(world.b.tenant.id):
+        entries = world.db.scalar(select(func.count(LedgerEntry.id)))
+
+    response = parent.post(f"/acme/family/sessions/{started.id}/cancel", headers=HX)
+    assert response.status_code == 422
+    assert "This session has started, so it can no longer be cancelled." in text(response)
+    world.reload(started, package)
+    assert (started.status, started.charged_minutes, started.cancelled_at) == (
+        "upcoming",
+        60,
+        None,
+    )
+    assert package.remaining_minutes == 22 * 60
+    with as_tenant(world.b.tenant.id):
+        assert world.db.scalar(select(func.count(LedgerEntry.id))) == entries
+    assert mailbox.to(world.b.tutor.email) == []
+
+
+def test_proposal_whose_start_passed_cannot_be_accepted(parent, world):
+    package = world.package("24")
+    with world.scope():
+        ts = scheduling.propose_session(
+            world.db,
+            world.b.tenant,
+            world.b.tutor,
+            student=world.b.students[0],
+            staff=world.b.tutor,
+            service="tutoring",
+            starts_at=utcnow() - timedelta(minutes=10),
+            duration_minutes=60,
+            now=utcnow() - timedelta(days=1),
+        )
+    body = text(parent.get("/acme/family/"))
+    pending = body.split(f'<tr id="session-{ts.id}">', 1)[1].split("</tr>", 1)[0]
+    assert ">Accept<" not in pending and ">Decline<" in pending
+    assert "This time has passed" in pending
+    response = parent.post(f"/acme/family/sessions/{ts.id}/accept", headers=HX)
+    assert response.status_code == 422
+    assert "time has passed; ask for a new time." in text(response)
+    world.reload(ts, package)
+    assert (ts.status, ts.package_id, package.remaining_minutes) == ("pending", None, 24 * 60)
+
+
 def test_forced_decline_of_an_upcoming_session_is_refused(parent, world):
     world.package("24")
     ts = world.book(60)
-    assert parent.post(f"/acme/family/sessions/{ts.id}/decline").status_code == 409
+    assert parent.post(f"/acme/family/sessions/{ts.id}/decline").status_code == 422
     world.reload(ts)
     assert ts.status == "upcoming"
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
+import time_machine
 from sqlalchemy import select
 
 from prepbase import hours, localtime, packages, scheduling
 from prepbase.errors import DomainError, NotFound
-from prepbase.models import EntryKind, LedgerEntry, OutboundEmail, SessionStatus
+from prepbase.models import EntryKind, LedgerEntry, OutboundEmail, Package, SessionStatus
 from prepbase.tenancy import as_tenant
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -165,7 +166,7 @@ def test_help_page_example_growth_package(world, db_session):
     db_session.refresh(package)
     assert package.remaining_minutes == 1230  # completing moves nothing
     with pytest.raises(DomainError, match="completed"):
-        scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+        scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert package.remaining_minutes == 1230
     assert ledger_sum(db_session, package) == 1230
@@ -198,7 +199,7 @@ def test_staff_proposal_is_pending_until_accepted(world, db_session):
     db_session.refresh(package)
     assert package.remaining_minutes == 300
     assert scheduling.preview_package(db_session, world.tenant, ts).id == package.id
-    scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+    scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
     assert ts.status == SessionStatus.UPCOMING
     db_session.refresh(package)
     assert package.remaining_minutes == 240
@@ -207,19 +208,19 @@ def test_staff_proposal_is_pending_until_accepted(world, db_session):
 def test_declining_moves_no_hours(world, db_session):
     package = give(db_session, world, "5")
     ts = propose(db_session, world, 60)
-    scheduling.decline_session(db_session, world.tenant, world.student_user, ts)
+    scheduling.decline_session(db_session, world.tenant, world.student_user, ts, now=NOW)
     assert ts.status == SessionStatus.DECLINED
     db_session.refresh(package)
     assert package.remaining_minutes == 300
     with pytest.raises(DomainError, match="declined"):
-        scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+        scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
 
 
 def test_accepting_twice_or_non_pending_is_refused(world, db_session):
     give(db_session, world, "5")
     ts = book(db_session, world, 60)
     with pytest.raises(DomainError, match="upcoming"):
-        scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+        scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
 
 
 def test_accept_without_hours_is_refused_and_stays_pending(world, db_session):
@@ -227,7 +228,7 @@ def test_accept_without_hours_is_refused_and_stays_pending(world, db_session):
     ts = propose(db_session, world, 60)
     db_session.commit()
     with pytest.raises(scheduling.NotEnoughHours, match=r"has 0\.5 Tutoring hours left"):
-        scheduling.accept_session(db_session, world.tenant, world.parent, ts)
+        scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.rollback()
     db_session.refresh(ts)
     assert ts.status == SessionStatus.PENDING
@@ -261,7 +262,7 @@ def test_cancel_refunds_upcoming_hours_to_the_same_package(world, db_session):
 def test_cancel_twice_refunds_once(world, db_session):
     package = give(db_session, world, "2")
     ts = book(db_session, world, 60)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     with pytest.raises(DomainError, match="cancelled"):
         scheduling.cancel_session(db_session, world.tenant, world.admin, ts)
     db_session.refresh(package)
@@ -271,7 +272,7 @@ def test_cancel_twice_refunds_once(world, db_session):
 def test_cancelling_pending_moves_no_hours(world, db_session):
     package = give(db_session, world, "2")
     ts = propose(db_session, world, 60)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert package.remaining_minutes == 120
     assert ledger_sum(db_session, package) == 120
@@ -281,7 +282,7 @@ def test_refund_goes_back_even_to_an_inactive_package(world, db_session):
     package = give(db_session, world, "2")
     ts = book(db_session, world, 60)
     packages.set_package_active(db_session, world.admin, package, False)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert (package.active, package.remaining_minutes) == (False, 120)
 
@@ -453,7 +454,7 @@ def test_staff_and_student_cannot_overlap(world, db_session):
 def test_cancelled_and_declined_sessions_free_the_time(world, db_session):
     give(db_session, world, "20")
     ts = book(db_session, world, 60)
-    scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+    scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     book(db_session, world, 60)
 
 
@@ -592,6 +593,37 @@ def test_expiry_turns_packages_inactive(world, db_session):
     assert (package.active, package.inactive_reason) == (False, "expired")
 
 
+def test_switching_a_package_on_uses_the_business_day_not_the_machines(world, db_session):
+    # 02:00 UTC on 1 Dec is still 30 Nov, 9 PM, for the business in New York.
+    last_day = give(db_session, world, "5", expires_on=date(2026, 11, 30))
+    gone = give(db_session, world, "5", name="Gone", expires_on=date(2026, 11, 29))
+    for package in (last_day, gone):
+        packages.set_package_active(db_session, world.admin, package, False)
+    with time_machine.travel(datetime(2026, 12, 1, 2, 0, tzinfo=UTC), tick=False):
+        packages.set_package_active(db_session, world.admin, last_day, True)
+        with pytest.raises(DomainError, match="has expired"):
+            packages.set_package_active(db_session, world.admin, gone, True)
+    assert (last_day.active, gone.active) == (True, False)
+
+
+def test_usable_on_reads_the_same_in_python_and_sql(world, db_session):
+    made = [
+        give(db_session, world, "1", name="Open-ended", start=date(2026, 11, 1)),
+        give(db_session, world, "1", name="Starts later", start=date(2026, 12, 2)),
+        give(db_session, world, "1", name="Ends 1 Dec", expires_on=date(2026, 12, 1)),
+        give(db_session, world, "1", name="Ended", expires_on=date(2026, 11, 30)),
+        give(db_session, world, "1", name="Paused"),
+    ]
+    packages.set_package_active(db_session, world.admin, made[-1], False)
+    day = date(2026, 12, 1)
+    for rule in ("not_expired_on", "active_on", "usable_on"):
+        in_python = {p.name for p in made if getattr(p, rule)(day)}
+        in_sql = set(db_session.scalars(select(Package.name).where(getattr(Package, rule)(day))))
+        assert in_python == in_sql, rule
+    assert in_python == {"Open-ended", "Ends 1 Dec"}
+    assert [p.inactive_reason_on(day) for p in made] == [None, None, None, "expired", "paused"]
+
+
 @pytest.mark.tampers_ledger
 def test_audit_reports_a_tampered_balance(world, db_session):
     from sqlalchemy import text
@@ -634,7 +666,7 @@ def test_session_with_attendance_cannot_be_cancelled(world, db_session):
     later = ts.starts_at + timedelta(minutes=5)
     scheduling.take_attendance(db_session, world.tenant, world.tutor, ts, "absent", now=later)
     with pytest.raises(DomainError, match="took place"):
-        scheduling.cancel_session(db_session, world.tenant, world.parent, ts)
+        scheduling.cancel_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.refresh(package)
     assert package.remaining_minutes == 240
 

@@ -524,6 +524,27 @@ def test_completed_session_cannot_be_cancelled(tutor, world):
     assert world.remaining(package) == 240
 
 
+def test_session_with_attendance_is_not_offered_cancel(tutor, world):
+    package = world.give("5")
+    ts = world.started(60)
+    page = text(tutor.get(f"/acme/tutor/sessions/{ts.id}"))
+    assert "Cancel Session</button>" in page  # started, nothing recorded: staff may cancel
+    response = tutor.post(f"/acme/tutor/sessions/{ts.id}/attendance", data={"attendance": "late"})
+    assert response.status_code == 303
+    page = text(tutor.get(f"/acme/tutor/sessions/{ts.id}"))
+    assert "Cancel Session</button>" not in page and "Reschedule</button>" not in page
+    assert "Take Attendance</button>" not in page and "Submit Action Plan</button>" in page
+    assert "Change duration</button>" in page  # the length may still be corrected
+    board = section(text(tutor.get("/acme/tutor/")), "Needs completion")
+    assert "Submit Action Plan<span" in board and "Cancel Session<span" not in board
+    response = tutor.post(f"/acme/tutor/sessions/{ts.id}/cancel", data={"cancel-reason": "x"})
+    assert response.status_code == 422
+    assert "attendance is recorded" in text(response)
+    ts = world.refreshed(ts)
+    assert (ts.status, ts.attendance, ts.charged_minutes) == (SessionStatus.UPCOMING, "late", 60)
+    assert world.remaining(package) == 240
+
+
 def test_cancelling_twice_refunds_once(tutor, world):
     package = world.give("5")
     ts = world.book(60)

@@ -64,6 +64,12 @@ def date_label(day: date) -> str:
     return f"{day.day} {day.strftime('%b %Y')}"
 
 
+def inactive_reason(package: Package) -> InactiveReason | None:
+    """Why the package reads Inactive today (the business's day), or None while Active:
+    Expired as soon as its expiry date has passed, not only once `renew` has run."""
+    return package.inactive_reason_on(business_today(g.tenant))
+
+
 @bp.context_processor
 def _package_words() -> dict[str, object]:
     # Stored values are plain strings; these turn them into the product's words (§9).
@@ -72,7 +78,7 @@ def _package_words() -> dict[str, object]:
         "service_name": service_name,
         "date_label": date_label,
         "entry_kind_label": lambda kind: EntryKind(kind).label,
-        "inactive_label": lambda reason: InactiveReason(reason).label,
+        "inactive_reason": inactive_reason,
     }
 
 
@@ -110,7 +116,8 @@ def student_packages(student_id: int) -> Response:
         .where(Package.student_id == student.id)
         .order_by(Package.start_date, Package.id)  # the order hours are used in (§3 rule 5)
     ).all()
-    active = [p for p in rows if p.active]
+    today = business_today(g.tenant)
+    active = [p for p in rows if p.active_on(today)]
     trends = package_trends(db.session, [p.id for p in active], utcnow())
     return render(
         "admin/students/tab_packages.html",
@@ -160,11 +167,13 @@ def package_new(student_id: int) -> Response:
             _refused(form, exc)
         else:
             db.session.commit()
-            flash(
+            message = (
                 f"{package.name} is assigned to {student.full_name}: "
-                f"{hours.hours_phrase(package.total_minutes)}.",
-                "success",
+                f"{hours.hours_phrase(package.total_minutes)}."
             )
+            if inactive_reason(package) is InactiveReason.EXPIRED:
+                message += " Its expiry date has passed, so it is Inactive · Expired."
+            flash(message, "success")
             return hx_redirect(url_for(".student_packages", student_id=student.id))
     if offering is not None:
         form.fill_from(offering)  # the offering's terms, shown in the disabled fields
@@ -243,16 +252,15 @@ def package_toggle(package_id: int) -> Response:
     package = get_or_404(Package, package_id)
     back = "package" if request.form.get("back") == "package" else "tab"
     error = None
+    today = business_today(g.tenant)
     wanted = {"1": True, "0": False}.get(request.form.get("active", ""))
     if not ActionForm().validate_on_submit():
         error = "Your form expired. Reload the page and try again."
     elif wanted is None:
         error = "Choose Active or Inactive."
-    elif wanted != package.active:
+    elif wanted != package.active_on(today):  # the status the page shows
         try:
-            packages.set_package_active(
-                db.session, current_user, package, wanted, today=business_today(g.tenant)
-            )
+            packages.set_package_active(db.session, current_user, package, wanted, today=today)
         except DomainError as exc:
             db.session.rollback()
             error = exc.message
@@ -271,7 +279,9 @@ def package_toggle(package_id: int) -> Response:
     if error:
         flash(error, "error")
     else:
-        flash(f"{package.name} is {'Active' if package.active else 'Inactive'}.", "success")
+        flash(
+            f"{package.name} is {'Active' if package.active_on(today) else 'Inactive'}.", "success"
+        )
     if back == "package":
         return hx_redirect(url_for(".package_detail", package_id=package.id))
     return hx_redirect(url_for(".student_packages", student_id=package.student_id))

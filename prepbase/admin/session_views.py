@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from flask import g, request
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -19,8 +20,9 @@ from prepbase.extensions import db
 from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.htmx import render
 from prepbase.inputs import page_number
-from prepbase.localtime import day_start_utc
-from prepbase.models import STAFF_ROLES, SessionStatus, Student, User
+from prepbase.lifecycle import actions_by_session
+from prepbase.localtime import business_today, day_start_utc
+from prepbase.models import STAFF_ROLES, SessionStatus, Student, User, utcnow
 from prepbase.session_lists import (
     SESSIONS_PER_PAGE,
     SessionFilters,
@@ -119,6 +121,7 @@ def session_list() -> Response:
         status=status,
         form=form,
         sessions=sessions,
+        actions=actions_by_session(sessions, current_user, utcnow()),
         total=total,
         page=min(max(page, 1), pages),
         pages=pages,
@@ -129,10 +132,13 @@ def session_list() -> Response:
 @bp.get("/students/<id:student_id>/sessions")
 def student_sessions(student_id: int) -> Response:
     student = get_or_404(Student, student_id)
+    now = utcnow()
+    history = student_history(db.session, student.id, business_today(g.tenant, now))
     return render(
         "admin/students/tab_sessions.html",
         block="tab",
         student=student,
         tab="sessions",
-        history=student_history(db.session, student.id),
+        history=history,
+        actions=actions_by_session(history.sessions(), current_user, now),
     )

@@ -28,6 +28,7 @@ from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
+from prepbase.localtime import business_today
 from prepbase.mail.accounts import send_invitation
 from prepbase.models import STAFF_ROLES, Family, Package, Role, Student, User
 from prepbase.tenancy import get_or_404
@@ -70,11 +71,11 @@ def dashboard() -> Response:
     pending = db.session.scalars(
         select(User).where(User.password_hash.is_(None), User.active.is_(True)).order_by(User.name)
     ).all()
-    # §4: active packages at or below the business's low-balance threshold, emptiest first.
+    # §4: Active packages at or below the business's low-balance threshold, emptiest first.
     running_low = db.session.scalars(
         select(Package)
         .where(
-            Package.active.is_(True),
+            Package.active_on(business_today(g.tenant)),
             Package.remaining_minutes <= g.tenant.low_balance_minutes,
         )
         .options(joinedload(Package.student))

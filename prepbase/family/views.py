@@ -32,6 +32,7 @@ from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
+from prepbase.lifecycle import Action, actions_by_session
 from prepbase.localtime import business_today, format_when, local_date, zone_of
 from prepbase.models import (
     Package,
@@ -68,15 +69,31 @@ def _pending_rows(pending: list[TutoringSession], packages: list[Package]) -> li
     return rows
 
 
+def _offered(
+    open_sessions: list[TutoringSession], pending: list[PendingRow], now: datetime
+) -> dict[int, frozenset[Action]]:
+    """The buttons of each open session: what the lifecycle allows the family now, and
+    Accept only where a package can pay (rule 5; the row says why not)."""
+    offered = actions_by_session(open_sessions, current_user, now)
+    for row in pending:
+        if row.package is None:
+            offered[row.session.id] -= {Action.ACCEPT}
+    return offered
+
+
 def _dashboard_context(**extra: Any) -> dict[str, Any]:
+    now = utcnow()
+    today = business_today(g.tenant, now)
     students = visible_students(db.session, current_user)
-    packages = active_packages(db.session, students, business_today(g.tenant))
+    packages = active_packages(db.session, students, today)
     threshold = g.tenant.low_balance_minutes
     open_sessions = family_sessions(
         db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
     )
-    trends = reports.package_trends(db.session, [p.id for p in packages], utcnow())
-    today = business_today(g.tenant)
+    pending = _pending_rows(
+        [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages
+    )
+    trends = reports.package_trends(db.session, [p.id for p in packages], now)
     return {
         "students": students,
         "family": current_user.family,
@@ -91,10 +108,9 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
             for p in packages
         },
         "running_low": [p for p in packages if p.remaining_minutes <= threshold],
-        "pending": _pending_rows(
-            [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages
-        ),
+        "pending": pending,
         "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
+        "actions": _offered(open_sessions, pending, now),
         "completed": family_sessions(
             db.session,
             students,
@@ -104,7 +120,7 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
         ),
         "completed_limit": COMPLETED_SHOWN,
         "show_student": len(students) > 1,
-        "now": utcnow(),
+        "now": now,
         **extra,
     }
 
@@ -388,8 +404,8 @@ def _session_action(
         abort(404)
     except DomainError as exc:
         db.session.rollback()  # nothing of a refused action is kept
-        # 409: the page offered something the session's state no longer allows.
-        return _sessions_region(409, error=exc.message)
+        # Refused by the lifecycle (prepbase/lifecycle.py) or by the hours (rule 5).
+        return _sessions_region(422, error=exc.message)
     message = done(ts)
     db.session.commit()
     if is_htmx():

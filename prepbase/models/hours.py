@@ -17,8 +17,11 @@ from sqlalchemy import (
     UniqueConstraint,
     event,
     false,
+    or_,
 )
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
 from prepbase.models.people import Student, User
@@ -148,6 +151,44 @@ class Package(TenantScoped, Base):
     entries: Mapped[list[LedgerEntry]] = relationship(
         back_populates="package", order_by="LedgerEntry.id", viewonly=True
     )
+
+    # --- when a package counts (design §2, §3 rule 5) -------------------------------------
+    # Each rule below is a hybrid: `package.usable_on(day)` answers for one loaded package,
+    # `Package.usable_on(day)` is the same rule as a SQL condition for queries. Only the
+    # expiry test needs a SQL form of its own (SQL's NULL is not Python's None); the
+    # others are one body for both, joined with `&` (not `and`) so that it builds SQL too.
+    # The renewal job also switches expired packages off, as data hygiene; nothing that
+    # shows or uses a package waits for it.
+
+    @hybrid_method
+    def not_expired_on(self, day: date) -> bool:
+        """No expiry date, or one that is `day` or later (the package is valid through it)."""
+        return self.expires_on is None or self.expires_on >= day
+
+    @not_expired_on.inplace.expression
+    @classmethod
+    def _not_expired_on_sql(cls, day: date) -> ColumnElement[bool]:
+        return or_(cls.expires_on.is_(None), cls.expires_on >= day)
+
+    @hybrid_method
+    def active_on(self, day: date) -> bool:
+        """Active on `day` (the Status column, what the family sees): switched on and not
+        past its expiry date. It may start later; see `usable_on`."""
+        return self.active & self.not_expired_on(day)
+
+    @hybrid_method
+    def usable_on(self, day: date) -> bool:
+        """Its hours can pay for a session on `day` (rule 5): active then, and started."""
+        return self.active_on(day) & (self.start_date <= day)
+
+    def inactive_reason_on(self, day: date) -> InactiveReason | None:
+        """Why the package reads Inactive on `day`, or None while it is Active. Past its
+        expiry date it is Expired at once, whether or not the renewal job has run."""
+        if not self.not_expired_on(day):
+            return InactiveReason.EXPIRED
+        if not self.active:
+            return InactiveReason(self.inactive_reason or InactiveReason.PAUSED)
+        return None
 
 
 class LedgerEntry(TenantScoped, Base):

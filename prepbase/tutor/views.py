@@ -25,7 +25,8 @@ from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
-from prepbase.localtime import format_when, to_local
+from prepbase.lifecycle import actions_by_session, allowed_actions
+from prepbase.localtime import business_today, format_when, to_local
 from prepbase.models import (
     STAFF_ROLES,
     Package,
@@ -43,7 +44,7 @@ from prepbase.session_forms import (
     ReasonForm,
     ScheduleForm,
 )
-from prepbase.session_lists import is_new_booking, staff_board
+from prepbase.session_lists import staff_board
 from prepbase.tenancy import get_or_404
 from prepbase.tutor import bp
 from prepbase.tutor.forms import DurationForm, RescheduleForm
@@ -72,7 +73,7 @@ def _cancel_form(**kwargs: object) -> ReasonForm:
 @bp.get("/")
 def dashboard() -> Response:
     now = utcnow()
-    board = staff_board(db.session, current_user.id, now)
+    board = staff_board(db.session, current_user.id, now, business_today(g.tenant, now))
     weeks = reports.staff_hours_by_week(db.session, g.tenant.timezone, current_user.id, now)
     return render(
         "tutor/dashboard.html",
@@ -84,6 +85,7 @@ def dashboard() -> Response:
             [Series("Hours delivered", [minutes / 60 for _, minutes in weeks])],
         ),
         delivered_total=sum(minutes for _, minutes in weeks),
+        actions=actions_by_session(board.sessions(), current_user, now),
         action_form=ActionForm(),
         decline_forms={ts.id: _decline_form(ts, formdata=None) for ts in board.new_bookings},
     )
@@ -187,21 +189,6 @@ def _back(ts: TutoringSession) -> str:
     return url_for(".session_detail", session_id=ts.id)
 
 
-def _allowed(ts: TutoringSession) -> dict[str, bool]:
-    """Which actions the page offers now; the domain refuses the rest if forced."""
-    is_open = ts.status in scheduling.OPEN
-    started = ts.starts_at <= utcnow()
-    recording = ts.status == SessionStatus.UPCOMING and started
-    return {
-        "confirm": is_new_booking(ts),
-        "attendance": recording and not ts.attendance,
-        "plan": recording and ts.plan_submitted_at is None,
-        "waiting_to_start": ts.status == SessionStatus.UPCOMING and not started,
-        "cancel": is_open,
-        "change": is_open,
-    }
-
-
 def _default_forms(ts: TutoringSession) -> dict[str, FlaskForm]:
     # formdata=None: only the form that was posted reads the request.
     local = to_local(g.tenant.timezone, ts.starts_at)
@@ -222,9 +209,13 @@ def _default_forms(ts: TutoringSession) -> dict[str, FlaskForm]:
 def _session_page(
     ts: TutoringSession, *, block: str = "content", status: int = 200, **forms: FlaskForm
 ) -> Response:
+    now = utcnow()
     active_packages = db.session.scalars(
         select(Package)
-        .where(Package.student_id == ts.student_id, Package.active.is_(True))
+        .where(
+            Package.student_id == ts.student_id,
+            Package.active_on(business_today(g.tenant, now)),
+        )
         .order_by(Package.start_date, Package.id)
     ).all()
     preview = (
@@ -237,7 +228,9 @@ def _session_page(
         block=block,
         status=status,
         ts=ts,
-        allowed=_allowed(ts),
+        # What the page offers is what the domain would accept (prepbase/lifecycle.py).
+        allowed=allowed_actions(ts, current_user, now),
+        waiting_to_start=ts.status == SessionStatus.UPCOMING and ts.starts_at > now,
         active_packages=active_packages,
         preview=preview,
         back=request.args.get("next"),
