@@ -70,7 +70,7 @@ def payments_settings() -> Response:
             flash(f"Online payments are {state}; prices in {g.tenant.currency.upper()}.", "success")
             return hx_redirect(url_for(".settings") + "#online-payments")
     return render(
-        "admin/payments/settings.html",
+        "admin/settings/payments.html",
         block="payments",
         status=form_status(),
         ps=payment_settings(form if request.method == "POST" else None),

@@ -45,7 +45,7 @@ def settings() -> Response:
             db.session.commit()
             flash("Settings saved.", "success")
             return hx_redirect(url_for(".settings"))
-    return render("admin/settings.html", block="form", status=form_status(), form=form)
+    return render("admin/settings/index.html", block="form", status=form_status(), form=form)
 
 
 # --- Settings → Scheduling ------------------------------------------------------------------
