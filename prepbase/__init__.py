@@ -160,6 +160,7 @@ def register_template_helpers(app: Flask) -> None:
         form_errors=forms.form_errors,
         open_form=forms.open_form,
         post_button=forms.post_button,
+        pager=app.jinja_env.get_template("_macros/pager.html").module.pager,
         how_to_reach=app.jinja_env.get_template("_macros/contact.html").module.how_to_reach,
     )
 

@@ -28,6 +28,7 @@ from prepbase.models import (
     User,
     utcnow,
 )
+from prepbase.paging import PER_PAGE, Page, paginate
 from prepbase.tenancy import as_tenant, unscoped
 
 MIN_PASSWORD_LENGTH = 10
@@ -548,13 +549,11 @@ def save_student(
     return student
 
 
-STUDENTS_PER_PAGE = 50
-
-
 def search_students(
-    session: Session, query: str = "", page: int = 1, per_page: int = STUDENTS_PER_PAGE
-) -> tuple[list[Student], int]:
-    """One page of the students whose name, school or family matches `query`, and the total."""
+    session: Session, query: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> Page[Student]:
+    """One page of the students whose name, school or family matches `query` (a page past
+    the end is the last one), and how many match."""
     stmt = select(Student).join(Student.family)
     for word in query.split()[:5]:
         # % and _ typed by the user are literal characters, not wildcards.
@@ -566,11 +565,11 @@ def search_students(
             | func.lower(Student.school).like(pattern, escape="\\")
             | func.lower(Family.name).like(pattern, escape="\\")
         )
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        stmt.options(contains_eager(Student.family))
-        .order_by(Student.last_name, Student.first_name, Student.id)
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
+    return paginate(
+        session,
+        stmt.options(contains_eager(Student.family)).order_by(
+            Student.last_name, Student.first_name, Student.id
+        ),
+        page,
+        per_page=per_page,
     )
-    return list(rows), total

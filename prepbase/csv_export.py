@@ -17,6 +17,8 @@ from decimal import Decimal
 
 from flask import Response
 
+from prepbase.hours import format_hours
+
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
@@ -35,6 +37,11 @@ def safe_cell(value: object) -> object:
     if text.startswith(FORMULA_STARTS):
         return "'" + text
     return text
+
+
+def hours_cell(minutes: int) -> Decimal:
+    """Minutes as a number of hours for a spreadsheet: 90 → 1.5."""
+    return Decimal(format_hours(minutes))
 
 
 def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:

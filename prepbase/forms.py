@@ -206,6 +206,17 @@ def new_password_fields(label: str = "Password") -> tuple[PasswordField, Passwor
     )
 
 
+def known_choice(message: str) -> Callable[[FlaskForm, SelectField], None]:
+    """A validator for a select that skips `validate_choice` (filters read from the query
+    string): a value not among the choices gets `message`; the empty "any" choice passes."""
+
+    def check(_form: FlaskForm, field: SelectField) -> None:
+        if field.data and not any(c.value == field.data for c in field.choices):
+            raise ValidationError(message)
+
+    return check
+
+
 class ActionForm(Form):
     """An empty form: POST-only buttons carry CSRF through it."""
 

@@ -90,6 +90,7 @@ from prepbase.models import (
     User,
 )
 from prepbase.models.base import UTCDateTime
+from prepbase.paging import PER_PAGE, Page, paginate
 
 WEEK, MONTH = "week", "month"
 RECENT_DAYS = 30  # the pace of use behind the projection, and "last 30 days"
@@ -97,7 +98,6 @@ LONG_DAYS = 90
 IDLE_DAYS = 14
 REPEATED_CANCELLATIONS = 2
 PLAN_GRACE = timedelta(hours=48)
-ROWS_PER_PAGE = 50
 
 OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
 ATTENDED = (Attendance.PRESENT, Attendance.LATE)
@@ -593,37 +593,20 @@ def _figures(row: object, window: Window) -> StudentFigures:
     )
 
 
-@dataclass(frozen=True)
-class Page:
-    """Some rows of a report table and how many there are in all."""
-
-    rows: list
-    total: int
-
-
-def _paged(session: Session, stmt: Select, window: Window, limit: int | None, offset: int) -> Page:
-    # COUNT(*) OVER (): the total comes with the page, in the same statement.
-    stmt = stmt.add_columns(func.count().over().label("total_rows"))
-    if limit is not None:
-        stmt = stmt.limit(limit).offset(offset)
-    rows = session.execute(stmt).all()
-    return Page([_figures(r, window) for r in rows], int(rows[0].total_rows) if rows else 0)
-
-
 def student_figures(
     session: Session,
     filters: ReportFilters,
     window: Window,
     *,
-    limit: int | None = ROWS_PER_PAGE,
-    offset: int = 0,
-) -> Page:
-    """Per student, most hours used first: one statement."""
+    page: int = 1,
+    per_page: int | None = PER_PAGE,
+) -> Page[StudentFigures]:
+    """Per student, most hours used first: one statement (`per_page=None`: every row)."""
     facts = _student_facts(filters, window).subquery("facts")
     stmt = select(facts).order_by(
         facts.c.used.desc(), facts.c.last_name, facts.c.first_name, facts.c.student_id
     )
-    return _paged(session, stmt, window, limit, offset)
+    return paginate(session, stmt, page, per_page=per_page, item=lambda r: _figures(r, window))
 
 
 def at_risk(
@@ -631,10 +614,10 @@ def at_risk(
     filters: ReportFilters,
     window: Window,
     *,
-    limit: int | None = ROWS_PER_PAGE,
-    offset: int = 0,
-) -> Page:
-    """Students at risk, longest without a session first: one statement."""
+    per_page: int | None = PER_PAGE,
+) -> Page[StudentFigures]:
+    """Students at risk, longest without a session first: one statement (the first page,
+    or with `per_page=None` every row)."""
     facts = _student_facts(filters, window).subquery("facts")
     stmt = (
         select(facts)
@@ -652,7 +635,7 @@ def at_risk(
             facts.c.student_id,
         )
     )
-    return _paged(session, stmt, window, limit, offset)
+    return paginate(session, stmt, 1, per_page=per_page, item=lambda r: _figures(r, window))
 
 
 # --- per staff member ---------------------------------------------------------------------

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session, joinedload
 
 from prepbase.lifecycle import OPEN, is_new_booking
 from prepbase.models import Package, SessionStatus, TutoringSession
+from prepbase.paging import PER_PAGE, Page, paginate
 
 CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
 RECENT_COMPLETED = 20
-SESSIONS_PER_PAGE = 50
 
 
 def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringSession]]:
@@ -132,10 +132,10 @@ class SessionFilters:
 
 
 def filtered_sessions(
-    session: Session, filters: SessionFilters, page: int = 1, per_page: int = SESSIONS_PER_PAGE
-) -> tuple[list[TutoringSession], int]:
-    """One page of the business's sessions matching `filters`, latest start first, and
-    how many match in all."""
+    session: Session, filters: SessionFilters, page: int = 1, per_page: int = PER_PAGE
+) -> Page[TutoringSession]:
+    """One page of the business's sessions matching `filters`, latest start first (a page
+    past the end is the last one), and how many match in all."""
     stmt = select(TutoringSession)
     if filters.status:
         stmt = stmt.where(TutoringSession.status == filters.status)
@@ -147,14 +147,12 @@ def filtered_sessions(
         stmt = stmt.where(TutoringSession.starts_at >= filters.starts_from)
     if filters.starts_before is not None:
         stmt = stmt.where(TutoringSession.starts_at < filters.starts_before)
-    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.scalars(
-        _with_people(stmt)
-        .order_by(TutoringSession.starts_at.desc(), TutoringSession.id.desc())
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
+    return paginate(
+        session,
+        _with_people(stmt).order_by(TutoringSession.starts_at.desc(), TutoringSession.id.desc()),
+        page,
+        per_page=per_page,
     )
-    return list(rows), total
 
 
 @dataclass

@@ -372,3 +372,31 @@ def test_student_profiles_are_paged(admin, app, business, db_session):
     assert "Ada Acme" not in second
     searched = text(admin.get("/acme/admin/students?q=pupil&page=2"))
     assert "55 students matching" in searched
+
+
+def test_a_student_page_past_the_end_shows_the_last_page(admin, app, business, db_session):
+    from prepbase import accounts
+
+    with app.app_context(), as_tenant(business.tenant.id):
+        for i in range(55):
+            accounts.save_student(
+                db_session,
+                business.admin,
+                None,
+                family=business.family,
+                first_name=f"Pupil{i:02d}",
+                last_name="Zed",
+                grade="",
+                school="",
+                notes="",
+            )
+        db_session.commit()
+    past = text(admin.get("/acme/admin/students?page=9"))
+    assert "57 students" in past and "page 2 of 2" in past  # clamped, not an empty table
+    assert "Pupil48" in past and "Pupil54" in past and "Pupil47" not in past
+    assert "Previous page" in past and "Next page" not in past
+    searched = text(
+        admin.get("/acme/admin/students?q=pupil&page=5", headers={"HX-Request": "true"})
+    )
+    assert "55 students matching" in searched and "page 2 of 2" in searched
+    assert "Pupil54" in searched and "Pupil49" not in searched

@@ -387,7 +387,7 @@ def test_package_past_its_expiry_is_used_nowhere_before_renew_runs(
         figures = reports.student_figures(
             db_session, filters, Window.of(business.tenant.timezone, filters, utcnow())
         )
-    [ada] = [f for f in figures.rows if f.name == "Ada Acme"]
+    [ada] = [f for f in figures.items if f.name == "Ada Acme"]
     assert ada.remaining == 23 * 60  # Remaining: Growth's hours only
 
 

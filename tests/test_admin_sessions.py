@@ -177,6 +177,16 @@ def test_sessions_list_is_paged(admin, world, business):
     assert len(re.findall(r'href="/acme/tutor/sessions/\d+"', body)) == 3
 
 
+def test_a_sessions_page_past_the_end_shows_the_last_page(admin, world, business):
+    world.give("100")
+    for day in range(2, 55):
+        world.propose(30, at=local_at(local_day(day), 9))
+    body = text(admin.get("/acme/admin/sessions?status=pending&page=40"))
+    assert "53 sessions" in body and "page 2 of 2" in body
+    assert len(re.findall(r'href="/acme/tutor/sessions/\d+"', body)) == 3
+    assert "/acme/admin/sessions?page=1&amp;status=pending" in body  # Previous page
+
+
 def test_sessions_list_costs_the_same_statements_for_many_rows(app, admin, world, business):
     world.give("100")
     world.give("100", student=1)

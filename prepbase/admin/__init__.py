@@ -1,19 +1,39 @@
-"""The business owner's and office staff's pages."""
+"""The business owner's and office staff's pages: one views module per resource, their
+forms in forms.py, what they share in common.py and words.py. Importing a views module
+registers its routes on `bp` (blueprint.py)."""
 
-from flask import Blueprint
-
-from prepbase.guards import guard_blueprint
-from prepbase.models import Role
-
-bp = Blueprint("admin", __name__)
-guard_blueprint(bp, {Role.ADMIN})
-
-from prepbase.admin import (  # noqa: E402,F401
-    email_views,
-    package_views,
-    payment_views,
-    report_views,
-    scheduling_views,
-    session_views,
-    views,
+from prepbase.admin import (
+    dashboard,
+    email,
+    families,
+    offerings,
+    packages,
+    payments,
+    people,
+    purchases,
+    reports,
+    sessions,
+    settings,
+    staff,
+    students,
+    words,
 )
+from prepbase.admin.blueprint import bp
+
+__all__ = [
+    "bp",
+    "dashboard",
+    "email",
+    "families",
+    "offerings",
+    "packages",
+    "payments",
+    "people",
+    "purchases",
+    "reports",
+    "sessions",
+    "settings",
+    "staff",
+    "students",
+    "words",
+]

@@ -1,18 +1,45 @@
+"""The admin's forms: people, settings, packages and offerings, and the list filters."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import TypedDict, cast
+
 from wtforms import (
+    BooleanField,
+    Field,
+    IntegerField,
     SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
+    ValidationError,
     widgets,
 )
-from wtforms.validators import DataRequired, Length, Optional
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from prepbase.forms import Form, email_field, name_field, timezone_field
-from prepbase.models import Role, Service
+from prepbase import hours, money, packages
+from prepbase.availability import REMINDER_CHOICES, STEP_CHOICES
+from prepbase.errors import DomainError
+from prepbase.forms import (
+    DayField,
+    Form,
+    IdSelectField,
+    email_field,
+    known_choice,
+    name_field,
+    timezone_field,
+)
+from prepbase.models import Offering, PackageType, Period, Role, Service, SessionStatus
+from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
+from prepbase.reports import MONTH, WEEK, ReportFilters
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
+
+# --- people -----------------------------------------------------------------------------
+
 STAFF_ROLE_CHOICES = [
     SelectChoice(r.value, r.label) for r in (Role.TUTOR, Role.COUNSELOR, Role.ADMIN)
 ]
@@ -64,6 +91,9 @@ class StaffEditForm(Form):
     services = CheckboxesField("Services", choices=SERVICE_CHOICES)
 
 
+# --- settings ---------------------------------------------------------------------------
+
+
 class BusinessSettingsForm(Form):
     name = name_field("Business name")
     timezone = timezone_field()
@@ -81,3 +111,336 @@ class BusinessSettingsForm(Form):
         validators=[Optional(), Length(max=40)],
         render_kw={"autocomplete": "tel"},
     )
+
+
+class SchedulingSettingsForm(Form):
+    """Settings → Scheduling: the rules for family bookings and reminders."""
+
+    notice_hours = StringField(
+        "Minimum notice for family bookings (hours)",
+        validators=[DataRequired(), Length(max=20)],
+        description="Families cannot book a session that starts sooner than this. 0 for none.",
+        render_kw={"inputmode": "decimal"},
+    )
+    horizon_days = IntegerField(
+        "How far ahead families may book (days)",
+        validators=[InputRequired(message="Enter a number of days.")],
+    )
+    step_minutes = SelectField(
+        "Open times start every",
+        choices=[SelectChoice(str(m), f"{m} minutes") for m in STEP_CHOICES],
+    )
+    reminder_hours = SelectField(
+        "E-mail reminder before each session",
+        choices=[
+            SelectChoice(str(h), f"{h} hours before" if h else "Off") for h in REMINDER_CHOICES
+        ],
+        description="To the family and the tutor or counselor.",
+    )
+
+
+CURRENCY_CHOICES = [SelectChoice(code, label) for code, (label, _places) in CURRENCIES.items()]
+
+
+class PaymentSettingsForm(Form):
+    """Settings → Online Payments: the business's currency and the online-payments switch
+    (prefixed: it shares the Settings page with the business form)."""
+
+    currency = SelectField(
+        "Currency",
+        choices=CURRENCY_CHOICES,
+        default=DEFAULT_CURRENCY,
+        description="Offering prices are entered and charged in this currency.",
+    )
+    online_payments = BooleanField(
+        "Online payments",
+        description="Families can Buy Hours on their dashboard and pay through Stripe.",
+    )
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        kwargs.setdefault("prefix", "payments")
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+
+
+# --- packages and offerings ---------------------------------------------------------------
+
+CUSTOM = "custom"
+TYPE_CHOICES = [SelectChoice(t.value, t.label) for t in PackageType]
+PERIOD_CHOICES = [SelectChoice("", "None (One-Time)")] + [
+    SelectChoice(p.value, p.label) for p in Period
+]
+NAME_MAX = 120
+
+
+class Terms(TypedDict):
+    """What a package is, as `packages.assign_package` and `save_offering` take it."""
+
+    name: str
+    service: str
+    package_type: str
+    period: str | None
+    minutes: int
+    rollover: bool
+
+
+def _hours_field(label: str, description: str) -> StringField:
+    return StringField(
+        label,
+        validators=[Length(max=20)],
+        description=description,
+        render_kw={"inputmode": "decimal"},
+    )
+
+
+class PackageTermsForm(Form):
+    """What a package is: shared by offerings and by custom packages.
+
+    The checks run only when `uses_terms()`; ＋ Add Package skips them when an offering
+    supplies the terms. `minutes` holds the parsed hours after validation.
+    """
+
+    name = StringField("Package Name", validators=[Length(max=NAME_MAX)])
+    service = SelectField("Package Service", choices=SERVICE_CHOICES, default=Service.TUTORING)
+    package_type = SelectField("Package Type", choices=TYPE_CHOICES, default=PackageType.ONE_TIME)
+    period = SelectField(
+        "Renewal period",
+        choices=PERIOD_CHOICES,
+        default="",
+        description="Recurring packages grant their hours again every week or month.",
+    )
+    hours = _hours_field("Hours", "Per period for a recurring package; for example 10 or 2.5.")
+    rollover = BooleanField("Unused hours roll over to the next period (Recurring only)")
+
+    minutes: int | None = None
+
+    def uses_terms(self) -> bool:
+        return True
+
+    def validate_name(self, field: Field) -> None:
+        if self.uses_terms() and not (field.data or "").strip():
+            raise ValidationError("Give the package a name.")
+
+    def validate_period(self, field: Field) -> None:
+        if self.uses_terms() and self.package_type.data == PackageType.RECURRING and not field.data:
+            raise ValidationError("Choose how often a recurring package renews.")
+
+    def validate_hours(self, field: Field) -> None:
+        if not self.uses_terms():
+            return
+        try:
+            self.minutes = hours.parse_hours(
+                field.data, field="hours", max_hours=hours.MAX_PACKAGE_HOURS
+            )
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def fill_from(self, offering: Offering) -> None:
+        """Show an offering's terms in the fields (＋ Add Package, editing an offering)."""
+        self.name.data = offering.name
+        self.service.data = str(offering.service)
+        self.package_type.data = str(offering.package_type)
+        self.period.data = str(offering.period or "")
+        self.hours.data = hours.format_hours(offering.minutes)
+        self.rollover.data = offering.rollover
+
+    def terms(self, offering: Offering | None = None) -> Terms:
+        """The terms to save: the offering's when one supplies them, else the fields'."""
+        if offering is not None:
+            return cast(Terms, packages.package_terms(offering))
+        return {
+            "name": self.name.data,
+            "service": self.service.data,
+            "package_type": self.package_type.data,
+            "period": self.period.data or None,
+            "minutes": self.minutes or 0,
+            "rollover": bool(self.rollover.data),
+        }
+
+
+class OfferingForm(PackageTermsForm):
+    """A catalogue entry, with its price and whether families may buy it online.
+
+    `currency` (the business's) is set by the view before validation; `price_minor`
+    holds the parsed price afterwards.
+    """
+
+    price = StringField(
+        "Price",
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+    sold_online = BooleanField(
+        "Families may buy this online",
+        description="Shown under Buy Hours while online payments are on (Settings).",
+    )
+
+    currency: str = DEFAULT_CURRENCY
+    price_minor: int = 0
+
+    def set_currency(self, currency: str) -> None:
+        self.currency = currency
+        self.price.description = (
+            f"In {currency.upper()}; for a Recurring package, the price of each period. "
+            "Leave empty if you only assign it by hand."
+        )
+
+    def validate_price(self, field: Field) -> None:
+        try:
+            self.price_minor = money.parse_price(field.data, self.currency)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_sold_online(self, field: Field) -> None:
+        if field.data and not self.price_minor and not self.price.errors:
+            raise ValidationError("Set a price to let families buy this online.")
+
+    def fill_from(self, offering: Offering) -> None:
+        super().fill_from(offering)
+        self.price.data = (
+            money.amount_text(offering.price_minor, offering.currency)
+            if offering.price_minor
+            else ""
+        )
+        self.sold_online.data = offering.sold_online
+
+
+class PackageForm(PackageTermsForm):
+    """＋ Add Package: an offering of the catalogue, or a custom package."""
+
+    offering = SelectField("Offering", default=CUSTOM)
+    start_date = DayField("Start Date", validators=[InputRequired(message="Choose a start date.")])
+    expires_on = DayField(
+        "Expiry date",
+        validators=[Optional()],
+        description="Optional: the package turns Inactive by itself after this day.",
+    )
+
+    def uses_terms(self) -> bool:
+        return self.offering.data == CUSTOM
+
+    def validate_expires_on(self, field: Field) -> None:
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The expiry date must be on or after the start date.")
+
+
+class AdjustForm(Form):
+    """A manual correction of a package's hours, with the reason."""
+
+    hours = _hours_field("Hours to add or remove", "Signed: 2 adds two hours, -1.5 removes 1.5.")
+    note = TextAreaField(
+        "Note",
+        validators=[Length(max=1000)],
+        description="Required: it is kept in the package's history.",
+    )
+
+    minutes: int | None = None
+
+    def validate_hours(self, field: Field) -> None:
+        try:
+            self.minutes = hours.parse_hours(
+                field.data,
+                field="hours",
+                max_hours=hours.MAX_PACKAGE_HOURS,
+                allow_negative=True,
+            )
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_note(self, field: Field) -> None:
+        if not (field.data or "").strip():
+            raise ValidationError("Say why the hours change: the note is required.")
+
+
+# --- the list filters (read from the query string: GET, no CSRF needed) -------------------
+
+
+class SessionFilterForm(Form):
+    """The Sessions list's filters."""
+
+    class Meta:
+        csrf = False
+
+    status = SelectField(
+        "Status",
+        choices=[SelectChoice("", "Any status")]
+        + [SelectChoice(s.value, s.label) for s in SessionStatus],
+        validate_choice=False,
+        validators=[known_choice("Choose a status from the list.")],
+    )
+    staff = IdSelectField(
+        "Tutor or counselor",
+        default="",  # Anyone
+        invalid_choice_message="Choose a tutor or counselor of this business.",
+    )
+    student = IdSelectField(
+        "Student", default="", invalid_choice_message="Choose a student of this business."
+    )
+    date_from = DayField("From", validators=[Optional()])
+    date_to = DayField("To", validators=[Optional()])
+
+    def validate_date_to(self, field: DayField) -> None:
+        if field.data and self.date_from.data and field.data < self.date_from.data:
+            raise ValidationError("The end date is before the start date.")
+
+
+DEFAULT_WEEKS = 12
+EARLIEST = date(2000, 1, 1)
+MAX_SPAN_DAYS = 3 * 366
+MAX_AHEAD_DAYS = 366
+
+
+class ReportFilterForm(Form):
+    """Admin → Reports' filters."""
+
+    class Meta:
+        csrf = False
+
+    date_from = DayField("From", validators=[Optional()])
+    date_to = DayField("To", validators=[Optional()])
+    bucket = SelectField(
+        "Group by",
+        choices=[SelectChoice(WEEK, "Week"), SelectChoice(MONTH, "Month")],
+        validate_choice=False,
+        validators=[known_choice("Group by week or by month.")],
+    )
+    service = SelectField(
+        "Service",
+        choices=[SelectChoice("", "Any service"), *SERVICE_CHOICES],
+        validate_choice=False,
+        validators=[known_choice("Choose Tutoring or Counseling.")],
+    )
+    staff = IdSelectField(
+        "Tutor or counselor",
+        default="",  # Anyone
+        invalid_choice_message="Choose a tutor or counselor of this business.",
+    )
+
+    today: date  # the business's date, set by the view
+
+    def validate_date_from(self, field: DayField) -> None:
+        if field.data and field.data < EARLIEST:
+            raise ValidationError("Choose a date from 1 Jan 2000 on.")
+
+    def validate_date_to(self, field: DayField) -> None:
+        if not field.data:
+            return
+        if field.data > self.today + timedelta(days=MAX_AHEAD_DAYS):
+            raise ValidationError("Choose an end date at most a year from today.")
+        start = self.date_from.data
+        if start and field.data < start:
+            raise ValidationError("The end date is before the start date.")
+        if start and (field.data - start).days > MAX_SPAN_DAYS:
+            raise ValidationError("A report covers at most 3 years; shorten the range.")
+
+    def filters(self) -> ReportFilters:
+        """The validated filters, with the defaults filled in (the last 12 weeks)."""
+        date_to = self.date_to.data or max(self.today, self.date_from.data or self.today)
+        date_from = self.date_from.data or date_to - timedelta(weeks=DEFAULT_WEEKS) + timedelta(1)
+        bucket = self.bucket.data or (WEEK if (date_to - date_from).days <= 183 else MONTH)
+        return ReportFilters(
+            date_from=date_from,
+            date_to=date_to,
+            bucket=bucket,
+            service=self.service.data or None,
+            staff_id=int(self.staff.data) if self.staff.data else None,
+        )

@@ -1,76 +1,30 @@
-"""Admin pages for sessions: the business's Sessions list with its filters, and a
-student profile's Sessions tab. Acting on one session (propose, cancel, complete)
-happens on the staff session page, which admits admins for every session."""
+"""Sessions: the business's Sessions list with its filters, and a student profile's
+Sessions tab. Acting on one session (propose, cancel, complete) happens on the staff
+session page, which admits admins for every session."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 
 from flask import g, request
 from flask_login import current_user
-from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice, SelectField, ValidationError
-from wtforms.validators import Optional
+from wtforms import SelectChoice
 
-from prepbase.admin import bp
+from prepbase.admin.blueprint import bp
+from prepbase.admin.forms import SessionFilterForm
 from prepbase.extensions import db
-from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.htmx import render
 from prepbase.inputs import page_number
 from prepbase.lifecycle import actions_by_session
 from prepbase.localtime import business_today, day_start_utc
-from prepbase.models import STAFF_ROLES, SessionStatus, Student, User, utcnow
-from prepbase.session_lists import (
-    SESSIONS_PER_PAGE,
-    SessionFilters,
-    filtered_sessions,
-    student_history,
-)
+from prepbase.models import STAFF_ROLES, Student, User, utcnow
+from prepbase.paging import Page
+from prepbase.session_lists import SessionFilters, filtered_sessions, student_history
 from prepbase.tenancy import get_or_404
 
 FILTER_NAMES = ("status", "staff", "student", "date_from", "date_to")
-
-
-def _known(message: str) -> Callable[[FlaskForm, SelectField], None]:
-    """A select validator with a message of ours (and none for the empty "any" choice)."""
-
-    def check(_form: FlaskForm, field: SelectField) -> None:
-        if field.data and not any(c.value == field.data for c in field.choices):
-            raise ValidationError(message)
-
-    return check
-
-
-class SessionFilterForm(Form):
-    """The Sessions list's filters, read from the query string (GET: no CSRF needed)."""
-
-    class Meta:
-        csrf = False
-
-    status = SelectField(
-        "Status",
-        choices=[SelectChoice("", "Any status")]
-        + [SelectChoice(s.value, s.label) for s in SessionStatus],
-        validate_choice=False,
-        validators=[_known("Choose a status from the list.")],
-    )
-    staff = IdSelectField(
-        "Tutor or counselor",
-        default="",  # Anyone
-        invalid_choice_message="Choose a tutor or counselor of this business.",
-    )
-    student = IdSelectField(
-        "Student", default="", invalid_choice_message="Choose a student of this business."
-    )
-    date_from = DayField("From", validators=[Optional()])
-    date_to = DayField("To", validators=[Optional()])
-
-    def validate_date_to(self, field: DayField) -> None:
-        if field.data and self.date_from.data and field.data < self.date_from.data:
-            raise ValidationError("The end date is before the start date.")
 
 
 def _filter_form() -> SessionFilterForm:
@@ -107,13 +61,11 @@ def _filters(form: SessionFilterForm) -> SessionFilters:
 @bp.get("/sessions")
 def session_list() -> Response:
     form = _filter_form()
-    page = page_number()
     if form.validate():
-        sessions, total = filtered_sessions(db.session, _filters(form), page)
+        sessions = filtered_sessions(db.session, _filters(form), page_number())
         status = 200
     else:
-        sessions, total, status = [], 0, 422
-    pages = max(1, -(-total // SESSIONS_PER_PAGE))
+        sessions, status = Page.empty(), 422
     chosen = {name: request.args[name] for name in FILTER_NAMES if request.args.get(name)}
     return render(
         "admin/sessions/list.html",
@@ -121,10 +73,7 @@ def session_list() -> Response:
         status=status,
         form=form,
         sessions=sessions,
-        actions=actions_by_session(sessions, current_user, utcnow()),
-        total=total,
-        page=min(max(page, 1), pages),
-        pages=pages,
+        actions=actions_by_session(sessions.items, current_user, utcnow()),
         chosen=chosen,
     )
 

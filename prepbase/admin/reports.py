@@ -2,114 +2,53 @@
 
 The filters come from the query string, so a plain GET works without JavaScript and htmx
 swaps only the results (charts and tables) when a filter changes. Filters that cannot be
-used answer 422 with a message per filter. Figures are defined in prepbase/reports.py.
+used answer 422 with a message per filter. Figures are defined in prepbase/reports.py;
+rendered results are kept for REPORTS_CACHE_SECONDS (prepbase/cache.py).
 """
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import OrderedDict
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from flask import current_app, g, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice, SelectField, ValidationError
-from wtforms.validators import Optional
+from wtforms import SelectChoice
 
 from prepbase import reports
-from prepbase.admin import bp
-from prepbase.admin.session_views import _known
+from prepbase.admin.blueprint import bp
+from prepbase.admin.forms import ReportFilterForm
+from prepbase.cache import Key, TimedCache
 from prepbase.charts import Series, bar_chart, line_chart
-from prepbase.csv_export import csv_response
+from prepbase.csv_export import csv_response, hours_cell
 from prepbase.extensions import db
-from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.hours import format_hours
 from prepbase.htmx import is_htmx, render
 from prepbase.inputs import page_number
-from prepbase.localtime import business_today, format_when
-from prepbase.models import (
-    STAFF_ROLES,
-    LedgerEntry,
-    Package,
-    Service,
-    TutoringSession,
-    User,
-    utcnow,
-)
-from prepbase.reports import MONTH, WEEK, ReportFilters, Window
-from prepbase.tenancy import get_or_404
+from prepbase.localtime import business_today
+from prepbase.models import STAFF_ROLES, User, utcnow
+from prepbase.reports import WEEK, ReportFilters, Window
 
 FILTER_NAMES = ("date_from", "date_to", "bucket", "service", "staff")
-DEFAULT_WEEKS = 12
-EARLIEST = date(2000, 1, 1)
-MAX_SPAN_DAYS = 3 * 366
-MAX_AHEAD_DAYS = 366
+
+# Per process: the rendered results and filter form, and the staff filter's choices, per
+# business and filters. Nothing in it belongs to one user (the CSRF token and the user's
+# name are outside it).
+results_cache = TimedCache()
+T = TypeVar("T")
 
 
-class ReportFilterForm(Form):
-    """The report's filters, read from the query string (GET: no CSRF needed)."""
+def _cache_seconds() -> int:
+    return int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
 
-    class Meta:
-        csrf = False
 
-    date_from = DayField("From", validators=[Optional()])
-    date_to = DayField("To", validators=[Optional()])
-    bucket = SelectField(
-        "Group by",
-        choices=[SelectChoice(WEEK, "Week"), SelectChoice(MONTH, "Month")],
-        validate_choice=False,
-        validators=[_known("Group by week or by month.")],
-    )
-    service = SelectField(
-        "Service",
-        choices=[SelectChoice("", "Any service")]
-        + [SelectChoice(s.value, s.label) for s in Service],
-        validate_choice=False,
-        validators=[_known("Choose Tutoring or Counseling.")],
-    )
-    staff = IdSelectField(
-        "Tutor or counselor",
-        default="",  # Anyone
-        invalid_choice_message="Choose a tutor or counselor of this business.",
-    )
-
-    today: date  # the business's date, set by the view
-
-    def validate_date_from(self, field: DayField) -> None:
-        if field.data and field.data < EARLIEST:
-            raise ValidationError("Choose a date from 1 Jan 2000 on.")
-
-    def validate_date_to(self, field: DayField) -> None:
-        if not field.data:
-            return
-        if field.data > self.today + timedelta(days=MAX_AHEAD_DAYS):
-            raise ValidationError("Choose an end date at most a year from today.")
-        start = self.date_from.data
-        if start and field.data < start:
-            raise ValidationError("The end date is before the start date.")
-        if start and (field.data - start).days > MAX_SPAN_DAYS:
-            raise ValidationError("A report covers at most 3 years; shorten the range.")
-
-    def filters(self) -> ReportFilters:
-        """The validated filters, with the defaults filled in (the last 12 weeks)."""
-        date_to = self.date_to.data or max(self.today, self.date_from.data or self.today)
-        date_from = self.date_from.data or date_to - timedelta(weeks=DEFAULT_WEEKS) + timedelta(1)
-        bucket = self.bucket.data or (WEEK if (date_to - date_from).days <= 183 else MONTH)
-        return ReportFilters(
-            date_from=date_from,
-            date_to=date_to,
-            bucket=bucket,
-            service=self.service.data or None,
-            staff_id=int(self.staff.data) if self.staff.data else None,
-        )
+def _kept(key: Key, build: Callable[[], T]) -> T:
+    return results_cache.kept(key, build, _cache_seconds())
 
 
 def _staff_choices() -> list[SelectChoice]:
@@ -190,74 +129,15 @@ def _charts(points: list[reports.HoursBucket], filters: ReportFilters) -> dict[s
     return {"flow": flow, "remaining": remaining}
 
 
-def _page_number() -> int:
-    return page_number()
-
-
-class _ResultsCache:
-    """Rendered report results and filter form, and the staff filter's choices, kept for
-    REPORTS_CACHE_SECONDS per business and filters.
-
-    Computing a report on a large business takes tens of milliseconds of aggregate SQL;
-    a report a minute old is as good to an owner, so each process keeps the last results
-    for a short while (bounded, least recently stored dropped first). It holds no state
-    that matters: a miss recomputes, and the key includes the business. Nothing in it
-    belongs to one user (the CSRF token and the user's name are outside it)."""
-
-    def __init__(self, size: int = 256) -> None:
-        self.size = size
-        self.entries: OrderedDict[tuple[object, ...], tuple[float, Any]] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> Any:
-        with self.lock:
-            found = self.entries.get(key)
-            if found is None or found[0] < time.monotonic():
-                return None
-            return found[1]
-
-    def put(self, key: tuple[object, ...], value: Any, seconds: int) -> None:
-        with self.lock:
-            self.entries[key] = (time.monotonic() + seconds, value)
-            self.entries.move_to_end(key)
-            while len(self.entries) > self.size:
-                self.entries.popitem(last=False)
-
-
-_results_cache = _ResultsCache()
-T = TypeVar("T")
-
-
-def _cache_seconds() -> int:
-    return int(current_app.config.get("REPORTS_CACHE_SECONDS", 0))
-
-
-def _kept(key: tuple[object, ...], build: Callable[[], T]) -> T:
-    """`build()`, or what it gave for `key` less than REPORTS_CACHE_SECONDS ago."""
-    seconds = _cache_seconds()
-    if seconds <= 0:
-        return build()
-    value = _results_cache.get(key)
-    if value is None:
-        value = build()
-        _results_cache.put(key, value, seconds)
-    return value
-
-
-def _report_key(form: ReportFilterForm, chosen: dict[str, str]) -> tuple[object, ...]:
-    return (g.tenant.id, g.tenant.timezone, form.filters(), _page_number(), *sorted(chosen.items()))
+def _report_key(form: ReportFilterForm, chosen: dict[str, str]) -> Key:
+    return (g.tenant.id, g.tenant.timezone, form.filters(), page_number(), *sorted(chosen.items()))
 
 
 def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
     filters = form.filters()
-    page = _page_number()
     now = utcnow()
     window = Window.of(g.tenant.timezone, filters, now)
     points = reports.hours_over_time(db.session, filters, window)
-    students = reports.student_figures(
-        db.session, filters, window, offset=(page - 1) * reports.ROWS_PER_PAGE
-    )
-    pages = max(1, -(-students.total // reports.ROWS_PER_PAGE))
     return Markup(  # noqa: S704 - a rendered (autoescaped) template
         render_template(
             "admin/_report_results.html",
@@ -266,9 +146,7 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
             filters=filters,
             points=points,
             charts=_charts(points, filters),
-            students=students,
-            page=min(page, pages),
-            pages=pages,
+            students=reports.student_figures(db.session, filters, window, page=page_number()),
             risky=reports.at_risk(db.session, filters, window),
             staff=reports.staff_figures(db.session, filters, window),
             staff_name={int(c.value): c.label for c in form.staff.choices if c.value},
@@ -324,23 +202,19 @@ def reports_page() -> Response:
 # --- CSV ----------------------------------------------------------------------------------
 
 
-def _hours(minutes: int) -> Decimal:
-    return Decimal(format_hours(minutes))
-
-
 def _student_row(s: reports.StudentFigures) -> list[object]:
     rate = s.attendance_rate
     return [
         s.name,
-        _hours(s.used),
+        hours_cell(s.used),
         s.completed_30,
         s.completed_90,
         Decimal(round(rate * 100)) if rate is not None else None,
         s.no_shows,
         s.days_since_last,
-        _hours(s.remaining),
+        hours_cell(s.remaining),
         s.runout,
-        _hours(s.beyond),
+        hours_cell(s.beyond),
     ]
 
 
@@ -378,22 +252,28 @@ def reports_csv(table: str) -> Response:
             _csv_filename("hours", filters),
             [f"{filters.bucket.title()} starting", "Sold", "Used", "Refunded", "Remaining"],
             (
-                [p.start, _hours(p.sold), _hours(p.used), _hours(p.refunded), _hours(p.remaining)]
+                [
+                    p.start,
+                    hours_cell(p.sold),
+                    hours_cell(p.used),
+                    hours_cell(p.refunded),
+                    hours_cell(p.remaining),
+                ]
                 for p in points
             ),
         )
     if table == "students":
-        page = reports.student_figures(db.session, filters, window, limit=None)
-        rows = (_student_row(s) for s in page.rows)
+        every = reports.student_figures(db.session, filters, window, per_page=None)
+        rows = (_student_row(s) for s in every.items)
         return csv_response(_csv_filename("students", filters), STUDENT_HEADER, rows)
     if table == "at-risk":
-        page = reports.at_risk(db.session, filters, window, limit=None)
+        every = reports.at_risk(db.session, filters, window, per_page=None)
         return csv_response(
             _csv_filename("at-risk", filters),
             ["Student", "Why", "Remaining Hrs", "Days since last session"],
             (
-                [s.name, "; ".join(s.risks), _hours(s.remaining), s.days_since_last]
-                for s in page.rows
+                [s.name, "; ".join(s.risks), hours_cell(s.remaining), s.days_since_last]
+                for s in every.items
             ),
         )
     staff = reports.staff_figures(db.session, filters, window)
@@ -403,9 +283,9 @@ def reports_csv(table: str) -> Response:
         (
             [
                 m.name,
-                _hours(m.delivered),
+                hours_cell(m.delivered),
                 m.completed,
-                _hours(round(m.plan_delay_seconds / 60))
+                hours_cell(round(m.plan_delay_seconds / 60))
                 if m.plan_delay_seconds is not None
                 else None,
             ]
@@ -426,40 +306,3 @@ def _csv_view(table: str) -> Callable[[], Response]:
 for _table in ("hours", "students", "at-risk", "staff"):
     _view = _csv_view(_table)
     bp.add_url_rule(f"/reports/{_table}.csv", endpoint=_view.__name__, view_func=_view)
-
-
-@bp.get("/packages/<id:package_id>/ledger.csv")
-def package_ledger_csv(package_id: int) -> Response:
-    """Every ledger entry of a package, oldest first, as a CSV download."""
-    package = get_or_404(Package, package_id)
-    entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.package_id == package.id)
-        .options(
-            joinedload(LedgerEntry.actor),
-            joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
-        )
-        .order_by(LedgerEntry.id)
-    ).all()
-    zone = g.tenant.timezone
-
-    def session_words(entry: LedgerEntry) -> str:
-        ts = entry.session
-        return f"{format_when(zone, ts.starts_at)} with {ts.staff.name}" if ts else ""
-
-    return csv_response(
-        f"{g.tenant.slug}-package-{package.id}-ledger.csv",
-        ["When", "Change", "Hours", "Balance after", "Session", "By", "Note"],
-        (
-            [
-                format_when(zone, e.created_at),
-                e.kind.title(),
-                _hours(e.minutes),
-                _hours(e.balance_after),
-                session_words(e),
-                e.actor.name if e.actor else "Automatic",
-                e.note,
-            ]
-            for e in entries
-        ),
-    )

@@ -1,23 +1,52 @@
-"""Admin pages of issue 7: Settings → Scheduling, and any staff member's working hours."""
+"""Settings: the business's details (name, time zone, low-balance reminder, contact) and
+Settings → Scheduling. The Settings page also shows the Online Payments section
+(payments.py) and how e-mail is doing (email.py); each section posts to its own route."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, g, request, url_for
+from flask import flash, g, request, url_for
 from werkzeug.wrappers import Response
 
-from prepbase import availability
-from prepbase.admin import bp
-from prepbase.admin.scheduling_forms import SchedulingSettingsForm
+from prepbase import accounts, availability
+from prepbase.admin.blueprint import bp
+from prepbase.admin.common import refused
+from prepbase.admin.forms import BusinessSettingsForm, SchedulingSettingsForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.forms import apply_domain_error, form_status
+from prepbase.forms import form_status
 from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, is_htmx, render
-from prepbase.models import STAFF_ROLES, Tenant, User
-from prepbase.tenancy import get_or_404
-from prepbase.tutor import availability_views as staff_pages
+from prepbase.models import Tenant
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+def settings() -> Response:
+    form = BusinessSettingsForm(obj=g.tenant)
+    if request.method == "GET":
+        form.low_balance_hours.data = format_hours(g.tenant.low_balance_minutes)
+    if form.validate_on_submit():
+        try:
+            accounts.update_business(
+                db.session,
+                g.tenant,
+                name=form.name.data,
+                timezone=form.timezone.data,
+                low_balance_minutes=parse_hours(
+                    form.low_balance_hours.data, field="low_balance_hours", max_hours=200
+                ),
+                contact_email=form.contact_email.data,
+                contact_phone=form.contact_phone.data or "",
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash("Settings saved.", "success")
+            return hx_redirect(url_for(".settings"))
+    return render("admin/settings/index.html", block="form", status=form_status(), form=form)
+
 
 # --- Settings → Scheduling ------------------------------------------------------------------
 
@@ -59,8 +88,7 @@ def scheduling_settings() -> Response:
                 reminder_hours=int(form.reminder_hours.data),
             )
         except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             flash("Scheduling settings saved.", "success")
@@ -69,41 +97,3 @@ def scheduling_settings() -> Response:
     # JavaScript the section comes on a page of its own.
     template = "admin/settings/_scheduling.html" if is_htmx() else "admin/settings/scheduling.html"
     return render(template, block="scheduling_form", status=form_status(), scheduling_form=form)
-
-
-# --- anyone's working hours and time off ----------------------------------------------------
-
-
-def _staff_member(user_id: int) -> tuple[User, staff_pages.Where]:
-    member = get_or_404(User, user_id)
-    if member.role not in STAFF_ROLES:
-        abort(404)
-    where = staff_pages.Where(
-        page="tenant.admin.staff_hours_page",
-        hours="tenant.admin.staff_hours_save",
-        time_off="tenant.admin.staff_time_off_add",
-        delete="tenant.admin.staff_time_off_delete",
-        args={"user_id": member.id},
-    )
-    return member, where
-
-
-@bp.get("/staff/<id:user_id>/availability")
-def staff_hours_page(user_id: int) -> Response:
-    return staff_pages.show_page(*_staff_member(user_id))
-
-
-@bp.post("/staff/<id:user_id>/availability/hours")
-def staff_hours_save(user_id: int) -> Response:
-    return staff_pages.save_hours(*_staff_member(user_id))
-
-
-@bp.post("/staff/<id:user_id>/availability/time-off")
-def staff_time_off_add(user_id: int) -> Response:
-    return staff_pages.add_time_off(*_staff_member(user_id))
-
-
-@bp.post("/staff/<id:user_id>/availability/time-off/<id:time_off_id>/delete")
-def staff_time_off_delete(user_id: int, time_off_id: int) -> Response:
-    member, where = _staff_member(user_id)
-    return staff_pages.delete_time_off(member, time_off_id, where)

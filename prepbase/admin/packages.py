@@ -1,11 +1,7 @@
-"""Admin pages for hours (design §2, §4): a student's Packages tab, ＋ Add Package, a
-package's ledger with manual adjustments and its Status toggle, and the catalogue of
-offerings."""
+"""Packages (design §2, §4): a student's Packages tab, ＋ Add Package, and one package's
+ledger (page and CSV) with manual adjustments and its Status toggle."""
 
 from __future__ import annotations
-
-from datetime import date
-from typing import TypedDict
 
 from flask import flash, g, request, url_for
 from flask_login import current_user
@@ -15,95 +11,27 @@ from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
 from prepbase import hours, packages
-from prepbase.admin import bp
-from prepbase.admin.package_forms import (
-    CUSTOM,
-    AdjustForm,
-    OfferingForm,
-    PackageForm,
-    PackageTermsForm,
-)
-from prepbase.admin.views import _refused
+from prepbase.admin.blueprint import bp
+from prepbase.admin.common import refused
+from prepbase.admin.forms import CUSTOM, AdjustForm, PackageForm
+from prepbase.admin.words import inactive_reason, package_kind, service_name
+from prepbase.csv_export import csv_response, hours_cell
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, is_htmx, render
-from prepbase.localtime import business_today
+from prepbase.localtime import business_today, format_when
 from prepbase.models import (
-    EntryKind,
     InactiveReason,
     LedgerEntry,
     Offering,
     Package,
-    PackageType,
-    Period,
-    Service,
     Student,
     TutoringSession,
     utcnow,
 )
 from prepbase.reports import balance_chart, package_trends
 from prepbase.tenancy import get_or_404
-
-# --- words on the screen ---------------------------------------------------------------
-
-
-def package_kind(item: Package | Offering) -> str:
-    """ "One-Time", or "Recurring (Monthly)"."""
-    label = PackageType(item.package_type).label
-    return f"{label} ({Period(item.period).label})" if item.period else label
-
-
-def service_name(item: Package | Offering) -> str:
-    """ "Tutoring" or "Counseling"."""
-    return Service(item.service).label
-
-
-def date_label(day: date) -> str:
-    """ "1 Nov 2026"."""
-    return f"{day.day} {day.strftime('%b %Y')}"
-
-
-def inactive_reason(package: Package) -> InactiveReason | None:
-    """Why the package reads Inactive today (the business's day), or None while Active:
-    Expired as soon as its expiry date has passed, not only once `renew` has run."""
-    return package.inactive_reason_on(business_today(g.tenant))
-
-
-@bp.context_processor
-def _package_words() -> dict[str, object]:
-    # Stored values are plain strings; these turn them into the product's words (§9).
-    return {
-        "package_kind": package_kind,
-        "service_name": service_name,
-        "date_label": date_label,
-        "entry_kind_label": lambda kind: EntryKind(kind).label,
-        "inactive_reason": inactive_reason,
-    }
-
-
-class Terms(TypedDict):
-    name: str
-    service: str
-    package_type: str
-    period: str | None
-    minutes: int
-    rollover: bool
-
-
-def _terms(source: PackageTermsForm | Offering) -> Terms:
-    """Name, service, type, period, minutes and rollover, from a form or an offering."""
-    if isinstance(source, Offering):
-        return packages.package_terms(source)  # type: ignore[return-value]
-    return {
-        "name": source.name.data,
-        "service": source.service.data,
-        "package_type": source.package_type.data,
-        "period": source.period.data or None,
-        "minutes": source.minutes or 0,
-        "rollover": bool(source.rollover.data),
-    }
-
 
 # --- the Packages tab -----------------------------------------------------------------
 
@@ -158,13 +86,13 @@ def package_new(student_id: int) -> Response:
                 db.session,
                 current_user,
                 student,
-                **_terms(offering or form),
+                **form.terms(offering),
                 start_date=form.start_date.data,
                 expires_on=form.expires_on.data,
                 offering=offering,
             )
         except DomainError as exc:
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             message = (
@@ -191,18 +119,25 @@ def package_new(student_id: int) -> Response:
 # --- one package: its ledger, adjustments, status ---------------------------------------
 
 
+def _ledger(package: Package) -> list[LedgerEntry]:
+    # Oldest first, each with who made it and the session it paid for (one statement).
+    return list(
+        db.session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.package_id == package.id)
+            .options(
+                joinedload(LedgerEntry.actor),
+                joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
+            )
+            .order_by(LedgerEntry.id)
+        )
+    )
+
+
 def _package_page(
     package: Package, form: AdjustForm, *, block: str = "content", status: int = 200
 ) -> Response:
-    entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.package_id == package.id)
-        .options(
-            joinedload(LedgerEntry.actor),
-            joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
-        )
-        .order_by(LedgerEntry.id)
-    ).all()
+    entries = _ledger(package)
     history = [(e.created_at, e.balance_after) for e in entries]
     return render(
         "admin/packages/detail.html",
@@ -232,7 +167,7 @@ def package_adjust(package_id: int) -> Response:
                 db.session, package, form.minutes or 0, current_user, form.note.data
             )
         except DomainError as exc:
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             sign = "+" if change.after > change.before else ""
@@ -287,81 +222,29 @@ def package_toggle(package_id: int) -> Response:
     return hx_redirect(url_for(".student_packages", student_id=package.student_id))
 
 
-# --- offerings ---------------------------------------------------------------------------
+@bp.get("/packages/<id:package_id>/ledger.csv")
+def package_ledger_csv(package_id: int) -> Response:
+    """Every ledger entry of a package, oldest first, as a CSV download."""
+    package = get_or_404(Package, package_id)
+    zone = g.tenant.timezone
 
+    def session_words(entry: LedgerEntry) -> str:
+        ts = entry.session
+        return f"{format_when(zone, ts.starts_at)} with {ts.staff.name}" if ts else ""
 
-@bp.get("/offerings")
-def offering_list() -> Response:
-    offerings = db.session.scalars(select(Offering).order_by(Offering.name, Offering.id)).all()
-    return render(
-        "admin/offerings/list.html",
-        current=[o for o in offerings if not o.archived],
-        archived=[o for o in offerings if o.archived],
-        action_form=ActionForm(),
+    return csv_response(
+        f"{g.tenant.slug}-package-{package.id}-ledger.csv",
+        ["When", "Change", "Hours", "Balance after", "Session", "By", "Note"],
+        (
+            [
+                format_when(zone, e.created_at),
+                e.kind.title(),
+                hours_cell(e.minutes),
+                hours_cell(e.balance_after),
+                session_words(e),
+                e.actor.name if e.actor else "Automatic",
+                e.note,
+            ]
+            for e in _ledger(package)
+        ),
     )
-
-
-def _offering_form_page(offering: Offering | None) -> Response:
-    form = OfferingForm()
-    form.set_currency(g.tenant.currency)  # prices are typed in the business's currency
-    if request.method == "GET" and offering is not None:
-        form.fill_from(offering)
-    if form.validate_on_submit():
-        try:
-            saved = packages.save_offering(
-                db.session,
-                current_user,
-                offering,
-                **_terms(form),
-                price_minor=form.price_minor,
-                currency=g.tenant.currency,
-                sold_online=bool(form.sold_online.data),
-            )
-        except DomainError as exc:
-            _refused(form, exc)
-        else:
-            db.session.commit()
-            flash(f"{saved.name} is saved.", "success")
-            return hx_redirect(url_for(".offering_list"))
-    return render(
-        "admin/offerings/form.html",
-        block="form",
-        status=form_status(),
-        form=form,
-        offering=offering,
-    )
-
-
-@bp.route("/offerings/new", methods=["GET", "POST"])
-def offering_new() -> Response:
-    return _offering_form_page(None)
-
-
-@bp.route("/offerings/<id:offering_id>/edit", methods=["GET", "POST"])
-def offering_edit(offering_id: int) -> Response:
-    return _offering_form_page(get_or_404(Offering, offering_id))
-
-
-def _set_archived(offering_id: int, archived: bool) -> Response:
-    offering = get_or_404(Offering, offering_id)
-    if ActionForm().validate_on_submit():
-        packages.set_offering_archived(db.session, current_user, offering, archived)
-        db.session.commit()
-        if archived:
-            flash(
-                f"{offering.name} is archived; Add Package and Buy Hours no longer offer it.",
-                "success",
-            )
-        else:
-            flash(f"{offering.name} is restored.", "success")
-    return hx_redirect(url_for(".offering_list"))
-
-
-@bp.post("/offerings/<id:offering_id>/archive")
-def offering_archive(offering_id: int) -> Response:
-    return _set_archived(offering_id, True)
-
-
-@bp.post("/offerings/<id:offering_id>/restore")
-def offering_restore(offering_id: int) -> Response:
-    return _set_archived(offering_id, False)

@@ -1,5 +1,5 @@
-"""Admin pages for online payments (design §5): Settings → Online Payments (connect the
-business's Stripe account, the currency, the switch) and the list of purchases."""
+"""Settings → Online Payments (design §5): connect the business's Stripe account, the
+currency, the switch. The purchases families made are in purchases.py."""
 
 from __future__ import annotations
 
@@ -9,20 +9,17 @@ from typing import Any
 
 from flask import flash, g, request, url_for
 from flask_login import current_user
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from prepbase import payments, stripe_gateway
-from prepbase.admin import bp
-from prepbase.admin.payment_forms import PaymentSettingsForm
-from prepbase.admin.views import _refused
+from prepbase.admin.blueprint import bp
+from prepbase.admin.common import refused
+from prepbase.admin.forms import PaymentSettingsForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail.links import external_url
-from prepbase.models import Purchase, Student, User
 
 log = logging.getLogger(__name__)
 STRIPE_UNREACHABLE = "Stripe could not be reached. Nothing was changed; please try again."
@@ -66,14 +63,14 @@ def payments_settings() -> Response:
                 online_payments=bool(form.online_payments.data),
             )
         except DomainError as exc:
-            _refused(form, exc)
+            refused(form, exc)
         else:
             db.session.commit()
             state = "on" if g.tenant.online_payments else "off"
             flash(f"Online payments are {state}; prices in {g.tenant.currency.upper()}.", "success")
             return hx_redirect(url_for(".settings") + "#online-payments")
     return render(
-        "admin/payments/settings.html",
+        "admin/settings/payments.html",
         block="payments",
         status=form_status(),
         ps=payment_settings(form if request.method == "POST" else None),
@@ -146,18 +143,3 @@ def payments_return() -> Response:
             "info",
         )
     return hx_redirect(url_for(".payments_settings"))
-
-
-@bp.get("/purchases")
-def purchase_list() -> Response:
-    """Every online purchase of the business, newest first."""
-    rows = db.session.scalars(
-        select(Purchase)
-        .options(
-            joinedload(Purchase.user).joinedload(User.family),
-            joinedload(Purchase.student).joinedload(Student.family),
-            joinedload(Purchase.package),
-        )
-        .order_by(Purchase.created_at.desc(), Purchase.id.desc())
-    ).all()
-    return render("admin/purchases/list.html", purchases=rows)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import flash, url_for
 from werkzeug.wrappers import Response
 
-from prepbase.admin import bp
+from prepbase.admin.blueprint import bp
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm

@@ -1,0 +1,55 @@
+"""What several admin pages do alike: refuse a form, invite someone, go back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from flask import current_app, flash, g, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from werkzeug.wrappers import Response
+
+from prepbase import accounts
+from prepbase.errors import DomainError
+from prepbase.extensions import db
+from prepbase.forms import apply_domain_error
+from prepbase.htmx import hx_redirect
+from prepbase.mail.accounts import send_invitation
+
+
+def refused(form: FlaskForm, exc: DomainError) -> None:
+    """A domain verb said no: keep nothing of the action, show why on the form."""
+    db.session.rollback()
+    apply_domain_error(form, exc)
+
+
+def invite_ttl() -> timedelta:
+    """How long an invitation link works (INVITE_TTL_DAYS)."""
+    return timedelta(days=current_app.config["INVITE_TTL_DAYS"])
+
+
+def invite(form: FlaskForm, done_url: Callable[[], str], **who: object) -> Response | None:
+    """Invite someone (one transaction with the e-mail); the redirect, or None if refused
+    (the form then carries the message)."""
+    try:
+        email = form.email.data  # type: ignore[attr-defined]
+        user, raw = accounts.invite_user(
+            db.session, current_user, email=email, ttl=invite_ttl(), **who
+        )
+        send_invitation(db.session, g.tenant, user, raw)
+    except DomainError as exc:
+        refused(form, exc)
+        return None
+    db.session.commit()
+    flash(f"Invitation sent to {user.email}.", "success")
+    return hx_redirect(done_url())
+
+
+def back_or(fallback: str) -> str:
+    """The page the button was pressed on when it is one of this business's, else
+    `fallback` (never another site, nor another business's pages)."""
+    url = request.referrer
+    if url and url.startswith(request.host_url + g.tenant.slug + "/"):
+        return url
+    return fallback

@@ -1,0 +1,70 @@
+"""Families: the list, adding one, a family's page and inviting its parents."""
+
+from __future__ import annotations
+
+from flask import flash, url_for
+from flask_login import current_user
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from prepbase import accounts
+from prepbase.admin.blueprint import bp
+from prepbase.admin.common import invite
+from prepbase.admin.forms import FamilyForm, InviteParentForm
+from prepbase.extensions import db
+from prepbase.forms import ActionForm, form_status
+from prepbase.htmx import hx_redirect, render
+from prepbase.models import Family, Role
+from prepbase.tenancy import get_or_404
+
+
+@bp.get("/families")
+def family_list() -> Response:
+    families = db.session.scalars(select(Family).order_by(Family.name)).all()
+    return render("admin/families/list.html", families=families)
+
+
+@bp.route("/families/new", methods=["GET", "POST"])
+def family_new() -> Response:
+    form = FamilyForm()
+    if form.validate_on_submit():
+        family = accounts.create_family(db.session, current_user, name=form.name.data)
+        db.session.commit()
+        flash(f"{family.name} is added. Add its students and invite its parents.", "success")
+        return hx_redirect(url_for(".family_detail", family_id=family.id))
+    return render("admin/families/form.html", block="form", status=form_status(), form=form)
+
+
+@bp.get("/families/<id:family_id>")
+def family_detail(family_id: int) -> Response:
+    family = get_or_404(Family, family_id)
+    return render(
+        "admin/families/detail.html",
+        family=family,
+        parent_form=InviteParentForm(),
+        action_form=ActionForm(),
+    )
+
+
+@bp.post("/families/<id:family_id>/parents")
+def family_invite_parent(family_id: int) -> Response:
+    family = get_or_404(Family, family_id)
+    form = InviteParentForm()
+    if form.validate_on_submit():
+        done = invite(
+            form,
+            lambda: url_for(".family_detail", family_id=family.id),
+            name=form.name.data,
+            role=Role.PARENT,
+            family=family,
+        )
+        if done is not None:
+            return done
+    return render(
+        "admin/families/detail.html",
+        block="parent_form",
+        status=form_status(),
+        family=family,
+        parent_form=form,
+        action_form=ActionForm(),
+    )
