@@ -69,6 +69,7 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
         "pending": pending,
         "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
         "actions": scheduling.family_actions(open_sessions, pending, current_user, now),
+        "action_form": ActionForm(),  # the CSRF token of the Accept/Decline/Cancel buttons
         "completed": family_sessions(
             db.session,
             students,
