@@ -159,6 +159,7 @@ def register_template_helpers(app: Flask) -> None:
         field=forms.field,
         form_errors=forms.form_errors,
         form_refusal=forms.form_refusal,
+        filter_errors=forms.filter_errors,
         open_form=forms.open_form,
         post_button=forms.post_button,
         how_to_reach=app.jinja_env.get_template("_macros/contact.html").module.how_to_reach,
