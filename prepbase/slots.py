@@ -51,7 +51,7 @@ class OpenDay(NamedTuple):
     """Another day with open times, and how many."""
 
     day: date
-    count: int
+    open_times: int
 
 
 @dataclass
