@@ -158,10 +158,20 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(
         field=forms.field,
         form_errors=forms.form_errors,
+        form_refusal=forms.form_refusal,
+        filter_errors=forms.filter_errors,
         open_form=forms.open_form,
         post_button=forms.post_button,
         pager=app.jinja_env.get_template("_macros/pager.html").module.pager,
         how_to_reach=app.jinja_env.get_template("_macros/contact.html").module.how_to_reach,
+    )
+    # After the form macros: a macro module sees the globals there were when it loaded.
+    sessions = app.jinja_env.get_template("_macros/sessions.html").module
+    app.jinja_env.globals.update(
+        session_status=sessions.session_status,
+        session_table=sessions.session_table,
+        decline_booking_form=sessions.decline_booking_form,
+        confirm_booking_button=sessions.confirm_booking_button,
     )
 
 

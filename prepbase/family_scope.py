@@ -42,20 +42,6 @@ def shown_to_family(package: Package, today: date) -> bool:
     return package.active_on(today)
 
 
-def active_packages(session: Session, students: Sequence[Student], today: date) -> list[Package]:
-    """The students' Active packages (`Package.active_on`); oldest first, as they pay
-    (rule 5)."""
-    if not students:
-        return []
-    return list(
-        session.scalars(
-            select(Package)
-            .where(Package.student_id.in_(_ids(students)), Package.active_on(today))
-            .order_by(Package.start_date, Package.id)
-        )
-    )
-
-
 def family_sessions(
     session: Session,
     students: Sequence[Student],

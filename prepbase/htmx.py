@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from flask import Response, current_app, make_response, render_template, request
@@ -44,10 +43,4 @@ def hx_redirect(location: str, code: int = 303) -> Response:
         response = make_response("", code)
         response.headers["Location"] = location
     response.vary.add("HX-Request")
-    return response
-
-
-def hx_trigger(response: Response, event: str, detail: Any = None) -> Response:
-    """Ask the page to fire an event after the swap (e.g. to refresh a counter)."""
-    response.headers["HX-Trigger"] = json.dumps({event: detail if detail is not None else True})
     return response

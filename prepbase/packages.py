@@ -1,8 +1,10 @@
-"""Packages and offerings: assigning hours, pausing, renewing and expiring them (§2)."""
+"""Packages and offerings: assigning hours, pausing, renewing and expiring them, and
+which of a student's packages are Active (§2)."""
 
 from __future__ import annotations
 
 import calendar
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -158,6 +160,21 @@ def set_package_active(
     package.active = active
     package.inactive_reason = None if active else InactiveReason(reason)
     session.flush()
+
+
+def active_packages(session: Session, student_ids: Sequence[int], today: date) -> list[Package]:
+    """The students' Active packages on `today` (`Package.active_on`: the Status column,
+    what the family sees and staff read next to a session), oldest first, as they pay
+    (rule 5)."""
+    if not student_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Package)
+            .where(Package.student_id.in_(student_ids), Package.active_on(today))
+            .order_by(Package.start_date, Package.id)
+        )
+    )
 
 
 def next_period_start(period: str, start: date, anchor: date | None = None) -> date:

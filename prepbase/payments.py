@@ -327,6 +327,21 @@ def cancel_purchase(session: Session, purchase: Purchase) -> bool:
     return moved == 1
 
 
+def purchase_state(purchase: Purchase, checkout_state: str | None = None) -> str:
+    """What the family is told about a purchase back from Checkout: done (its package is
+    assigned), failed, cancelled, bank (a delayed payment is clearing; `checkout_state`
+    is Stripe's "status/payment_status" of its Checkout Session) or processing."""
+    if purchase.package_id is not None:
+        return "done"
+    if purchase.status == PurchaseStatus.FAILED:
+        return "failed"
+    if purchase.status == PurchaseStatus.CANCELLED:
+        return "cancelled"
+    if checkout_state == "complete/unpaid":
+        return "bank"
+    return "processing"
+
+
 # --- fulfilment ----------------------------------------------------------------------------
 
 

@@ -9,6 +9,8 @@ moves a session; hour changes go through `prepbase.hours`, which cannot overdraw
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, select, update
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from prepbase import availability, hours, payments
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
-from prepbase.lifecycle import OPEN, Action, check, wrong_status
+from prepbase.lifecycle import OPEN, Action, actions_by_session, check, wrong_status
 from prepbase.localtime import format_when, local_date
 from prepbase.mail import hours as hours_mail
 from prepbase.mail import sessions as session_mail
@@ -246,6 +248,43 @@ def preview_package(session: Session, tenant: Tenant, ts: TutoringSession) -> Pa
         session, ts.student_id, ts.service, local_date(tenant, ts.starts_at), ts.duration_minutes
     )
     return candidates[0] if candidates else None
+
+
+@dataclass(frozen=True)
+class AcceptPreview:
+    """A proposed session and what accepting it would do to the hours."""
+
+    session: TutoringSession
+    package: Package | None  # the package that would pay, or None when none can
+    minutes_left: int  # usable hours of its service on its day, for the refusal text
+
+
+def accept_previews(
+    tenant: Tenant, pending: Sequence[TutoringSession], packages: list[Package]
+) -> list[AcceptPreview]:
+    """What accepting each proposal would do (rule 5, `pick_package`), over the student's
+    Active packages already loaded: no query per proposal."""
+    previews = []
+    for ts in pending:
+        package, left = pick_package(packages, ts, local_date(tenant, ts.starts_at))
+        previews.append(AcceptPreview(ts, package, left))
+    return previews
+
+
+def family_actions(
+    sessions: Iterable[TutoringSession],
+    previews: Iterable[AcceptPreview],
+    actor: User,
+    now: datetime,
+) -> dict[int, frozenset[Action]]:
+    """The buttons of each open session of a family: what the lifecycle allows them now,
+    and Accept only where a package can pay (rule 5; the preview says why not), so the
+    page offers exactly what `accept_session` would do."""
+    offered = actions_by_session(sessions, actor, now)
+    for preview in previews:
+        if preview.package is None:
+            offered[preview.session.id] -= {Action.ACCEPT}
+    return offered
 
 
 # --- status changes ----------------------------------------------------------------------

@@ -6,6 +6,7 @@ view fills the student, staff and service choices it may offer.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from wtforms import SelectChoice, SelectField, StringField, TextAreaField, TimeField
@@ -14,10 +15,18 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional
 from prepbase import hours
 from prepbase.forms import DayField, Form, IdSelectField
 from prepbase.localtime import local_to_utc
-from prepbase.models import Attendance, Service, Tenant
+from prepbase.models import Attendance, Service, Tenant, User
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
 ATTENDANCE_CHOICES = [SelectChoice(a.value, a.label) for a in Attendance]
+
+
+def staff_choices(staff: Sequence[User]) -> list[SelectChoice]:
+    """ "Tara Tutor (Tutoring)": without JavaScript the label says who offers what."""
+    return [
+        SelectChoice(str(u.id), f"{u.name} ({', '.join(s.label for s in u.services)})")
+        for u in staff
+    ]
 
 
 class SessionTimeForm(Form):
@@ -72,4 +81,5 @@ __all__ = [
     "ReasonForm",
     "ScheduleForm",
     "SessionTimeForm",
+    "staff_choices",
 ]

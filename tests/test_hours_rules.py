@@ -624,6 +624,50 @@ def test_usable_on_reads_the_same_in_python_and_sql(world, db_session):
     assert [p.inactive_reason_on(day) for p in made] == [None, None, None, "expired", "paused"]
 
 
+def test_active_packages_are_what_the_status_column_says_oldest_first(world, db_session):
+    made = [
+        give(db_session, world, "1", name="Starts later", start=date(2026, 12, 2)),
+        give(db_session, world, "1", name="Open-ended", start=date(2026, 11, 1)),
+        give(db_session, world, "1", name="Ended", expires_on=date(2026, 11, 30)),
+        give(db_session, world, "1", name="Paused"),
+        give(db_session, world, "1", name="Ben's", student=1),
+    ]
+    packages.set_package_active(db_session, world.admin, made[3], False)
+    day = date(2026, 12, 1)
+    shown = packages.active_packages(db_session, [world.students[0].id], day)
+    # Active (not yet usable) packages show too: staff and families see them coming.
+    assert [p.name for p in shown] == ["Open-ended", "Starts later"]
+    assert all(p.active_on(day) for p in shown)
+    both = packages.active_packages(db_session, [s.id for s in world.students], day)
+    assert [p.name for p in both] == ["Open-ended", "Ben's", "Starts later"]
+    assert packages.active_packages(db_session, [], day) == []
+
+
+def test_running_low_reads_the_same_in_python_and_sql(world, db_session):
+    made = [give(db_session, world, text, name=text) for text in ("1", "2", "2.5")]
+    threshold = world.tenant.low_balance_minutes  # 2 hours
+    in_python = {p.name for p in made if p.running_low(threshold)}
+    in_sql = set(db_session.scalars(select(Package.name).where(Package.running_low(threshold))))
+    assert in_python == in_sql == {"1", "2"}
+
+
+def test_accept_is_offered_only_where_a_package_can_pay(world, db_session):
+    give(db_session, world, "1", name="Small")
+    fits = propose(db_session, world, 60)
+    too_long = propose(db_session, world, 90, at=TOMORROW + timedelta(hours=3))
+    active = packages.active_packages(db_session, [world.students[0].id], date(2026, 12, 1))
+    previews = scheduling.accept_previews(world.tenant, [fits, too_long], active)
+    assert [(p.package.name if p.package else None, p.minutes_left) for p in previews] == [
+        ("Small", 60),
+        (None, 60),
+    ]
+    offered = scheduling.family_actions([fits, too_long], previews, world.parent, NOW)
+    assert offered[fits.id] == {"accept", "decline", "cancel"}
+    assert offered[too_long.id] == {"decline", "cancel"}  # accepting would be refused
+    with pytest.raises(scheduling.NotEnoughHours):
+        scheduling.accept_session(db_session, world.tenant, world.parent, too_long, now=NOW)
+
+
 @pytest.mark.tampers_ledger
 def test_audit_reports_a_tampered_balance(world, db_session):
     from sqlalchemy import text

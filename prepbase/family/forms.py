@@ -5,36 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from flask import url_for
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
-from prepbase.models import STAFF_ROLES, Service, StaffService, Student, Tenant, User
-from prepbase.session_forms import ScheduleForm
-
-
-def bookable_staff(session: Session, service: str | None = None) -> list[User]:
-    """Active staff who deliver `service` (or any service when it is not known)."""
-    query = (
-        select(User)
-        .where(User.role.in_(STAFF_ROLES), User.active.is_(True))
-        .options(selectinload(User.service_rows))
-        .order_by(User.name, User.id)
-    )
-    if service in set(Service):
-        query = query.where(User.service_rows.any(StaffService.service == service))
-    else:
-        query = query.where(User.service_rows.any())
-    return list(session.scalars(query))
-
-
-def staff_choices(staff: Sequence[User]) -> list[SelectChoice]:
-    """ "Tara Tutor (Tutoring)": without JavaScript the label says who offers what."""
-    return [
-        SelectChoice(str(u.id), f"{u.name} ({', '.join(s.label for s in u.services)})")
-        for u in staff
-    ]
+from prepbase.models import Student, Tenant
+from prepbase.session_forms import ScheduleForm, staff_choices
+from prepbase.slots import bookable_staff
 
 
 def book_session_form(

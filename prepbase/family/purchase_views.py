@@ -122,24 +122,11 @@ def _check_with_stripe(purchase: Purchase) -> str | None:
     return f"{field(checkout, 'status')}/{field(checkout, 'payment_status')}"
 
 
-def purchase_state(purchase: Purchase, checkout_state: str | None = None) -> str:
-    """done, failed, cancelled, bank (a delayed payment is clearing) or processing."""
-    if purchase.package_id is not None:
-        return "done"
-    if purchase.status == PurchaseStatus.FAILED:
-        return "failed"
-    if purchase.status == PurchaseStatus.CANCELLED:
-        return "cancelled"
-    if checkout_state == "complete/unpaid":
-        return "bank"
-    return "processing"
-
-
 @bp.get("/purchases/<id:purchase_id>/done")
 def purchase_done(purchase_id: int) -> Response:
     """Back from Checkout: "processing" until the payment is confirmed (polled by HTMX)."""
     purchase = _own_purchase(purchase_id)
-    state = purchase_state(purchase, _check_with_stripe(purchase))
+    state = payments.purchase_state(purchase, _check_with_stripe(purchase))
     return render("family/purchases/done.html", block="status", purchase=purchase, state=state)
 
 

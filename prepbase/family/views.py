@@ -7,21 +7,18 @@ row answers 404, exactly like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import availability, hours, reports, scheduling
+from prepbase import packages, reports, scheduling, slots
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family import bp
 from prepbase.family.forms import book_session_form, slots_form
 from prepbase.family_scope import (
-    active_packages,
     family_sessions,
     guards,
     package_ledger,
@@ -32,17 +29,9 @@ from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
-from prepbase.lifecycle import Action, actions_by_session
-from prepbase.localtime import business_today, format_when, local_date, zone_of
-from prepbase.models import (
-    Package,
-    Service,
-    SessionStatus,
-    Student,
-    TutoringSession,
-    User,
-    utcnow,
-)
+from prepbase.inputs import parse_id
+from prepbase.localtime import business_today, format_when
+from prepbase.models import Package, SessionStatus, Student, TutoringSession, User, utcnow
 from prepbase.session_forms import ScheduleForm
 from prepbase.tenancy import get_or_404
 
@@ -50,67 +39,37 @@ DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
 
 
-@dataclass
-class PendingRow:
-    """A proposed session and what accepting it would do to the hours."""
-
-    session: TutoringSession
-    package: Package | None  # the package that would pay, or None when none can
-    minutes_left: int  # usable hours of its service on its day, for the refusal text
-
-
-def _pending_rows(pending: list[TutoringSession], packages: list[Package]) -> list[PendingRow]:
-    # The preview uses the packages already on the page: no query per proposal.
-    rows = []
-    for ts in pending:
-        day = local_date(g.tenant, ts.starts_at)
-        package, left = scheduling.pick_package(packages, ts, day)
-        rows.append(PendingRow(ts, package, left))
-    return rows
-
-
-def _offered(
-    open_sessions: list[TutoringSession], pending: list[PendingRow], now: datetime
-) -> dict[int, frozenset[Action]]:
-    """The buttons of each open session: what the lifecycle allows the family now, and
-    Accept only where a package can pay (rule 5; the row says why not)."""
-    offered = actions_by_session(open_sessions, current_user, now)
-    for row in pending:
-        if row.package is None:
-            offered[row.session.id] -= {Action.ACCEPT}
-    return offered
-
-
 def _dashboard_context(**extra: Any) -> dict[str, Any]:
     now = utcnow()
     today = business_today(g.tenant, now)
     students = visible_students(db.session, current_user)
-    packages = active_packages(db.session, students, today)
-    threshold = g.tenant.low_balance_minutes
+    active = packages.active_packages(db.session, [s.id for s in students], today)
     open_sessions = family_sessions(
         db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
     )
-    pending = _pending_rows(
-        [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages
+    # The previews use the packages already on the page: no query per proposal.
+    pending = scheduling.accept_previews(
+        g.tenant, [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], active
     )
-    trends = reports.package_trends(db.session, [p.id for p in packages], now)
+    trends = reports.package_trends(db.session, [p.id for p in active], now)
     return {
         "students": students,
         "family": current_user.family,
-        "packages_of": {s.id: [p for p in packages if p.student_id == s.id] for s in students},
+        "packages_of": {s.id: [p for p in active if p.student_id == s.id] for s in students},
         "charts": {
             p.id: reports.balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
-            for p in packages
+            for p in active
             if trends[p.id].history
         },
         "runout": {
             p.id: reports.projected_runout(p.remaining_minutes, trends[p.id].used_recently, today)
-            for p in packages
+            for p in active
         },
-        "running_low": [p for p in packages if p.remaining_minutes <= threshold],
+        "running_low": [p for p in active if p.running_low(g.tenant.low_balance_minutes)],
         "pending": pending,
         "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
-        "actions": _offered(open_sessions, pending, now),
+        "actions": scheduling.family_actions(open_sessions, pending, current_user, now),
+        "action_form": ActionForm(),  # the CSRF token of the Accept/Decline/Cancel buttons
         "completed": family_sessions(
             db.session,
             students,
@@ -132,7 +91,7 @@ def dashboard() -> Response:
     return render(DASHBOARD, **context)
 
 
-def _answer_prompt(pending: list[PendingRow]) -> str | None:
+def _answer_prompt(pending: list[scheduling.AcceptPreview]) -> str | None:
     """Arriving from a proposal e-mail's Accept or Decline link (`?accept=<id>`): say which
     button answers it. The link only opens the page; the button is the decision."""
     for verb in ("accept", "decline"):
@@ -156,23 +115,6 @@ def _chosen_student(students: list[Student], student_id: str | None) -> Student:
     raise DomainError("Choose one of your students.", field="student")
 
 
-@dataclass
-class SlotPicker:
-    """The "When" part of Book Session: a day and its open start times, or why not."""
-
-    message: str | None = None  # shown instead of times (choose a tutor first, …)
-    staff: User | None = None
-    any_time: bool = False  # the staff member has no working hours: a time field instead
-    day: date | None = None
-    slots: list[tuple[str, str]] = field(default_factory=list)  # ("16:00", "4:00 PM EST")
-    other_days: list[tuple[date, int]] = field(default_factory=list)  # (day, open times)
-    links: dict[str, str] = field(default_factory=dict)  # the choices, for day links
-
-
-OTHER_DAYS = 6  # open days offered next to the chosen one
-SCAN_DAYS = 21  # how far past a chosen day to look for them
-
-
 def _fill_from_args(form: ScheduleForm) -> None:
     """A GET (first view, a day link) carries the choices in the URL."""
     if request.args:
@@ -190,97 +132,34 @@ def _default_choices(form: ScheduleForm) -> None:
     form.duration.data = form.duration.data or "1"
 
 
-def _slot_picker(form: ScheduleForm, students: list[Student]) -> SlotPicker:
-    """Open times for the form's student, service, staff member, duration and day (two
-    queries, see `availability.load_schedule`); the first open day when none is chosen."""
-    student = next((s for s in students if str(s.id) == form.student.data), None)
-    staff_id = form.staff.data or ""
-    if student is None or form.service.data not in set(Service) or not staff_id.isdigit():
-        return SlotPicker(
-            message="Choose the student, the service and the tutor or counselor "
-            "to see the open times."
-        )
+def _slot_picker(form: ScheduleForm, students: list[Student]) -> slots.SlotPicker:
+    """The open times for the form's choices (`slots.pick_slots`); the form shows the
+    day they are for and the days a family may book."""
     try:
-        minutes = hours.parse_hours(
-            form.duration.data, field="duration", max_hours=hours.MAX_SESSION_HOURS
-        )
+        minutes: int | None = form.duration_minutes()
     except DomainError:
-        return SlotPicker(message="Enter how long the session lasts to see the open times.")
-    tenant, now = g.tenant, utcnow()
-    today = business_today(tenant, now)
-    horizon_end = today + timedelta(days=tenant.booking_horizon_days)
-    day = form.date.data
-    first = day or today
-    last = min(horizon_end, first + timedelta(days=SCAN_DAYS)) if day else horizon_end
-    schedule = availability.load_schedule(
+        minutes = None
+    picker = slots.pick_slots(
         db.session,
-        tenant,
-        int(staff_id),
-        first_day=first,
-        last_day=max(first, last),
-        student=student,
+        g.tenant,
+        student=next((s for s in students if str(s.id) == form.student.data), None),
         service=form.service.data,
+        staff_id=parse_id(form.staff.data or ""),
+        duration_minutes=minutes,
+        day=form.date.data,
+        now=utcnow(),
+        day_refused=bool(form.date.errors),
     )
-    if schedule is None:
-        return SlotPicker(message="Choose a tutor or counselor who offers this service.")
-    staff = schedule.staff
-    if not schedule.has_hours:
-        return SlotPicker(staff=staff, any_time=True, day=day)
-    if form.date.errors:  # a refused POST without a valid day: do not guess one
-        return SlotPicker(staff=staff, message="Choose a day to see its open times.")
-    form.date.render_kw = {
-        **(form.date.render_kw or {}),
-        "min": schedule.first_day(now).isoformat(),
-        "max": schedule.last_day(now).isoformat(),
-    }
-    if day is None:
-        upcoming = schedule.open_days(minutes, now, limit=OTHER_DAYS + 1)
-        if not upcoming:
-            return SlotPicker(
-                staff=staff,
-                message=f"{staff.name} has no open times in the next "
-                f"{tenant.booking_horizon_days} days. Contact {tenant.name} to find a time. "
-                f"{tenant.how_to_reach()}".rstrip(),
-            )
-        (day, starts), others = upcoming[0], upcoming[1:]
-        form.date.data = day
-    else:
-        starts = schedule.day_slots(day, minutes, now)
-        # Other days only when this one has nothing: picking a day stays cheap.
-        others = [] if starts else schedule.open_days(minutes, now, after=day, limit=OTHER_DAYS)
-    chosen = form.start_time.data
-    picker = SlotPicker(
-        staff=staff,
-        day=day,
-        slots=_slot_choices(starts),
-        other_days=[(d, len(found)) for d, found in others],
-        links={
-            "student": str(student.id),
-            "service": form.service.data,
-            "staff": str(staff.id),
-            "duration": form.duration.data,
-        },
-    )
-    if chosen is not None and chosen.strftime("%H:%M") not in {v for v, _ in picker.slots}:
-        form.start_time.data = None  # no longer open: nothing pre-selected
+    if picker.bookable is not None:
+        first, last = picker.bookable
+        form.date.render_kw = {
+            **(form.date.render_kw or {}),
+            "min": first.isoformat(),
+            "max": last.isoformat(),
+        }
+    if picker.day is not None:
+        form.date.data = picker.day  # the first open day, when none was chosen
     return picker
-
-
-def _slot_choices(starts: list[datetime]) -> list[tuple[str, str]]:
-    """Each open start as its radio's value and label, ("16:00", "4:00 PM EST"): one
-    conversion to the business's zone per slot, the zone looked up once."""
-    zone = zone_of(g.tenant)
-    choices = []
-    for at in starts:
-        local = at.astimezone(zone)
-        minute = local.hour * 60 + local.minute
-        choices.append(
-            (
-                availability.format_minute(minute, clock24=True),
-                f"{availability.format_minute(minute)} {local.tzname()}",
-            )
-        )
-    return choices
 
 
 @bp.get("/slots")
@@ -473,7 +352,7 @@ def package_history(package_id: int) -> Response:
         "family/package.html",
         package=package,
         entries=package_ledger(db.session, package),
-        running_low=package.remaining_minutes <= g.tenant.low_balance_minutes,
+        running_low=package.running_low(g.tenant.low_balance_minutes),
     )
 
 

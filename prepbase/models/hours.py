@@ -181,6 +181,12 @@ class Package(TenantScoped, Base):
         """Its hours can pay for a session on `day` (rule 5): active then, and started."""
         return self.active_on(day) & (self.start_date <= day)
 
+    @hybrid_method
+    def running_low(self, threshold_minutes: int) -> bool:
+        """At or below the business's low-balance threshold (design §4): the family's
+        banner and the admins' "running low" list."""
+        return self.remaining_minutes <= threshold_minutes
+
     def inactive_reason_on(self, day: date) -> InactiveReason | None:
         """Why the package reads Inactive on `day`, or None while it is Active. Past its
         expiry date it is Expired at once, whether or not the renewal job has run."""

@@ -13,11 +13,10 @@ from flask import abort, flash, g, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
-from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import availability, reports, scheduling
+from prepbase import availability, packages, reports, scheduling, slots
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
@@ -27,22 +26,14 @@ from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
 from prepbase.lifecycle import actions_by_session, allowed_actions
 from prepbase.localtime import business_today, format_when, to_local
-from prepbase.models import (
-    STAFF_ROLES,
-    Package,
-    Role,
-    SessionStatus,
-    Student,
-    TutoringSession,
-    User,
-    utcnow,
-)
+from prepbase.models import Role, SessionStatus, Student, TutoringSession, User, utcnow
 from prepbase.session_forms import (
     SERVICE_CHOICES,
     ActionPlanForm,
     AttendanceForm,
     ReasonForm,
     ScheduleForm,
+    staff_choices,
 )
 from prepbase.session_lists import staff_board
 from prepbase.tenancy import get_or_404
@@ -106,16 +97,7 @@ def _student_choices() -> list[SelectChoice]:
 def _staff_choices(actor: User) -> list[SelectChoice]:
     if actor.role != Role.ADMIN:
         return [SelectChoice(str(actor.id), actor.name)]
-    staff = db.session.scalars(
-        select(User)
-        .where(User.role.in_(STAFF_ROLES), User.active.is_(True), User.service_rows.any())
-        .options(selectinload(User.service_rows))
-        .order_by(User.name, User.id)
-    )
-    return [
-        SelectChoice(str(u.id), f"{u.name} ({', '.join(s.label for s in u.services)})")
-        for u in staff
-    ]
+    return staff_choices(slots.bookable_staff(db.session))
 
 
 def _service_choices(actor: User) -> list[SelectChoice]:
@@ -210,14 +192,6 @@ def _session_page(
     ts: TutoringSession, *, block: str = "content", status: int = 200, **forms: FlaskForm
 ) -> Response:
     now = utcnow()
-    active_packages = db.session.scalars(
-        select(Package)
-        .where(
-            Package.student_id == ts.student_id,
-            Package.active_on(business_today(g.tenant, now)),
-        )
-        .order_by(Package.start_date, Package.id)
-    ).all()
     preview = (
         scheduling.preview_package(db.session, g.tenant, ts)
         if ts.status == SessionStatus.PENDING
@@ -231,7 +205,10 @@ def _session_page(
         # What the page offers is what the domain would accept (prepbase/lifecycle.py).
         allowed=allowed_actions(ts, current_user, now),
         waiting_to_start=ts.status == SessionStatus.UPCOMING and ts.starts_at > now,
-        active_packages=active_packages,
+        # Design §1: staff read the student's active packages and remaining hours.
+        active_packages=packages.active_packages(
+            db.session, [ts.student_id], business_today(g.tenant, now)
+        ),
         preview=preview,
         back=request.args.get("next"),
         action_form=ActionForm(),
