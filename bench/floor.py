@@ -70,19 +70,19 @@ def main() -> None:
     args = parser.parse_args()
     check_database_options(parser, args)
     args.reuse, args.seed, args.now = True, 1, datetime.now(UTC)
-    instance_dir = tempfile.mkdtemp(prefix="prepbase-floor-")
-    url, seeded = prepare_database(args, "small", 10, instance_dir)
-    env = app_env(url, instance_dir)
-    target = describe_target(url, 1)
-    print(f"small bench database ({seeded}); {os.cpu_count()} CPUs; {args.workers} workers")
-    bare_env = {**env, "FLOOR_DATABASE_URL": url}
-    with (
-        gunicorn(env, args.workers) as app,
-        gunicorn(bare_env, args.workers, "floor_app:app", HERE) as bare,
-    ):
-        results = measure(args, target, app.port, bare.port)
-    print()
-    Table(38, 8).print(results)
+    with tempfile.TemporaryDirectory(prefix="prepbase-floor-") as instance_dir:
+        url, seeded = prepare_database(args, "small", 10, instance_dir)
+        env = app_env(url, instance_dir)
+        target = describe_target(url, 1)
+        print(f"small bench database ({seeded}); {os.cpu_count()} CPUs; {args.workers} workers")
+        bare_env = {**env, "FLOOR_DATABASE_URL": url}
+        with (
+            gunicorn(env, args.workers) as app,
+            gunicorn(bare_env, args.workers, "floor_app:app", HERE) as bare,
+        ):
+            results = measure(args, target, app.port, bare.port)
+        print()
+        Table(38, 8).print(results)
 
 
 if __name__ == "__main__":

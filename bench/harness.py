@@ -97,15 +97,16 @@ def audit(env: dict[str, str]) -> str:
     return flask_cli(env, "prepbase", "audit").splitlines()[-1]
 
 
-def demo_env(prefix: str) -> dict[str, str]:
+@contextmanager
+def demo_env(prefix: str) -> Iterator[dict[str, str]]:
     """An environment on a fresh database (temporary SQLite unless DATABASE_URL is set),
-    migrated and holding the demo business."""
-    tmp = Path(tempfile.mkdtemp(prefix=prefix))
-    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
-    env = app_env(url, str(tmp))
-    flask_cli(env, "db", "upgrade")
-    flask_cli(env, "prepbase", "seed-demo")
-    return env
+    migrated and holding the demo business; its temporary folder is removed afterwards."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        url = os.environ.get("DATABASE_URL") or f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
+        env = app_env(url, tmp)
+        flask_cli(env, "db", "upgrade")
+        flask_cli(env, "prepbase", "seed-demo")
+        yield env
 
 
 def load_options(

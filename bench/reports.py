@@ -156,29 +156,31 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=12, help="per student")
     args = parser.parse_args()
 
-    env = demo_env("prepbase-bench-reports-")
-    began = time.perf_counter()
-    run_python(env, SEED, str(args.students), str(args.sessions))
-    print(f"seeding took {time.perf_counter() - began:.0f} s")
-    run_python(env, ANALYZE)
+    with demo_env("prepbase-bench-reports-") as env:
+        began = time.perf_counter()
+        run_python(env, SEED, str(args.students), str(args.sessions))
+        print(f"seeding took {time.perf_counter() - began:.0f} s")
+        run_python(env, ANALYZE)
 
-    with gunicorn(env, args.workers) as server:
-        cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
-        year_ago = (date.today() - timedelta(days=365)).isoformat()
-        staff_id = _staff_id(server.port, cookies)
-        port = server.port
-        pages = {
-            "hello world (/healthz)": Get(port, "/healthz"),
-            "reports (last 12 weeks)": Get(port, "/demo/admin/reports", cookies),
-            "reports (1 year, by month)": Get(
-                port, f"/demo/admin/reports?date_from={year_ago}&bucket=month", cookies
-            ),
-            "reports, htmx: one tutor": Get(port, f"/demo/admin/reports?staff={staff_id}", cookies),
-            "students CSV (all rows)": Get(port, "/demo/admin/reports/students.csv", cookies),
-        }
-        load_pages(
-            server, env, f", {args.students} students × {args.sessions} sessions", pages, args
-        )
+        with gunicorn(env, args.workers) as server:
+            cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
+            year_ago = (date.today() - timedelta(days=365)).isoformat()
+            staff_id = _staff_id(server.port, cookies)
+            port = server.port
+            pages = {
+                "hello world (/healthz)": Get(port, "/healthz"),
+                "reports (last 12 weeks)": Get(port, "/demo/admin/reports", cookies),
+                "reports (1 year, by month)": Get(
+                    port, f"/demo/admin/reports?date_from={year_ago}&bucket=month", cookies
+                ),
+                "reports, htmx: one tutor": Get(
+                    port, f"/demo/admin/reports?staff={staff_id}", cookies
+                ),
+                "students CSV (all rows)": Get(port, "/demo/admin/reports/students.csv", cookies),
+            }
+            load_pages(
+                server, env, f", {args.students} students × {args.sessions} sessions", pages, args
+            )
 
 
 def _staff_id(port: int, cookies: dict[str, str]) -> str:

@@ -46,20 +46,20 @@ def main() -> None:
     parser.add_argument("--students", type=int, default=1000)
     args = parser.parse_args()
 
-    env = demo_env("prepbase-bench-")
-    run_python(env, SEED_STUDENTS, str(args.students))
+    with demo_env("prepbase-bench-") as env:
+        run_python(env, SEED_STUDENTS, str(args.students))
 
-    with gunicorn(env, args.workers) as server:
-        cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
-        port = server.port
-        pages = {
-            "hello world (/healthz)": Get(port, "/healthz"),
-            "sign-in page": Get(port, "/demo/login"),
-            "admin dashboard": Get(port, "/demo/admin/", cookies),
-            "Student Profiles (50 a page)": Get(port, "/demo/admin/students", cookies),
-            "student search": Get(port, "/demo/admin/students?q=bench1", cookies),
-        }
-        load_pages(server, env, f", {args.students} extra students", pages, args)
+        with gunicorn(env, args.workers) as server:
+            cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
+            port = server.port
+            pages = {
+                "hello world (/healthz)": Get(port, "/healthz"),
+                "sign-in page": Get(port, "/demo/login"),
+                "admin dashboard": Get(port, "/demo/admin/", cookies),
+                "Student Profiles (50 a page)": Get(port, "/demo/admin/students", cookies),
+                "student search": Get(port, "/demo/admin/students?q=bench1", cookies),
+            }
+            load_pages(server, env, f", {args.students} extra students", pages, args)
 
 
 if __name__ == "__main__":

@@ -74,33 +74,35 @@ def main() -> None:
     load_options(parser, seconds=5, workers=2)
     args = parser.parse_args()
 
-    env = demo_env("prepbase-bench-slots-")
-    seeded = run_python(env, SEED_SCHEDULE, capture=True)
-    ids = json.loads(seeded.strip().splitlines()[-1])
+    with demo_env("prepbase-bench-slots-") as env:
+        seeded = run_python(env, SEED_SCHEDULE, capture=True)
+        ids = json.loads(seeded.strip().splitlines()[-1])
 
-    with gunicorn(env, args.workers) as server:
-        cookies = sign_in_demo(server.port, "ana.garcia@example.com")
-        choices = {
-            "student": ids["student"],
-            "service": "tutoring",
-            "staff": ids["staff"],
-            "duration": "1",
-        }
-        one_day = "/demo/family/slots?" + urlencode({**choices, "date": ids["day"]})
-        book = "/demo/family/sessions/new?" + urlencode(choices)
-        port = server.port
-        pages = {
-            "hello world (/healthz)": Get(port, "/healthz"),
-            "slots of one day (HTMX)": Get(port, one_day, cookies, headers={"HX-Request": "true"}),
-            "Book Session page": Get(port, book, cookies),
-        }
-        load_pages(
-            server,
-            env,
-            "; tutor with hours 8 AM-8 PM daily and 60 sessions over a month",
-            pages,
-            args,
-        )
+        with gunicorn(env, args.workers) as server:
+            cookies = sign_in_demo(server.port, "ana.garcia@example.com")
+            choices = {
+                "student": ids["student"],
+                "service": "tutoring",
+                "staff": ids["staff"],
+                "duration": "1",
+            }
+            one_day = "/demo/family/slots?" + urlencode({**choices, "date": ids["day"]})
+            book = "/demo/family/sessions/new?" + urlencode(choices)
+            port = server.port
+            pages = {
+                "hello world (/healthz)": Get(port, "/healthz"),
+                "slots of one day (HTMX)": Get(
+                    port, one_day, cookies, headers={"HX-Request": "true"}
+                ),
+                "Book Session page": Get(port, book, cookies),
+            }
+            load_pages(
+                server,
+                env,
+                "; tutor with hours 8 AM-8 PM daily and 60 sessions over a month",
+                pages,
+                args,
+            )
 
 
 if __name__ == "__main__":
