@@ -30,7 +30,7 @@ def _raw() -> psycopg.Connection:
 
 
 @app.get("/hello")
-@app.get("/healthz")  # what bench/run.py's gunicorn() waits for
+@app.get("/healthz")  # what bench/harness.py's gunicorn() waits for
 def hello() -> str:
     return "ok"
 

@@ -17,21 +17,19 @@ import argparse
 import cProfile
 import os
 import pstats
-import re
 import shutil
-import sys
 import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from flask import Flask
+from flask.testing import FlaskClient
+from harness import app_env, csrf_token, describe_target  # imports seed: puts prepbase on the path
+from seed import PASSWORD
+from sqlalchemy import event
 
-import seed as seeder  # noqa: E402 - bench/seed.py
-
-TOKEN = re.compile(r"""hx-headers='\{"X-CSRFToken": "([^"]+)"\}'""")
+from prepbase import create_app
+from prepbase.extensions import db
 
 
 def main() -> None:
@@ -43,21 +41,9 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=0, help="cProfile: functions shown")
     args = parser.parse_args()
     instance_dir = tempfile.mkdtemp(prefix="prepbase-profile-")
-    os.environ.update(
-        PREPBASE_ENV="development",
-        PREPBASE_INSTANCE_DIR=instance_dir,
-        DATABASE_URL=args.url,
-        MAIL_BACKEND="console",
-        RATELIMIT_DISABLED="1",
-    )
-    import hours as bench  # bench/hours.py
-    from sqlalchemy import event
-
-    from prepbase import create_app
-    from prepbase.extensions import db
-
+    os.environ.update(app_env(args.url, instance_dir))
     app = create_app()
-    target = bench.describe_target(args.url, 1)
+    target = describe_target(args.url, 1)
     slug = target.slug
     statements: list[tuple[str, float]] = []
     started: dict[int, float] = {}
@@ -73,19 +59,8 @@ def main() -> None:
     def _after(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, time.perf_counter() - started.pop(id(context))))
 
-    def signed_in(email: str):
-        client = app.test_client()
-        page = client.get(f"/{slug}/login").get_data(as_text=True)
-        token = TOKEN.search(page).group(1)
-        response = client.post(
-            f"/{slug}/login",
-            data={"csrf_token": token, "email": email, "password": seeder.PASSWORD},
-        )
-        assert response.status_code in (302, 303), response.status_code
-        return client
-
-    parent = signed_in(target.personas[0].email)
-    admin = signed_in(target.admin_email)
+    parent = sign_in(app, slug, target.personas[0].email)
+    admin = sign_in(app, slug, target.admin_email)
     student_id = target.personas[0].student_id
     pages = [
         ("hello world", app.test_client(), "/healthz", 200),
@@ -128,6 +103,17 @@ def main() -> None:
                 pstats.Stats(profile).sort_stats("tottime").print_stats(args.top)
     finally:
         shutil.rmtree(instance_dir, ignore_errors=True)
+
+
+def sign_in(app: Flask, slug: str, email: str) -> FlaskClient:
+    """A test client signed in at /<slug>/login, as the benchmark's clients are."""
+    client = app.test_client()
+    token = csrf_token(client.get(f"/{slug}/login").get_data())
+    response = client.post(
+        f"/{slug}/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
+    assert response.status_code in (302, 303), response.status_code
+    return client
 
 
 if __name__ == "__main__":

@@ -12,15 +12,20 @@ hammers the reports page like bench/run.py does.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
+import re
 import time
-from pathlib import Path
+from datetime import date, timedelta
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from run import BIN, ROOT, Client, demo_env, gunicorn, hammer, sign_in, worker_rss_mb
+from harness import (
+    Client,
+    Get,
+    demo_env,
+    gunicorn,
+    load_options,
+    load_pages,
+    run_python,
+    sign_in_demo,
+)
 
 SEED = r"""
 import random, sys
@@ -131,77 +136,56 @@ with app.app_context():
 """
 
 
+# A live database has planner statistics (autovacuum); a bulk load has none until ANALYZE,
+# and without them PostgreSQL picks nested loops over whole aggregates.
+ANALYZE = """
+from prepbase import create_app
+from prepbase.extensions import db
+app = create_app()
+with app.app_context(), db.engine.connect() as c:
+    c.exec_driver_sql('ANALYZE'); c.commit()
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    load_options(parser, seconds=5, workers=2)
     parser.add_argument("--students", type=int, default=2000)
     parser.add_argument("--sessions", type=int, default=12, help="per student")
     args = parser.parse_args()
 
-    env = demo_env("prepbase-bench-reports-")
-    began = time.perf_counter()
-    subprocess.run(
-        [str(BIN / "python"), "-c", SEED, str(args.students), str(args.sessions)],
-        cwd=ROOT,
-        env=env,
-        check=True,
-    )
-    print(f"seeding took {time.perf_counter() - began:.0f} s")
-    # A live database has planner statistics (autovacuum); a bulk load has none until
-    # ANALYZE, and without them PostgreSQL picks nested loops over whole aggregates.
-    analyze = "from prepbase import create_app; from prepbase.extensions import db; "
-    analyze += "import sqlalchemy as sa; app = create_app()\n"
-    analyze += "with app.app_context(), db.engine.connect() as c:\n"
-    analyze += "    c.exec_driver_sql('ANALYZE'); c.commit()"
-    subprocess.run([str(BIN / "python"), "-c", analyze], cwd=ROOT, env=env, check=True)
+    with demo_env("prepbase-bench-reports-") as env:
+        began = time.perf_counter()
+        run_python(env, SEED, str(args.students), str(args.sessions))
+        print(f"seeding took {time.perf_counter() - began:.0f} s")
+        run_python(env, ANALYZE)
 
-    with gunicorn(env, args.workers) as (port, server):
-        cookie = sign_in(port, "owner@brightpath.example.com", "prepbase-demo")
-        endpoints = [
-            ("hello world (/healthz)", "/healthz", ""),
-            ("reports (last 12 weeks)", "/demo/admin/reports", cookie),
-            (
-                "reports (1 year, by month)",
-                "/demo/admin/reports?date_from=_YEAR_&bucket=month",
-                cookie,
-            ),
-            ("reports, htmx: one tutor", "/demo/admin/reports?staff=_STAFF_", cookie),
-            ("students CSV (all rows)", "/demo/admin/reports/students.csv", cookie),
-        ]
-        from datetime import date, timedelta
-
-        year_ago = (date.today() - timedelta(days=365)).isoformat()
-        staff_id = _staff_id(port, cookie)
-        db_kind = env["DATABASE_URL"].split(":", 1)[0]
-        print(
-            f"database: {db_kind}, {args.students} students × {args.sessions} sessions; "
-            f"gunicorn workers: {args.workers}; clients: {args.concurrency}; "
-            f"{args.seconds:g} s per endpoint; CPUs: {os.cpu_count()}"
-        )
-        print(f"{'endpoint':<30}{'req/s':>9}{'× hello':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
-        hello = None
-        for label, path, auth_cookie in endpoints:
-            path = path.replace("_YEAR_", year_ago).replace("_STAFF_", staff_id)
-            hammer(port, path, auth_cookie, 0.5, 2)  # warm up
-            result = hammer(port, path, auth_cookie, args.seconds, args.concurrency)
-            hello = hello or result["rps"]
-            print(
-                f"{label:<30}{result['rps']:>9.0f}{result['rps'] / hello:>9.2f}"
-                f"{result['p50']:>9.1f}{result['p95']:>9.1f}{result['errors']:>8}"
+        with gunicorn(env, args.workers) as server:
+            cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
+            year_ago = (date.today() - timedelta(days=365)).isoformat()
+            staff_id = _staff_id(server.port, cookies)
+            port = server.port
+            pages = {
+                "hello world (/healthz)": Get(port, "/healthz"),
+                "reports (last 12 weeks)": Get(port, "/demo/admin/reports", cookies),
+                "reports (1 year, by month)": Get(
+                    port, f"/demo/admin/reports?date_from={year_ago}&bucket=month", cookies
+                ),
+                "reports, htmx: one tutor": Get(
+                    port, f"/demo/admin/reports?staff={staff_id}", cookies
+                ),
+                "students CSV (all rows)": Get(port, "/demo/admin/reports/students.csv", cookies),
+            }
+            load_pages(
+                server, env, f", {args.students} students × {args.sessions} sessions", pages, args
             )
-        rss = worker_rss_mb(server.pid)
-        print(f"worker memory (RSS): {', '.join(f'{r:.0f} MB' for r in rss)}")
 
 
-def _staff_id(port: int, cookie: str) -> str:
+def _staff_id(port: int, cookies: dict[str, str]) -> str:
     """The first staff member offered by the report's filter (a tutor of the demo)."""
-    import re
-
-    _, body = Client(port, cookie).request("GET", "/demo/admin/reports")
+    _, body = Client(port, cookies).request("GET", "/demo/admin/reports")
     found = re.search(rb'<option value="(\d+)">', body)
     return found.group(1).decode() if found else ""
 

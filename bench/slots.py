@@ -8,21 +8,16 @@ to hello world served by the same processes; the target for the fragment is ≥ 
 
     .venv/bin/python bench/slots.py --seconds 10 --concurrency 8 --workers 2
 
-Uses the helpers of bench/run.py (imported, not copied). Set DATABASE_URL for PostgreSQL.
+Set DATABASE_URL for PostgreSQL.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
-import sys
-from pathlib import Path
+import json
 from urllib.parse import urlencode
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from run import BIN, ROOT, demo_env, gunicorn, hammer, sign_in, worker_rss_mb
+from harness import Get, demo_env, gunicorn, load_options, load_pages, run_python, sign_in_demo
 
 SEED_SCHEDULE = """
 import json
@@ -73,59 +68,41 @@ with app.app_context():
 
 
 def main() -> None:
-    import json
-
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--seconds", type=float, default=5)
-    parser.add_argument("--concurrency", type=int, default=8)
-    parser.add_argument("--workers", type=int, default=2)
+    load_options(parser, seconds=5, workers=2)
     args = parser.parse_args()
 
-    env = demo_env("prepbase-bench-slots-")
-    seeded = subprocess.run(
-        [str(BIN / "python"), "-c", SEED_SCHEDULE],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    ids = json.loads(seeded.stdout.strip().splitlines()[-1])
+    with demo_env("prepbase-bench-slots-") as env:
+        seeded = run_python(env, SEED_SCHEDULE, capture=True)
+        ids = json.loads(seeded.strip().splitlines()[-1])
 
-    with gunicorn(env, args.workers) as (port, server):
-        cookie = sign_in(port, "ana.garcia@example.com", "prepbase-demo")
-        choices = {
-            "student": ids["student"],
-            "service": "tutoring",
-            "staff": ids["staff"],
-            "duration": "1",
-        }
-        one_day = "/demo/family/slots?" + urlencode({**choices, "date": ids["day"]})
-        endpoints = [
-            ("hello world (/healthz)", "/healthz", "", None),
-            ("slots of one day (HTMX)", one_day, cookie, {"HX-Request": "true"}),
-            ("Book Session page", "/demo/family/sessions/new?" + urlencode(choices), cookie, None),
-        ]
-        db_kind = env["DATABASE_URL"].split(":", 1)[0]
-        print(
-            f"database: {db_kind}; tutor with hours 8 AM-8 PM daily and 60 sessions over a "
-            f"month; gunicorn workers: {args.workers}; clients: {args.concurrency}; "
-            f"{args.seconds:g} s per endpoint; CPUs: {os.cpu_count()}"
-        )
-        print(f"{'endpoint':<30}{'req/s':>9}{'× hello':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
-        hello = None
-        for label, path, auth_cookie, headers in endpoints:
-            hammer(port, path, auth_cookie, 0.5, 2, headers)  # warm up
-            result = hammer(port, path, auth_cookie, args.seconds, args.concurrency, headers)
-            hello = hello or result["rps"]
-            print(
-                f"{label:<30}{result['rps']:>9.0f}{result['rps'] / hello:>9.2f}"
-                f"{result['p50']:>9.1f}{result['p95']:>9.1f}{result['errors']:>8}"
+        with gunicorn(env, args.workers) as server:
+            cookies = sign_in_demo(server.port, "ana.garcia@example.com")
+            choices = {
+                "student": ids["student"],
+                "service": "tutoring",
+                "staff": ids["staff"],
+                "duration": "1",
+            }
+            one_day = "/demo/family/slots?" + urlencode({**choices, "date": ids["day"]})
+            book = "/demo/family/sessions/new?" + urlencode(choices)
+            port = server.port
+            pages = {
+                "hello world (/healthz)": Get(port, "/healthz"),
+                "slots of one day (HTMX)": Get(
+                    port, one_day, cookies, headers={"HX-Request": "true"}
+                ),
+                "Book Session page": Get(port, book, cookies),
+            }
+            load_pages(
+                server,
+                env,
+                "; tutor with hours 8 AM-8 PM daily and 60 sessions over a month",
+                pages,
+                args,
             )
-        rss = worker_rss_mb(server.pid)
-        print(f"worker memory (RSS): {', '.join(f'{r:.0f} MB' for r in rss)}")
 
 
 if __name__ == "__main__":
