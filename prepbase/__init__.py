@@ -98,7 +98,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_hooks(app: Flask) -> None:
     from prepbase.extensions import db
     from prepbase.mail.outbox import deliver_pending
-    from prepbase.tenancy import leave_tenant
+    from prepbase.tenant_url import leave_tenant
 
     @app.after_request
     def send_queued_mail(response: Any) -> Any:
@@ -136,7 +136,7 @@ def register_template_helpers(app: Flask) -> None:
     from prepbase.hours import format_hours, hours_phrase
     from prepbase.localtime import format_when
     from prepbase.money import format_money
-    from prepbase.tenancy import signed_in_here
+    from prepbase.tenant_url import signed_in_here
 
     def nav_current(endpoint: str) -> Markup:
         return Markup('aria-current="page"') if request.endpoint == endpoint else Markup("")

@@ -43,7 +43,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.reports import balance_chart, package_trends
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 # --- words on the screen ---------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.reports import MONTH, WEEK, ReportFilters, Window
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 FILTER_NAMES = ("date_from", "date_to", "bucket", "service", "staff")
 DEFAULT_WEEKS = 12

@@ -16,7 +16,7 @@ from prepbase.forms import apply_domain_error, form_status
 from prepbase.hours import format_hours, parse_hours
 from prepbase.htmx import hx_redirect, is_htmx, render
 from prepbase.models import STAFF_ROLES, Tenant, User
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 from prepbase.tutor import availability_views as staff_pages
 
 # --- Settings → Scheduling ------------------------------------------------------------------

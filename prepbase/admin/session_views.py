@@ -29,7 +29,7 @@ from prepbase.session_lists import (
     filtered_sessions,
     student_history,
 )
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 FILTER_NAMES = ("status", "staff", "student", "date_from", "date_to")
 

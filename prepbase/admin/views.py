@@ -31,7 +31,7 @@ from prepbase.inputs import page_number
 from prepbase.localtime import business_today
 from prepbase.mail.accounts import send_invitation
 from prepbase.models import STAFF_ROLES, Family, Package, Role, Student, User
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 def _invite_ttl() -> timedelta:

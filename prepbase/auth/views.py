@@ -16,7 +16,7 @@ from prepbase.forms import apply_domain_error, form_status
 from prepbase.guards import dashboard_endpoint
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail.accounts import send_password_reset
-from prepbase.tenancy import signed_in_here
+from prepbase.tenant_url import signed_in_here
 
 GENERIC_LOGIN_ERROR = "Wrong e-mail or password."
 

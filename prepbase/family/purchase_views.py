@@ -27,7 +27,7 @@ from prepbase.htmx import hx_redirect, render
 from prepbase.mail.links import external_url
 from prepbase.models import Offering, Purchase, PurchaseStatus, Student
 from prepbase.stripe_gateway import field
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 log = logging.getLogger(__name__)
 

@@ -44,7 +44,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.session_forms import ScheduleForm
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest

@@ -45,7 +45,7 @@ from prepbase.session_forms import (
     ScheduleForm,
 )
 from prepbase.session_lists import staff_board
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 from prepbase.tutor import bp
 from prepbase.tutor.forms import DurationForm, RescheduleForm
 
