@@ -28,6 +28,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from prepbase.business import MAX_HORIZON_DAYS
 from prepbase.errors import DomainError, NotFound
 from prepbase.hours import hours_phrase
 from prepbase.models import (
@@ -46,10 +47,6 @@ from prepbase.models import (
 from prepbase.models.availability import MINUTES_PER_DAY
 
 OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
-STEP_CHOICES = (5, 10, 15, 20, 30, 60)
-REMINDER_CHOICES = (0, 12, 24, 48)
-MAX_NOTICE_HOURS = 14 * 24
-MAX_HORIZON_DAYS = 365
 TAKEN = "Sorry, that time was just taken. Choose another open time."
 
 Interval = tuple[datetime, datetime]
@@ -245,33 +242,6 @@ def sessions_during(session: Session, tenant: Tenant, row: TimeOff) -> int:
             TutoringSession.ends_at > _utc(zone, row.starts_local),
         )
     )
-
-
-def update_booking_settings(
-    session: Session,
-    tenant: Tenant,
-    *,
-    notice_minutes: int,
-    horizon_days: int,
-    step_minutes: int,
-    reminder_hours: int,
-) -> None:
-    """The business's rules for family bookings and reminders (Settings → Scheduling)."""
-    if not 0 <= notice_minutes <= MAX_NOTICE_HOURS * 60:
-        raise DomainError(
-            f"Enter a notice from 0 to {MAX_NOTICE_HOURS} hours.", field="notice_hours"
-        )
-    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
-        raise DomainError(f"Enter 1 to {MAX_HORIZON_DAYS} days.", field="horizon_days")
-    if step_minutes not in STEP_CHOICES:
-        raise DomainError("Choose one of the slot steps offered.", field="step_minutes")
-    if reminder_hours not in REMINDER_CHOICES:
-        raise DomainError("Choose one of the reminder times offered.", field="reminder_hours")
-    tenant.booking_notice_minutes = notice_minutes
-    tenant.booking_horizon_days = horizon_days
-    tenant.slot_step_minutes = step_minutes
-    tenant.reminder_hours = reminder_hours
-    session.flush()
 
 
 # --- time -----------------------------------------------------------------------------------

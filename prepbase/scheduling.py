@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import availability, hours, payments
+from prepbase import availability, business, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.lifecycle import OPEN, Action, check, wrong_status
@@ -199,7 +199,7 @@ def _not_enough(
     student = ts.student
     renewal = (
         f"Buy Hours on your dashboard or ask {tenant.name} for a renewal package"
-        if payments.sells_online(tenant)
+        if business.sells_online(tenant)
         else f"Ask {tenant.name} for a renewal package"
     )
     return NotEnoughHours(
@@ -218,7 +218,7 @@ def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -
             ts.charged_minutes = ts.duration_minutes
             session.flush()
             hours_mail.after_debit(
-                session, tenant, package, change, sells_online=payments.sells_online(tenant)
+                session, tenant, package, change, sells_online=business.sells_online(tenant)
             )
             return
     raise _not_enough(session, tenant, ts, ts.duration_minutes)
@@ -538,7 +538,7 @@ def change_duration(
                     field="duration",
                 )
             hours_mail.after_debit(
-                session, tenant, ts.package, change, sells_online=payments.sells_online(tenant)
+                session, tenant, ts.package, change, sells_online=business.sells_online(tenant)
             )
         else:
             hours.refund_for_session(

@@ -74,7 +74,7 @@ class BusinessSettingsForm(Form):
         render_kw={"inputmode": "decimal"},
     )
     # How families reach the business: shown wherever they are told to contact it, and
-    # the Reply-To of every e-mail (validated again by accounts.update_business).
+    # the Reply-To of every e-mail (validated again by business.update_business).
     contact_email = email_field("Contact e-mail")
     contact_phone = TelField(
         "Contact phone (optional)",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import IntegerField, SelectChoice, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from prepbase.availability import REMINDER_CHOICES, STEP_CHOICES
+from prepbase.business import REMINDER_CHOICES, STEP_CHOICES
 from prepbase.forms import Form
 
 

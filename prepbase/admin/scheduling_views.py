@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, flash, g, request, url_for
 from werkzeug.wrappers import Response
 
-from prepbase import availability
+from prepbase import business
 from prepbase.admin import bp
 from prepbase.admin.scheduling_forms import SchedulingSettingsForm
 from prepbase.errors import DomainError
@@ -42,7 +42,7 @@ def _scheduling_section() -> dict[str, Any]:
 def _notice_minutes(text: str) -> int:
     if (text or "").strip() in {"0", "0.0"}:
         return 0
-    return parse_hours(text, field="notice_hours", max_hours=availability.MAX_NOTICE_HOURS)
+    return parse_hours(text, field="notice_hours", max_hours=business.MAX_NOTICE_HOURS)
 
 
 @bp.route("/settings/scheduling", methods=["GET", "POST"])
@@ -50,7 +50,7 @@ def scheduling_settings() -> Response:
     form = scheduling_form(g.tenant)
     if form.validate_on_submit():
         try:
-            availability.update_booking_settings(
+            business.update_booking_settings(
                 db.session,
                 g.tenant,
                 notice_minutes=_notice_minutes(form.notice_hours.data),

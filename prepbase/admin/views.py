@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import accounts
+from prepbase import business, people
 from prepbase.admin import bp
 from prepbase.admin.forms import (
     NEW_FAMILY,
@@ -47,7 +47,7 @@ def _invite(form: object, done_url: Callable[[], str], **who: object) -> Respons
     """Invite someone (one transaction with the e-mail); the redirect, or None if refused."""
     try:
         email = form.email.data  # type: ignore[attr-defined]
-        user, raw = accounts.invite_user(
+        user, raw = people.invite_user(
             db.session, current_user, email=email, ttl=_invite_ttl(), **who
         )
         send_invitation(db.session, g.tenant, user, raw)
@@ -97,8 +97,8 @@ def dashboard() -> Response:
 def student_list() -> Response:
     query = request.args.get("q", "")[:100]
     page = page_number()
-    students, total = accounts.search_students(db.session, query, page)
-    pages = max(1, -(-total // accounts.STUDENTS_PER_PAGE))
+    students, total = people.search_students(db.session, query, page)
+    pages = max(1, -(-total // people.STUDENTS_PER_PAGE))
     return render(
         "admin/students/list.html",
         block="results",
@@ -120,7 +120,7 @@ def _family_choices() -> list[SelectChoice]:
 def _chosen_family(form: StudentForm) -> Family:
     if form.family.data == NEW_FAMILY:
         name = (form.new_family_name.data or "").strip() or f"{form.last_name.data.strip()} family"
-        return accounts.create_family(db.session, current_user, name=name)
+        return people.create_family(db.session, current_user, name=name)
     if not (form.family.data or "").isdigit():
         raise DomainError("Choose a family.", field="family")
     return get_or_404(Family, int(form.family.data))
@@ -136,7 +136,7 @@ def _student_form_page(student: Student | None) -> Response:
             form.family.data = request.args["family"]
     if form.validate_on_submit():
         try:
-            saved = accounts.save_student(
+            saved = people.save_student(
                 db.session,
                 current_user,
                 student,
@@ -218,7 +218,7 @@ def family_list() -> Response:
 def family_new() -> Response:
     form = FamilyForm()
     if form.validate_on_submit():
-        family = accounts.create_family(db.session, current_user, name=form.name.data)
+        family = people.create_family(db.session, current_user, name=form.name.data)
         db.session.commit()
         flash(f"{family.name} is added. Add its students and invite its parents.", "success")
         return hx_redirect(url_for(".family_detail", family_id=family.id))
@@ -300,7 +300,7 @@ def staff_edit(user_id: int) -> Response:
         form.services.data = [s.value for s in user.services]
     if form.validate_on_submit():
         try:
-            accounts.update_staff(
+            people.update_staff(
                 db.session,
                 current_user,
                 user,
@@ -323,7 +323,7 @@ def _set_active(user_id: int, active: bool) -> Response:
     user = get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         try:
-            accounts.set_active(db.session, current_user, user, active)
+            people.set_active(db.session, current_user, user, active)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -352,7 +352,7 @@ def person_resend_invite(user_id: int) -> Response:
     user = get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         try:
-            raw = accounts.reissue_invite(db.session, current_user, user, _invite_ttl())
+            raw = people.reissue_invite(db.session, current_user, user, _invite_ttl())
             send_invitation(db.session, g.tenant, user, raw)
         except DomainError as exc:
             db.session.rollback()
@@ -375,7 +375,7 @@ def settings() -> Response:
         form.low_balance_hours.data = format_hours(g.tenant.low_balance_minutes)
     if form.validate_on_submit():
         try:
-            accounts.update_business(
+            business.update_business(
                 db.session,
                 g.tenant,
                 name=form.name.data,
