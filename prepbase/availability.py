@@ -32,10 +32,10 @@ from prepbase.business import MAX_HORIZON_DAYS
 from prepbase.errors import DomainError, NotFound
 from prepbase.hours import hours_phrase
 from prepbase.models import (
+    OPEN_STATUSES,
     STAFF_ROLES,
     WEEKDAYS,
     Role,
-    SessionStatus,
     StaffService,
     Student,
     Tenant,
@@ -46,7 +46,6 @@ from prepbase.models import (
 )
 from prepbase.models.availability import MINUTES_PER_DAY
 
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
 TAKEN = "Sorry, that time was just taken. Choose another open time."
 
 Interval = tuple[datetime, datetime]
@@ -237,7 +236,7 @@ def sessions_during(session: Session, tenant: Tenant, row: TimeOff) -> int:
     return session.scalar(
         select(func.count(TutoringSession.id)).where(
             TutoringSession.staff_id == row.staff_id,
-            TutoringSession.status.in_(OPEN),
+            TutoringSession.status.in_(OPEN_STATUSES),
             TutoringSession.starts_at < _utc(zone, row.ends_local),
             TutoringSession.ends_at > _utc(zone, row.starts_local),
         )
@@ -463,7 +462,7 @@ def _busy_statement() -> Select[tuple[datetime, datetime, int]]:
     return select(
         TutoringSession.starts_at, TutoringSession.ends_at, TutoringSession.staff_id
     ).where(
-        TutoringSession.status.in_(OPEN),
+        TutoringSession.status.in_(OPEN_STATUSES),
         TutoringSession.starts_at < bindparam("until"),
         TutoringSession.ends_at > bindparam("since"),
         or_(

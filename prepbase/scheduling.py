@@ -17,11 +17,12 @@ from sqlalchemy.orm import Session
 from prepbase import availability, business, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
-from prepbase.lifecycle import OPEN, Action, check, wrong_status
+from prepbase.lifecycle import Action, check, wrong_status
 from prepbase.localtime import format_when, local_date
 from prepbase.mail import hours as hours_mail
 from prepbase.mail import sessions as session_mail
 from prepbase.models import (
+    OPEN_STATUSES,
     STAFF_ROLES,
     Attendance,
     Package,
@@ -115,7 +116,7 @@ def _check_overlap(
     clash = (
         select(TutoringSession)
         .where(
-            TutoringSession.status.in_(OPEN),
+            TutoringSession.status.in_(OPEN_STATUSES),
             TutoringSession.starts_at < ends_at,
             TutoringSession.ends_at > starts_at,
             # No session lasts longer than MAX_DURATION: this bound lets the index on
@@ -446,7 +447,7 @@ def cancel_session(
     _move(
         session,
         ts,
-        OPEN,
+        OPEN_STATUSES,
         SessionStatus.CANCELLED,
         cancelled_at=utcnow(),
         cancelled_by_id=actor.id,

@@ -35,6 +35,7 @@ from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.lifecycle import Action, actions_by_session
 from prepbase.localtime import business_today, format_when, local_date, zone_of
 from prepbase.models import (
+    OPEN_STATUSES,
     Package,
     Service,
     SessionStatus,
@@ -87,9 +88,7 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     students = visible_students(db.session, current_user)
     packages = active_packages(db.session, students, today)
     threshold = g.tenant.low_balance_minutes
-    open_sessions = family_sessions(
-        db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
-    )
+    open_sessions = family_sessions(db.session, students, OPEN_STATUSES)
     pending = _pending_rows(
         [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], packages
     )
