@@ -10,7 +10,6 @@ from typing import TypedDict
 from flask import flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -32,14 +31,12 @@ from prepbase.localtime import business_today
 from prepbase.models import (
     EntryKind,
     InactiveReason,
-    LedgerEntry,
     Offering,
     Package,
     PackageType,
     Period,
     Service,
     Student,
-    TutoringSession,
     utcnow,
 )
 from prepbase.reports import balance_chart, package_trends
@@ -194,15 +191,7 @@ def package_new(student_id: int) -> Response:
 def _package_page(
     package: Package, form: AdjustForm, *, block: str = "content", status: int = 200
 ) -> Response:
-    entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.package_id == package.id)
-        .options(
-            joinedload(LedgerEntry.actor),
-            joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
-        )
-        .order_by(LedgerEntry.id)
-    ).all()
+    entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
     return render(
         "admin/packages/detail.html",

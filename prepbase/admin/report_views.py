@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 from flask import current_app, g, render_template, request
 from markupsafe import Markup
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice, SelectField, ValidationError
@@ -31,7 +30,7 @@ from prepbase.charts import Series, bar_chart, line_chart
 from prepbase.csv_export import csv_response
 from prepbase.extensions import db
 from prepbase.forms import DayField, Form, IdSelectField
-from prepbase.hours import format_hours
+from prepbase.hours import format_hours, package_ledger
 from prepbase.htmx import is_htmx, render
 from prepbase.inputs import page_number
 from prepbase.localtime import business_today, format_when
@@ -40,7 +39,6 @@ from prepbase.models import (
     LedgerEntry,
     Package,
     Service,
-    TutoringSession,
     User,
     utcnow,
 )
@@ -432,15 +430,7 @@ for _table in ("hours", "students", "at-risk", "staff"):
 def package_ledger_csv(package_id: int) -> Response:
     """Every ledger entry of a package, oldest first, as a CSV download."""
     package = get_or_404(Package, package_id)
-    entries = db.session.scalars(
-        select(LedgerEntry)
-        .where(LedgerEntry.package_id == package.id)
-        .options(
-            joinedload(LedgerEntry.actor),
-            joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
-        )
-        .order_by(LedgerEntry.id)
-    ).all()
+    entries = package_ledger(db.session, package)
     zone = g.tenant.timezone
 
     def session_words(entry: LedgerEntry) -> str:

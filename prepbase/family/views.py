@@ -24,13 +24,12 @@ from prepbase.family_scope import (
     active_packages,
     family_sessions,
     guards,
-    package_ledger,
     shown_to_family,
     visible_students,
 )
 from prepbase.feeds import views as feed_views
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours, hours_phrase
+from prepbase.hours import format_hours, hours_phrase, package_ledger
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.lifecycle import Action, actions_by_session
 from prepbase.localtime import business_today, format_when, local_date, zone_of
