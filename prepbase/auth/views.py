@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from prepbase import accounts
-from prepbase.auth import bp
+from prepbase.auth.blueprint import bp
 from prepbase.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db, limiter

@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 from prepbase import business, payments, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.family import bp
+from prepbase.family.blueprint import bp
 from prepbase.family_scope import guards, visible_students
 from prepbase.forms import ActionForm
 from prepbase.htmx import hx_redirect, render

@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 from prepbase import availability, hours, reports, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
-from prepbase.family import bp
+from prepbase.family.blueprint import bp
 from prepbase.family.forms import book_session_form, slots_form
 from prepbase.family_scope import (
     active_packages,
@@ -27,7 +27,7 @@ from prepbase.family_scope import (
     shown_to_family,
     visible_students,
 )
-from prepbase.feeds import views as feed_views
+from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase, package_ledger
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
@@ -475,4 +475,4 @@ def package_history(package_id: int) -> Response:
     )
 
 
-feed_views.add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke
+add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke

@@ -9,7 +9,7 @@ from prepbase.errors import DomainError
 from prepbase.extensions import db, limiter
 from prepbase.forms import apply_domain_error, form_status
 from prepbase.htmx import hx_redirect, render
-from prepbase.public import bp
+from prepbase.public.blueprint import bp
 from prepbase.public.forms import SignupForm
 from prepbase.tenancy import as_tenant
 

@@ -18,7 +18,7 @@ from prepbase.htmx import hx_redirect, render
 from prepbase.localtime import local_now
 from prepbase.models import WEEKDAYS, TimeOff, User
 from prepbase.tenant_url import get_or_404
-from prepbase.tutor import bp
+from prepbase.tutor.blueprint import bp
 from prepbase.tutor.forms import TimeOffForm, WeeklyHoursForm
 
 TEMPLATE = "tutor/availability.html"
