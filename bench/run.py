@@ -15,7 +15,7 @@ from harness import Get, demo_env, gunicorn, load_options, load_pages, run_pytho
 
 SEED_STUDENTS = """
 import sys
-from prepbase import create_app, accounts
+from prepbase import create_app, people
 from prepbase.extensions import db
 from prepbase.models import Tenant
 from prepbase.tenancy import as_tenant
@@ -28,8 +28,8 @@ with app.app_context():
         admin = None
         for i in range(int(sys.argv[1])):
             if i % 3 == 0:
-                family = accounts.create_family(db.session, admin, name=f"Family {i}")
-            accounts.save_student(db.session, admin, None, family=family, first_name=f"Student{i}",
+                family = people.create_family(db.session, admin, name=f"Family {i}")
+            people.save_student(db.session, admin, None, family=family, first_name=f"Student{i}",
                                   last_name=f"Bench{i % 97}", grade=str(6 + i % 7),
                                   school=f"School {i % 13}", notes="")
             if i % 500 == 0:

@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, g, request, url_for
+from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
-
-ROOT = Path(__file__).resolve().parent.parent
+from prepbase import errorpages, inputs
+from prepbase.accounts import load_user_for_session
+from prepbase.billing import bp as billing_bp
+from prepbase.cli import prepbase_cli
+from prepbase.extensions import csrf, db, limiter, login_manager, migrate
+from prepbase.hours import format_hours, hours_phrase
+from prepbase.htmx import hx_redirect
+from prepbase.localtime import format_when
+from prepbase.mail.outbox import deliver_pending
+from prepbase.money import format_money
+from prepbase.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
+from prepbase.portal import tenant_bp
+from prepbase.public import bp as public_bp
+from prepbase.retry import RetryingFlask  # each view one unit of work, see retry.py
+from prepbase.tenant_url import leave_tenant, signed_in_here
 
 
 def create_app(env: str | None = None, **overrides: Any) -> Flask:
     """Application factory: configure, then register extensions, blueprints, handlers."""
-    from prepbase.retry import RetryingFlask  # each view one unit of work, see retry.py
-
     app = RetryingFlask(
         __name__,
-        template_folder=str(ROOT / "templates"),
-        static_folder=str(ROOT / "static"),
-        instance_path=str(ROOT / "instance"),
+        template_folder=str(TEMPLATES),
+        static_folder=str(STATIC),
+        instance_path=str(INSTANCE),
     )
     app.config.from_mapping(load_config(env, **overrides))
     if not logging.getLogger().handlers:
@@ -45,10 +56,8 @@ def create_app(env: str | None = None, **overrides: Any) -> Flask:
 
 
 def register_extensions(app: Flask) -> None:
-    from prepbase.extensions import csrf, db, limiter, login_manager, migrate
-
     db.init_app(app)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    migrate.init_app(app, db, directory=str(MIGRATIONS))
     csrf.init_app(app)
     limiter.init_app(app)
     login_manager.init_app(app)
@@ -56,10 +65,6 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def unauthorized() -> Any:
-        from flask import url_for
-
-        from prepbase.htmx import hx_redirect
-
         if "tenant" in g:
             return hx_redirect(
                 url_for("tenant.auth.login", next=request.full_path.rstrip("?")), 302
@@ -68,38 +73,24 @@ def register_extensions(app: Flask) -> None:
 
     @login_manager.user_loader
     def load_user(cookie_id: str) -> Any:
-        from prepbase.accounts import load_user_for_session
-
         return load_user_for_session(db.session, cookie_id, g.pop("prefetched_user", None))
 
 
 def register_input_checks(app: Flask) -> None:
-    from prepbase.inputs import init_app
-
-    init_app(app)
+    inputs.init_app(app)
 
 
 def register_blueprints(app: Flask) -> None:
-    from prepbase.billing import bp as billing_bp
-    from prepbase.portal import tenant_bp
-    from prepbase.public import bp as public_bp
-
     app.register_blueprint(public_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(tenant_bp)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from prepbase.errorpages import register
-
-    register(app)
+    errorpages.register(app)
 
 
 def register_hooks(app: Flask) -> None:
-    from prepbase.extensions import db
-    from prepbase.mail.outbox import deliver_pending
-    from prepbase.tenancy import leave_tenant
-
     @app.after_request
     def send_queued_mail(response: Any) -> Any:
         # Mail queued by this request's transaction goes out once it has committed.
@@ -131,13 +122,6 @@ def register_hooks(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from markupsafe import Markup
-
-    from prepbase.hours import format_hours, hours_phrase
-    from prepbase.localtime import format_when
-    from prepbase.money import format_money
-    from prepbase.tenancy import signed_in_here
-
     def nav_current(endpoint: str) -> Markup:
         return Markup('aria-current="page"') if request.endpoint == endpoint else Markup("")
 
@@ -176,6 +160,4 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from prepbase.cli import prepbase_cli
-
     app.cli.add_command(prepbase_cli)

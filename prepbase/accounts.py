@@ -1,88 +1,25 @@
-"""Businesses, accounts, invitations and password resets: the rules, free of HTTP."""
+"""Signing in: passwords, the session loader and one-time links (invitations, resets).
+
+The rules, free of HTTP. The people these accounts belong to are `prepbase.people`; the
+business itself (sign-up, Settings) is `prepbase.business`.
+"""
 
 from __future__ import annotations
 
 import hashlib
-import re
 import secrets
-from collections.abc import Iterable
 from datetime import timedelta
-from zoneinfo import available_timezones
 
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, func, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from prepbase.errors import DomainError
-from prepbase.models import (
-    STAFF_ROLES,
-    AuthToken,
-    Family,
-    Role,
-    Service,
-    StaffService,
-    Student,
-    Tenant,
-    User,
-    utcnow,
-)
-from prepbase.paging import PER_PAGE, Page, paginate
-from prepbase.tenancy import as_tenant, unscoped
+from prepbase.models import AuthToken, Tenant, User, utcnow
+from prepbase.tenancy import unscoped
 
 MIN_PASSWORD_LENGTH = 10
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$", re.ASCII)
-# Words that name (or may one day name) our own top-level pages.
-RESERVED_SLUGS = frozenset(
-    [
-        "about",
-        "account",
-        "accounts",
-        "admin",
-        "api",
-        "app",
-        "apps",
-        "assets",
-        "auth",
-        "billing",
-        "blog",
-        "dashboard",
-        "docs",
-        "family",
-        "favicon",
-        "health",
-        "healthz",
-        "help",
-        "invite",
-        "login",
-        "logout",
-        "media",
-        "new",
-        "pricing",
-        "privacy",
-        "public",
-        "register",
-        "reset",
-        "robots",
-        "security",
-        "settings",
-        "signin",
-        "signout",
-        "signup",
-        "sitemap",
-        "static",
-        "status",
-        "stripe",
-        "support",
-        "terms",
-        "tutor",
-        "webhook",
-        "webhooks",
-        "www",
-    ]
-)
 
 # A dummy hash so that a login for an unknown e-mail costs as much as a real check.
 _DUMMY_HASH = generate_password_hash("not-a-real-password-xx")
@@ -107,116 +44,6 @@ def check_password_strength(password: str, field: str = "password") -> None:
         raise DomainError(
             f"Use at least {MIN_PASSWORD_LENGTH} characters for the password.", field=field
         )
-
-
-def validate_slug(session: Session, slug: str) -> str:
-    """Check a business URL slug: format, reserved words, uniqueness."""
-    slug = slug.strip()
-    if not 3 <= len(slug) <= 40:
-        raise DomainError("The URL name must be 3 to 40 characters long.", field="slug")
-    if not SLUG_RE.match(slug) or "--" in slug:
-        raise DomainError(
-            "Use lowercase letters, digits and single hyphens only "
-            "(no hyphen at the start or end).",
-            field="slug",
-        )
-    if slug in RESERVED_SLUGS:
-        raise DomainError("That URL name is reserved; please choose another.", field="slug")
-    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
-        raise DomainError("That URL name is already taken.", field="slug")
-    return slug
-
-
-def validate_timezone(name: str) -> str:
-    """Accept only IANA time zone names (e.g. America/New_York)."""
-    if name not in available_timezones():
-        raise DomainError("Choose a time zone from the list.", field="timezone")
-    return name
-
-
-def _email_taken(session: Session, email: str, exclude_user_id: int | None = None) -> bool:
-    query = select(User.id).where(func.lower(User.email) == email)
-    if exclude_user_id is not None:
-        query = query.where(User.id != exclude_user_id)
-    return session.scalar(query) is not None
-
-
-def signup_business(
-    session: Session,
-    *,
-    business_name: str,
-    slug: str,
-    timezone: str,
-    admin_name: str,
-    email: str,
-    password: str,
-) -> tuple[Tenant, User]:
-    """Create a business and its first admin in one transaction (flushes, never commits)."""
-    slug = validate_slug(session, slug)
-    timezone = validate_timezone(timezone)
-    check_password_strength(password)
-    # Families are told to reach the owner until Settings names another contact.
-    tenant = Tenant(
-        name=business_name.strip(),
-        slug=slug,
-        timezone=timezone,
-        contact_email=normalize_email(email),
-    )
-    session.add(tenant)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # a concurrent sign-up took the slug first
-        raise DomainError("That URL name is already taken.", field="slug") from exc
-    with as_tenant(tenant.id):
-        admin = User(
-            email=normalize_email(email),
-            name=admin_name.strip(),
-            role=Role.ADMIN,
-            password_hash=hash_password(password),
-        )
-        session.add(admin)
-        session.flush()
-    return tenant, admin
-
-
-def validate_phone(phone: str) -> str | None:
-    """A phone number as people write it ("+1 (555) 010-0100"): digits with spaces,
-    dots, dashes, slashes and brackets, an optional leading +; empty means none."""
-    phone = " ".join(phone.split())
-    if not phone:
-        return None
-    digits = sum(c.isdigit() for c in phone)
-    if not PHONE_RE.match(phone) or not 5 <= digits <= 20:
-        raise DomainError(
-            "Enter a phone number of digits, spaces and - ( ) . / only, e.g. +1 555 010 0100.",
-            field="contact_phone",
-        )
-    return phone
-
-
-def update_business(
-    session: Session,
-    tenant: Tenant,
-    *,
-    name: str,
-    timezone: str,
-    low_balance_minutes: int | None = None,
-    contact_email: str | None = None,
-    contact_phone: str | None = None,
-) -> None:
-    """Change the business's name, time zone, low-balance reminder and how families reach
-    it (Settings); a contact left out (None) stays as it is."""
-    tenant.name = name.strip()
-    tenant.timezone = validate_timezone(timezone)
-    if low_balance_minutes is not None:
-        tenant.low_balance_minutes = low_balance_minutes
-    if contact_email is not None:
-        if not contact_email.strip():
-            raise DomainError("Enter the e-mail families can reach you at.", field="contact_email")
-        tenant.contact_email = normalize_email(contact_email)
-    if contact_phone is not None:
-        tenant.contact_phone = validate_phone(contact_phone)
-    session.flush()
 
 
 def authenticate(session: Session, email: str, password: str) -> User | None:
@@ -295,6 +122,37 @@ _TENANT_AND_USER = (
 )
 
 
+# --- passwords ---------------------------------------------------------------------
+
+
+def request_password_reset(session: Session, email: str, ttl: timedelta) -> tuple[User, str] | None:
+    """A reset link for an active account that has a password; None otherwise.
+
+    The caller answers the same way either way, so the form reveals nothing.
+    """
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None or not user.active or not user.has_password:
+        return None
+    return user, issue_token(session, user, "reset", ttl)
+
+
+def end_all_sessions(session: Session, user: User) -> None:
+    """Sign-out: every cookie naming this user stops opening pages, in every browser,
+    copies included (a cookie is signed, not stored, so the nonce it names changes)."""
+    user.rotate_session_nonce()
+    session.flush()
+
+
+def change_password(session: Session, user: User, current: str, new: str) -> None:
+    """A signed-in user changes their own password; other browsers are signed out."""
+    if user.password_hash is None or not check_password_hash(user.password_hash, current):
+        raise DomainError("That is not your current password.", field="current_password")
+    check_password_strength(new, field="new_password")
+    user.password_hash = hash_password(new)
+    user.rotate_session_nonce()
+    session.flush()
+
+
 # --- one-time links ----------------------------------------------------------------
 
 
@@ -368,208 +226,3 @@ def use_token_to_set_password(session: Session, raw: str, purpose: str, password
     user.last_login_at = utcnow()
     session.flush()
     return user
-
-
-# --- people of the business ----------------------------------------------------------
-
-
-def _set_services(user: User, services: Iterable[str]) -> None:
-    wanted = {Service(s) for s in services}
-    for row in list(user.service_rows):
-        if row.service not in wanted:
-            user.service_rows.remove(row)
-    have = {row.service for row in user.service_rows}
-    for service in Service:
-        if service in wanted and service not in have:
-            user.service_rows.append(StaffService(service=service))
-
-
-def invite_user(
-    session: Session,
-    actor: User,
-    *,
-    name: str,
-    email: str,
-    role: str,
-    services: Iterable[str] = (),
-    family: Family | None = None,
-    student: Student | None = None,
-    ttl: timedelta,
-) -> tuple[User, str]:
-    """Create an account without a password and a 7-day single-use invitation link."""
-    email = normalize_email(email)
-    role = Role(role)
-    if _email_taken(session, email):
-        raise DomainError("Someone in this business already uses that e-mail.", field="email")
-    if role == Role.PARENT and family is None:
-        raise DomainError("Choose the family this parent belongs to.", field="family")
-    if role == Role.STUDENT:
-        if student is None:
-            raise DomainError("Choose the student who will use this login.", field="student")
-        if student.account is not None:
-            raise DomainError("This student already has a login.")
-        family = student.family
-    services = list(services) if role in STAFF_ROLES else []
-    if role in {Role.TUTOR, Role.COUNSELOR} and not services:
-        raise DomainError("Choose at least one service.", field="services")
-    user = User(
-        email=email,
-        name=name.strip(),
-        role=role,
-        password_hash=None,
-        family=family,
-        student=student,
-    )
-    _set_services(user, services)
-    session.add(user)
-    try:
-        session.flush()
-    except IntegrityError as exc:  # a concurrent invitation used the address first
-        raise DomainError(
-            "Someone in this business already uses that e-mail.", field="email"
-        ) from exc
-    return user, issue_token(session, user, "invite", ttl, created_by=actor)
-
-
-def reissue_invite(session: Session, actor: User, user: User, ttl: timedelta) -> str:
-    """A fresh invitation for someone who has not set a password yet."""
-    if user.has_password:
-        raise DomainError(f"{user.name} has already accepted the invitation.")
-    if not user.active:
-        raise DomainError(f"{user.name} is deactivated; reactivate the account first.")
-    return issue_token(session, user, "invite", ttl, created_by=actor)
-
-
-def update_staff(
-    session: Session, actor: User, user: User, *, name: str, role: str, services: Iterable[str]
-) -> None:
-    """Change a staff member's name, role and services."""
-    role = Role(role)
-    if role not in STAFF_ROLES:
-        raise DomainError("Staff can be admins, tutors or counselors.", field="role")
-    services = list(services)
-    if role in {Role.TUTOR, Role.COUNSELOR} and not services:
-        raise DomainError("Choose at least one service.", field="services")
-    if user.role == Role.ADMIN and role != Role.ADMIN:
-        _ensure_another_admin(session, user)
-    user.name = name.strip()
-    user.role = role
-    _set_services(user, services)
-    session.flush()
-
-
-def _ensure_another_admin(session: Session, user: User) -> None:
-    others = session.scalar(
-        select(func.count(User.id)).where(
-            User.role == Role.ADMIN,
-            User.active.is_(True),
-            User.id != user.id,
-            User.password_hash.is_not(None),
-        )
-    )
-    if not others:
-        raise DomainError(
-            "A business needs at least one active admin; make someone else admin first."
-        )
-
-
-def set_active(session: Session, actor: User, user: User, active: bool) -> None:
-    """Deactivate (cannot sign in, every session ends) or reactivate an account."""
-    if not active:
-        if user.id == actor.id:
-            raise DomainError("You cannot deactivate your own account.")
-        if user.role == Role.ADMIN:
-            _ensure_another_admin(session, user)
-        user.rotate_session_nonce()
-    user.active = active
-    session.flush()
-
-
-def request_password_reset(session: Session, email: str, ttl: timedelta) -> tuple[User, str] | None:
-    """A reset link for an active account that has a password; None otherwise.
-
-    The caller answers the same way either way, so the form reveals nothing.
-    """
-    user = session.scalar(select(User).where(User.email == normalize_email(email)))
-    if user is None or not user.active or not user.has_password:
-        return None
-    return user, issue_token(session, user, "reset", ttl)
-
-
-def end_all_sessions(session: Session, user: User) -> None:
-    """Sign-out: every cookie naming this user stops opening pages, in every browser,
-    copies included (a cookie is signed, not stored, so the nonce it names changes)."""
-    user.rotate_session_nonce()
-    session.flush()
-
-
-def change_password(session: Session, user: User, current: str, new: str) -> None:
-    """A signed-in user changes their own password; other browsers are signed out."""
-    if user.password_hash is None or not check_password_hash(user.password_hash, current):
-        raise DomainError("That is not your current password.", field="current_password")
-    check_password_strength(new, field="new_password")
-    user.password_hash = hash_password(new)
-    user.rotate_session_nonce()
-    session.flush()
-
-
-def create_family(session: Session, actor: User, *, name: str) -> Family:
-    """Add a household to the business."""
-    family = Family(name=name.strip())
-    session.add(family)
-    session.flush()
-    return family
-
-
-def save_student(
-    session: Session,
-    actor: User,
-    student: Student | None,
-    *,
-    family: Family,
-    first_name: str,
-    last_name: str,
-    grade: str,
-    school: str,
-    notes: str,
-) -> Student:
-    """Create or edit a student; the family must be one of this business's."""
-    if student is None:
-        student = Student(family=family)
-        session.add(student)
-    student.family = family
-    student.first_name = first_name.strip()
-    student.last_name = last_name.strip()
-    student.grade = grade.strip()
-    student.school = school.strip()
-    student.notes = notes.strip()
-    if student.account is not None:
-        student.account.family = family
-    session.flush()
-    return student
-
-
-def search_students(
-    session: Session, query: str = "", page: int = 1, per_page: int = PER_PAGE
-) -> Page[Student]:
-    """One page of the students whose name, school or family matches `query` (a page past
-    the end is the last one), and how many match."""
-    stmt = select(Student).join(Student.family)
-    for word in query.split()[:5]:
-        # % and _ typed by the user are literal characters, not wildcards.
-        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        pattern = f"%{escaped}%"
-        stmt = stmt.where(
-            func.lower(Student.first_name).like(pattern, escape="\\")
-            | func.lower(Student.last_name).like(pattern, escape="\\")
-            | func.lower(Student.school).like(pattern, escape="\\")
-            | func.lower(Family.name).like(pattern, escape="\\")
-        )
-    return paginate(
-        session,
-        stmt.options(contains_eager(Student.family)).order_by(
-            Student.last_name, Student.first_name, Student.id
-        ),
-        page,
-        per_page=per_page,
-    )

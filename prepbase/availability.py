@@ -28,13 +28,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Select, and_, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session, contains_eager, joinedload
 
+from prepbase.business import MAX_HORIZON_DAYS
 from prepbase.errors import DomainError, NotFound
 from prepbase.hours import hours_phrase
 from prepbase.models import (
+    OPEN_STATUSES,
     STAFF_ROLES,
     WEEKDAYS,
     Role,
-    SessionStatus,
     StaffService,
     Student,
     Tenant,
@@ -45,11 +46,6 @@ from prepbase.models import (
 )
 from prepbase.models.availability import MINUTES_PER_DAY
 
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
-STEP_CHOICES = (5, 10, 15, 20, 30, 60)
-REMINDER_CHOICES = (0, 12, 24, 48)
-MAX_NOTICE_HOURS = 14 * 24
-MAX_HORIZON_DAYS = 365
 TAKEN = "Sorry, that time was just taken. Choose another open time."
 
 Interval = tuple[datetime, datetime]
@@ -240,38 +236,11 @@ def sessions_during(session: Session, tenant: Tenant, row: TimeOff) -> int:
     return session.scalar(
         select(func.count(TutoringSession.id)).where(
             TutoringSession.staff_id == row.staff_id,
-            TutoringSession.status.in_(OPEN),
+            TutoringSession.status.in_(OPEN_STATUSES),
             TutoringSession.starts_at < _utc(zone, row.ends_local),
             TutoringSession.ends_at > _utc(zone, row.starts_local),
         )
     )
-
-
-def update_booking_settings(
-    session: Session,
-    tenant: Tenant,
-    *,
-    notice_minutes: int,
-    horizon_days: int,
-    step_minutes: int,
-    reminder_hours: int,
-) -> None:
-    """The business's rules for family bookings and reminders (Settings → Scheduling)."""
-    if not 0 <= notice_minutes <= MAX_NOTICE_HOURS * 60:
-        raise DomainError(
-            f"Enter a notice from 0 to {MAX_NOTICE_HOURS} hours.", field="notice_hours"
-        )
-    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
-        raise DomainError(f"Enter 1 to {MAX_HORIZON_DAYS} days.", field="horizon_days")
-    if step_minutes not in STEP_CHOICES:
-        raise DomainError("Choose one of the slot steps offered.", field="step_minutes")
-    if reminder_hours not in REMINDER_CHOICES:
-        raise DomainError("Choose one of the reminder times offered.", field="reminder_hours")
-    tenant.booking_notice_minutes = notice_minutes
-    tenant.booking_horizon_days = horizon_days
-    tenant.slot_step_minutes = step_minutes
-    tenant.reminder_hours = reminder_hours
-    session.flush()
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -493,7 +462,7 @@ def _busy_statement() -> Select[tuple[datetime, datetime, int]]:
     return select(
         TutoringSession.starts_at, TutoringSession.ends_at, TutoringSession.staff_id
     ).where(
-        TutoringSession.status.in_(OPEN),
+        TutoringSession.status.in_(OPEN_STATUSES),
         TutoringSession.starts_at < bindparam("until"),
         TutoringSession.ends_at > bindparam("since"),
         or_(

@@ -20,7 +20,7 @@ from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.localtime import local_now
 from prepbase.models import WEEKDAYS, TimeOff, User
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 TEMPLATE = "tutor/availability.html"
 

@@ -9,11 +9,14 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from prepbase.demo import DEMO_SLUG, seed_demo
 from prepbase.extensions import db
+from prepbase.hours import audit, format_hours
 from prepbase.localtime import business_today
 from prepbase.mail.outbox import deliver_pending, requeue_stale
 from prepbase.mail.sessions import remind_everyone
-from prepbase.models import Tenant
+from prepbase.models import Package, Tenant
+from prepbase.packages import RenewalReport, renew_due
 from prepbase.retry import retrying
 from prepbase.tenancy import as_tenant
 
@@ -24,8 +27,6 @@ prepbase_cli = AppGroup("prepbase", help="PrepBase maintenance commands.")
 @click.option("--if-missing", is_flag=True, help="Do nothing when the demo business exists.")
 def seed_demo_command(if_missing: bool) -> None:
     """Create the demo business with its staff, families and students."""
-    from prepbase.demo import DEMO_SLUG, seed_demo
-
     if db.session.scalar(select(Tenant).where(Tenant.slug == DEMO_SLUG)) is not None:
         if if_missing:
             click.echo("The demo business exists already.")
@@ -59,9 +60,6 @@ def remind_command() -> None:
 @prepbase_cli.command("audit")
 def audit_command() -> None:
     """Check that every package's remaining hours equal its ledger and are not negative."""
-    from prepbase.hours import audit, format_hours
-    from prepbase.models import Package
-
     mismatches = audit(db.session)
     checked = db.session.scalar(
         select(func.count(Package.id)).execution_options(prepbase_unscoped=True)
@@ -82,7 +80,6 @@ def audit_command() -> None:
 @click.option("--today", type=click.DateTime(formats=["%Y-%m-%d"]), help="Pretend it is this day.")
 def renew_command(today: datetime | None) -> None:
     """Renew recurring packages whose period began and expire passed packages (idempotent)."""
-    from prepbase.packages import RenewalReport, renew_due
 
     def renew_business(day: date) -> RenewalReport:
         # One business's renewals and expiries: one unit of work, run again on a conflict.

@@ -8,9 +8,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prepbase import availability, packages, scheduling
-from prepbase.accounts import create_family, hash_password, save_student, signup_business
+from prepbase.accounts import hash_password
+from prepbase.business import signup_business
 from prepbase.localtime import local_date, local_to_utc
 from prepbase.models import Offering, Role, Service, StaffService, Student, Tenant, User, utcnow
+from prepbase.people import create_family, save_student
 from prepbase.tenancy import as_tenant
 
 DEMO_SLUG = "demo"

@@ -8,7 +8,7 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from prepbase.models import LedgerEntry, Package, Role, Student, TutoringSession, User
+from prepbase.models import Package, Role, Student, TutoringSession, User
 
 
 def visible_students(session: Session, user: User) -> list[Student]:
@@ -71,15 +71,3 @@ def family_sessions(
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))
-
-
-def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
-    """Every ledger entry of a package, oldest first, with the session and its staff."""
-    return list(
-        session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.package_id == package.id)
-            .options(joinedload(LedgerEntry.session).joinedload(TutoringSession.staff))
-            .order_by(LedgerEntry.id)
-        )
-    )

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
 from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from prepbase.errors import DomainError
@@ -206,6 +206,25 @@ def expire_leftover(session: Session, package: Package, note: str) -> Change | N
         return None
     return _apply(
         session, package.id, -package.remaining_minutes, EntryKind.ADJUSTMENT, None, note=note
+    )
+
+
+# --- reading the ledger ------------------------------------------------------------------
+
+
+def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
+    """Every ledger entry of a package, oldest first, with who made it and the session
+    (and its staff member) it was for: the package page, its CSV and the family's view."""
+    return list(
+        session.scalars(
+            select(LedgerEntry)
+            .where(LedgerEntry.package_id == package.id)
+            .options(
+                joinedload(LedgerEntry.actor),
+                joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
+            )
+            .order_by(LedgerEntry.id)
+        )
     )
 
 

@@ -26,7 +26,7 @@ from enum import StrEnum
 
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
-from prepbase.models import STAFF_ROLES, Role, SessionStatus, TutoringSession, User
+from prepbase.models import OPEN_STATUSES, STAFF_ROLES, Role, SessionStatus, TutoringSession, User
 
 
 class Action(StrEnum):
@@ -53,7 +53,6 @@ class Side(StrEnum):
 
 FAMILY = frozenset({Side.FAMILY})
 STAFF = frozenset({Side.STAFF, Side.ADMIN})  # admins act as the staff member would
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)  # a session still to happen
 UPCOMING = (SessionStatus.UPCOMING,)
 PENDING = (SessionStatus.PENDING,)
 
@@ -159,9 +158,13 @@ TABLE: tuple[Transition, ...] = (
     # Rule 3 and §12: families cancel until the session starts; its staff member and admins
     # until attendance is recorded. Rule 4: a completed session is never cancelled.
     Transition(
-        Action.CANCEL, FAMILY, OPEN, (_not_taken_place, _family_before_start), verb="cancelled"
+        Action.CANCEL,
+        FAMILY,
+        OPEN_STATUSES,
+        (_not_taken_place, _family_before_start),
+        verb="cancelled",
     ),
-    Transition(Action.CANCEL, STAFF, OPEN, (_not_taken_place,), verb="cancelled"),
+    Transition(Action.CANCEL, STAFF, OPEN_STATUSES, (_not_taken_place,), verb="cancelled"),
     # Rule 9: a new family booking is confirmed, or declined with a reason (which cancels).
     Transition(
         Action.CONFIRM,
@@ -178,8 +181,8 @@ TABLE: tuple[Transition, ...] = (
         verb="declined",
     ),
     # Rule 6: an open session changes length or time; one that took place stays put.
-    Transition(Action.CHANGE_DURATION, STAFF, OPEN),
-    Transition(Action.RESCHEDULE, STAFF, OPEN, (_not_moved_after_it_took_place,)),
+    Transition(Action.CHANGE_DURATION, STAFF, OPEN_STATUSES),
+    Transition(Action.RESCHEDULE, STAFF, OPEN_STATUSES, (_not_moved_after_it_took_place,)),
     # Rule 4: attendance and the action plan, once each, after the start.
     Transition(
         Action.TAKE_ATTENDANCE,

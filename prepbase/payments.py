@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from prepbase import packages, stripe_gateway
+from prepbase import business, packages, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.hours import format_hours
 from prepbase.localtime import local_date
@@ -43,7 +43,6 @@ from prepbase.models import (
     User,
     utcnow,
 )
-from prepbase.money import CURRENCIES
 from prepbase.stripe_gateway import field
 from prepbase.tenancy import get_scoped
 
@@ -65,42 +64,6 @@ class PaymentMismatch(Exception):
 
 class RetryLater(Exception):
     """The event cannot be handled yet; Stripe should deliver it again later."""
-
-
-# --- is the business selling online? ---------------------------------------------------
-
-
-def payments_problem(tenant: Tenant) -> str | None:
-    """Why online payments cannot be on for this business, or None when they can."""
-    if not stripe_gateway.configured():
-        return "Online payments are not available on this installation."
-    if not tenant.stripe_account_id:
-        return "Connect your Stripe account first."
-    if not tenant.stripe_charges_enabled:
-        return (
-            "Stripe cannot take payments for your account yet: finish the Stripe setup, "
-            "or wait until Stripe has checked your details."
-        )
-    return None
-
-
-def sells_online(tenant: Tenant) -> bool:
-    """True when families may Buy Hours: switched on, and Stripe can take the charges."""
-    return bool(tenant.online_payments) and payments_problem(tenant) is None
-
-
-def set_payment_settings(
-    session: Session, tenant: Tenant, actor: User, *, currency: str, online_payments: bool
-) -> None:
-    """Settings → Online Payments: the business's currency and the online-payments switch."""
-    if currency not in CURRENCIES:
-        raise DomainError("Choose one of the currencies in the list.", field="currency")
-    problem = payments_problem(tenant)
-    if online_payments and problem:
-        raise DomainError(f"Online payments cannot be turned on: {problem}", "online_payments")
-    tenant.currency = currency
-    tenant.online_payments = online_payments
-    session.flush()
 
 
 def connect_stripe(session: Session, tenant: Tenant) -> None:
@@ -160,7 +123,7 @@ def start_purchase(
     may act for `student`.
     """
     now = now or utcnow()
-    if not sells_online(tenant):
+    if not business.sells_online(tenant):
         raise DomainError(
             f"{tenant.name} is not selling hours online right now. "
             f"Contact {tenant.name} to buy more hours. {tenant.how_to_reach()}".rstrip()

@@ -8,7 +8,7 @@ from prepbase.admin import bp as admin_bp
 from prepbase.auth import bp as auth_bp
 from prepbase.family import bp as family_bp
 from prepbase.feeds import bp as calendar_bp
-from prepbase.tenancy import tenant_bp
+from prepbase.tenant_url import tenant_bp
 from prepbase.tutor import bp as tutor_bp
 
 tenant_bp.register_blueprint(auth_bp)

@@ -78,6 +78,7 @@ from sqlalchemy.orm import Session
 
 from prepbase.charts import Series, line_chart
 from prepbase.models import (
+    OPEN_STATUSES,
     STAFF_ROLES,
     Attendance,
     EntryKind,
@@ -99,7 +100,6 @@ IDLE_DAYS = 14
 REPEATED_CANCELLATIONS = 2
 PLAN_GRACE = timedelta(hours=48)
 
-OPEN = (SessionStatus.PENDING, SessionStatus.UPCOMING)
 ATTENDED = (Attendance.PRESENT, Attendance.LATE)
 AFTER_RANGE = "9999-12-31"  # bucket label of ledger entries after the range
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
@@ -459,7 +459,7 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select:
             _count_if(and_(in_range, TS.attendance.is_not(None))).label("attendance_taken"),
             _count_if(and_(in_range, TS.attendance == Attendance.ABSENT)).label("no_shows"),
             type_coerce(func.max(case((took, TS.starts_at))), UTCDateTime()).label("last_session"),
-            _count_if(and_(TS.status.in_(OPEN), TS.starts_at > now)).label("ahead"),
+            _count_if(and_(TS.status.in_(OPEN_STATUSES), TS.starts_at > now)).label("ahead"),
             _count_if(and_(TS.status == SessionStatus.CANCELLED, TS.cancelled_at >= recent)).label(
                 "cancelled_30"
             ),

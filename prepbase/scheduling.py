@@ -16,14 +16,15 @@ from datetime import date, datetime, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import availability, hours, payments
+from prepbase import availability, business, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
-from prepbase.lifecycle import OPEN, Action, actions_by_session, check, wrong_status
+from prepbase.lifecycle import Action, actions_by_session, check, wrong_status
 from prepbase.localtime import format_when, local_date
 from prepbase.mail import hours as hours_mail
 from prepbase.mail import sessions as session_mail
 from prepbase.models import (
+    OPEN_STATUSES,
     STAFF_ROLES,
     Attendance,
     Package,
@@ -117,7 +118,7 @@ def _check_overlap(
     clash = (
         select(TutoringSession)
         .where(
-            TutoringSession.status.in_(OPEN),
+            TutoringSession.status.in_(OPEN_STATUSES),
             TutoringSession.starts_at < ends_at,
             TutoringSession.ends_at > starts_at,
             # No session lasts longer than MAX_DURATION: this bound lets the index on
@@ -201,7 +202,7 @@ def _not_enough(
     student = ts.student
     renewal = (
         f"Buy Hours on your dashboard or ask {tenant.name} for a renewal package"
-        if payments.sells_online(tenant)
+        if business.sells_online(tenant)
         else f"Ask {tenant.name} for a renewal package"
     )
     return NotEnoughHours(
@@ -220,7 +221,7 @@ def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -
             ts.charged_minutes = ts.duration_minutes
             session.flush()
             hours_mail.after_debit(
-                session, tenant, package, change, sells_online=payments.sells_online(tenant)
+                session, tenant, package, change, sells_online=business.sells_online(tenant)
             )
             return
     raise _not_enough(session, tenant, ts, ts.duration_minutes)
@@ -485,7 +486,7 @@ def cancel_session(
     _move(
         session,
         ts,
-        OPEN,
+        OPEN_STATUSES,
         SessionStatus.CANCELLED,
         cancelled_at=utcnow(),
         cancelled_by_id=actor.id,
@@ -577,7 +578,7 @@ def change_duration(
                     field="duration",
                 )
             hours_mail.after_debit(
-                session, tenant, ts.package, change, sells_online=payments.sells_online(tenant)
+                session, tenant, ts.package, change, sells_online=business.sells_online(tenant)
             )
         else:
             hours.refund_for_session(

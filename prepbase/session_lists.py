@@ -15,8 +15,8 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from prepbase.lifecycle import OPEN, is_new_booking
-from prepbase.models import Package, SessionStatus, TutoringSession
+from prepbase.lifecycle import is_new_booking
+from prepbase.models import OPEN_STATUSES, Package, SessionStatus, TutoringSession
 from prepbase.paging import PER_PAGE, Page, paginate
 
 CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
@@ -88,7 +88,7 @@ def staff_board(
     open_sessions = session.scalars(
         _with_people(
             select(TutoringSession)
-            .where(TutoringSession.staff_id == staff_id, TutoringSession.status.in_(OPEN))
+            .where(TutoringSession.staff_id == staff_id, TutoringSession.status.in_(OPEN_STATUSES))
             .order_by(TutoringSession.starts_at, TutoringSession.id)
         )
     )

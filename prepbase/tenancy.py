@@ -10,6 +10,9 @@ Escapes are context managers: `as_tenant(id)` for CLI jobs, webhooks and sign-up
 `unscoped()` for the few places that must look across tenants (loading the signed-in
 user before the tenant is known).  Raw SQL and Core statements are *not* scoped: the code
 base keeps them out of tenant tables, and the ones that must exist carry the condition.
+
+This module knows nothing of the web: the URL prefix that enters a business's scope for
+each request lives in `prepbase.tenant_url`.
 """
 
 from __future__ import annotations
@@ -150,80 +153,3 @@ def get_scoped(session: Session, model: type[T], ident: object) -> T | None:
     return session.execute(
         select(model).where(model.id == ident)  # type: ignore[attr-defined]
     ).scalar_one_or_none()
-
-
-# --- the tenant URL prefix ------------------------------------------------------------
-# Every page of a business lives under /<tenant_slug>/…; this parent blueprint loads the
-# tenant once per request, enters its scope, and checks that a signed-in user belongs to
-# it. Nested blueprints (auth, admin, tutor, family) inherit all of it.
-
-from flask import Blueprint, abort, g  # noqa: E402
-from flask_login import current_user  # noqa: E402
-
-tenant_bp = Blueprint("tenant", __name__, url_prefix="/<tenant_slug>")
-
-
-@tenant_bp.url_value_preprocessor
-def _load_tenant(_endpoint: str | None, values: dict[str, object] | None) -> None:
-    from flask import session
-
-    from prepbase.accounts import load_tenant_and_user
-    from prepbase.extensions import db
-
-    slug = (values or {}).pop("tenant_slug", None)
-    if not slug:
-        abort(404)
-    # The signed-in user comes with the business: one statement for both.
-    tenant, user = load_tenant_and_user(db.session, slug, session.get("_user_id"))
-    if tenant is None:
-        abort(404)
-    if user is not None:
-        g.prefetched_user = user
-    g.tenant = tenant
-    g.tenant_token = set_current_tenant(tenant.id)
-
-
-@tenant_bp.url_defaults
-def _add_tenant_slug(_endpoint: str, values: dict[str, object]) -> None:
-    if "tenant_slug" not in values and "tenant" in g:
-        values["tenant_slug"] = g.tenant.slug
-
-
-def signed_in_here() -> bool:
-    """True when someone is signed in *to the business of this URL*."""
-    return bool(
-        current_user.is_authenticated and "tenant" in g and current_user.tenant_id == g.tenant.id
-    )
-
-
-@tenant_bp.before_request
-def _require_own_tenant() -> None:
-    # A signed-in user of another business sees this business's portal pages exactly
-    # as if they did not exist; only its public auth pages (login, links) answer.
-    from flask import request
-
-    if (
-        current_user.is_authenticated
-        and not signed_in_here()
-        and request.blueprint != "tenant.auth"
-    ):
-        abort(404)
-
-
-def leave_tenant(_exc: BaseException | None = None) -> None:
-    """Teardown: forget the request's tenant so nothing leaks into the next request."""
-    token = g.pop("tenant_token", None)
-    if token is not None:
-        reset_current_tenant(token)
-
-
-def get_or_404(model: type[T], ident: object) -> T:
-    """A row of the current tenant by id; a missing or foreign row is the same 404."""
-    from prepbase.extensions import db
-
-    if not isinstance(ident, int):
-        abort(404)
-    row = get_scoped(db.session, model, ident)
-    if row is None:
-        abort(404)
-    return row

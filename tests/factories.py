@@ -7,7 +7,8 @@ from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from prepbase import accounts, localtime
+from prepbase import accounts, localtime, people
+from prepbase.business import signup_business
 from prepbase.models import Family, Role, Service, StaffService, Student, Tenant, User
 from prepbase.tenancy import as_tenant
 
@@ -54,7 +55,7 @@ def business_today(days: int = 0) -> date:
 
 def make_business(session: Session, slug: str) -> Business:
     """A business with one person of every role, committed to the test's transaction."""
-    tenant, admin = accounts.signup_business(
+    tenant, admin = signup_business(
         session,
         business_name=f"{slug.title()} Tutoring",
         slug=slug,
@@ -77,9 +78,9 @@ def make_business(session: Session, slug: str) -> Business:
         tutor.service_rows = [StaffService(service=Service.TUTORING)]
         counselor = person("Carl Counselor", Role.COUNSELOR)
         counselor.service_rows = [StaffService(service=Service.COUNSELING)]
-        family = accounts.create_family(session, admin, name=f"{slug.title()} family")
+        family = people.create_family(session, admin, name=f"{slug.title()} family")
         students = [
-            accounts.save_student(
+            people.save_student(
                 session,
                 admin,
                 None,
@@ -94,7 +95,7 @@ def make_business(session: Session, slug: str) -> Business:
         ]
         parent = person("Pat Parent", Role.PARENT, family=family)
         student_user = person("Ada Student", Role.STUDENT, family=family, student=students[0])
-        invitee, token = accounts.invite_user(
+        invitee, token = people.invite_user(
             session,
             admin,
             name="Ivy Invited",

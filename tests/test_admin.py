@@ -348,11 +348,11 @@ def test_settings_change_name_time_zone_and_low_balance(admin, business, db_sess
 
 
 def test_student_profiles_are_paged(admin, app, business, db_session):
-    from prepbase import accounts
+    from prepbase import people
 
     with app.app_context(), as_tenant(business.tenant.id):
         for i in range(55):
-            accounts.save_student(
+            people.save_student(
                 db_session,
                 business.admin,
                 None,
@@ -375,11 +375,11 @@ def test_student_profiles_are_paged(admin, app, business, db_session):
 
 
 def test_a_student_page_past_the_end_shows_the_last_page(admin, app, business, db_session):
-    from prepbase import accounts
+    from prepbase import people
 
     with app.app_context(), as_tenant(business.tenant.id):
         for i in range(55):
-            accounts.save_student(
+            people.save_student(
                 db_session,
                 business.admin,
                 None,

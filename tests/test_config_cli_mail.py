@@ -145,7 +145,7 @@ LIMIT_SCRIPT = """
 import sys
 from prepbase import create_app
 from prepbase.extensions import db
-from prepbase import accounts
+from prepbase.business import signup_business
 from tests.conftest import CSRFClient
 
 app = create_app("testing", SQLALCHEMY_DATABASE_URI=sys.argv[1],
@@ -156,7 +156,7 @@ app.test_client_class = CSRFClient
 with app.app_context():
     if sys.argv[3] == "setup":
         db.metadata.create_all(db.engine)
-        accounts.signup_business(db.session, business_name="Limit", slug="limit",
+        signup_business(db.session, business_name="Limit", slug="limit",
             timezone="UTC", admin_name="L", email="l@example.com", password="long-enough-pw")
         db.session.commit()
         sys.exit(0)
@@ -211,7 +211,7 @@ REDIS_DOWN_SCRIPT = """
 import sys
 from prepbase import create_app
 from prepbase.extensions import db
-from prepbase import accounts
+from prepbase.business import signup_business
 from tests.conftest import CSRFClient
 
 # RATELIMIT_STORAGE_URI comes from REDIS_URL, as in production.
@@ -220,7 +220,7 @@ app = create_app("testing", SQLALCHEMY_DATABASE_URI=sys.argv[1], LOGIN_RATE_LIMI
 app.test_client_class = CSRFClient
 with app.app_context():
     db.metadata.create_all(db.engine)
-    accounts.signup_business(db.session, business_name="Limit", slug="limit",
+    signup_business(db.session, business_name="Limit", slug="limit",
         timezone="UTC", admin_name="L", email="l@example.com", password="long-enough-pw")
     db.session.commit()
 app.testing = False  # errors become error pages, as for a real server

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from prepbase import accounts, hours, localtime, packages, scheduling
+from prepbase import hours, localtime, packages, people, scheduling
 from prepbase.models import LedgerEntry, Package, Role, TutoringSession, User, utcnow
 from prepbase.tenancy import as_tenant
 
@@ -104,7 +104,7 @@ class World:
     def other_family(self):
         """A student of another family of the same business, and that family's parent."""
         with self.scope():
-            family = accounts.create_family(self.db, self.b.admin, name="Other family")
+            family = people.create_family(self.db, self.b.admin, name="Other family")
             other_parent = User(
                 name="Opal Other",
                 email="opal@acme.example.com",
@@ -113,7 +113,7 @@ class World:
                 password_hash=None,
             )
             self.db.add(other_parent)
-            olga = accounts.save_student(
+            olga = people.save_student(
                 self.db,
                 self.b.admin,
                 None,

@@ -718,9 +718,7 @@ def test_session_with_attendance_cannot_be_cancelled(world, db_session):
 def test_not_enough_hours_offers_buy_hours_when_the_business_sells_online(
     world, db_session, monkeypatch
 ):
-    from prepbase import payments
-
     give(db_session, world, "0.5")
-    monkeypatch.setattr(payments, "sells_online", lambda tenant: True)
+    monkeypatch.setattr("prepbase.business.sells_online", lambda tenant: True)
     with pytest.raises(scheduling.NotEnoughHours, match="Buy Hours on your dashboard"):
         book(db_session, world, 60)

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from prepbase import accounts, packages
+from prepbase import packages, people
 from prepbase.models import (
     EntryKind,
     LedgerEntry,
@@ -466,8 +466,8 @@ def test_a_family_cannot_buy_for_a_student_of_another_family(
     app, client, auth, selling, db_session
 ):
     with app.app_context(), as_tenant(selling.tenant.id):
-        family = accounts.create_family(db_session, selling.admin, name="Other family")
-        stranger = accounts.save_student(
+        family = people.create_family(db_session, selling.admin, name="Other family")
+        stranger = people.save_student(
             db_session,
             selling.admin,
             None,
@@ -660,9 +660,9 @@ def test_purchase_pages_of_another_family_are_404(
     purchase = start(client, auth, selling, db_session)
     auth.logout(selling)
     with app.app_context(), as_tenant(selling.tenant.id):
-        family = accounts.create_family(db_session, selling.admin, name="Other family")
+        family = people.create_family(db_session, selling.admin, name="Other family")
         db_session.commit()
-        user, token = accounts.invite_user(
+        user, token = people.invite_user(
             db_session,
             selling.admin,
             name="Olga Other",

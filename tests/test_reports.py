@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import update
 
-from prepbase import accounts, hours, reports, scheduling
+from prepbase import hours, people, reports, scheduling
 from prepbase.csv_export import BOM
 from prepbase.models import LedgerEntry, utcnow
 from prepbase.reports import ReportFilters, Window
@@ -103,7 +103,7 @@ class Data:
         cancel(world, world.book(60, at=local_at(local_day(3), 10)))
         world.propose(180, at=local_at(local_day(4), 10), student=1)
         with world.scope():
-            cleo = accounts.save_student(
+            cleo = people.save_student(
                 world.db,
                 world.b.admin,
                 None,
@@ -434,7 +434,7 @@ def test_csv_exports_every_table(admin, world, data, business):
 
 def test_csv_neutralises_names_that_look_like_formulas(admin, world, business):
     with world.scope():
-        evil = accounts.save_student(
+        evil = people.save_student(
             world.db,
             business.admin,
             None,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from prepbase import accounts
 from prepbase.models import Tenant, User
 from prepbase.tenancy import unscoped
 
@@ -107,7 +106,7 @@ def test_failed_signup_leaves_no_half_made_business(client, db_session, monkeypa
     before = counts(db_session)
     from prepbase.public import forms
 
-    monkeypatch.setattr(accounts, "validate_slug", lambda session, slug: slug)
+    monkeypatch.setattr("prepbase.business.validate_slug", lambda session, slug: slug)
     monkeypatch.setattr(forms, "validate_slug", lambda session, slug: slug)
     response = client.post("/signup", data=dict(GOOD, email="other@example.com"))
     assert response.status_code == 422

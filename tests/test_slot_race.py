@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from prepbase import accounts, availability, packages, scheduling
+from prepbase import availability, packages, people, scheduling
 from prepbase.models import LedgerEntry, Package, Role, Student, Tenant, TutoringSession, User
 from prepbase.tenancy import as_tenant
 from tests.test_races import in_tenant, load, run_threads
@@ -26,8 +26,8 @@ def test_two_families_race_for_one_slot_exactly_one_wins(app, engine, committed)
     b = committed
     with app.app_context(), as_tenant(b.tenant.id), Session(engine) as session:
         admin = load(session, User, b.admin.id)
-        family = accounts.create_family(session, admin, name="Other family")
-        olga = accounts.save_student(
+        family = people.create_family(session, admin, name="Other family")
+        olga = people.save_student(
             session, admin, None, family=family, first_name="Olga", last_name="Other",
             grade="9", school="", notes="",
         )  # fmt: skip

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
 
-from prepbase import accounts
+from prepbase import people
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import apply_domain_error
@@ -34,7 +34,7 @@ def invite(form: FlaskForm, done_url: Callable[[], str], **who: object) -> Respo
     (the form then carries the message)."""
     try:
         email = form.email.data  # type: ignore[attr-defined]
-        user, raw = accounts.invite_user(
+        user, raw = people.invite_user(
             db.session, current_user, email=email, ttl=invite_ttl(), **who
         )
         send_invitation(db.session, g.tenant, user, raw)

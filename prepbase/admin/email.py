@@ -14,7 +14,7 @@ from prepbase.forms import ActionForm
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail import outbox
 from prepbase.models import OutboundEmail
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 @bp.context_processor

@@ -7,7 +7,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from prepbase import accounts
+from prepbase import people
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import invite
 from prepbase.admin.forms import FamilyForm, InviteParentForm
@@ -15,7 +15,7 @@ from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.models import Family, Role
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 @bp.get("/families")
@@ -28,7 +28,7 @@ def family_list() -> Response:
 def family_new() -> Response:
     form = FamilyForm()
     if form.validate_on_submit():
-        family = accounts.create_family(db.session, current_user, name=form.name.data)
+        family = people.create_family(db.session, current_user, name=form.name.data)
         db.session.commit()
         flash(f"{family.name} is added. Add its students and invite its parents.", "success")
         return hx_redirect(url_for(".family_detail", family_id=family.id))

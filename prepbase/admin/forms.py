@@ -21,7 +21,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
 from prepbase import hours, money, packages
-from prepbase.availability import REMINDER_CHOICES, STEP_CHOICES
+from prepbase.business import REMINDER_CHOICES, STEP_CHOICES
 from prepbase.errors import DomainError
 from prepbase.forms import (
     DayField,
@@ -104,7 +104,7 @@ class BusinessSettingsForm(Form):
         render_kw={"inputmode": "decimal"},
     )
     # How families reach the business: shown wherever they are told to contact it, and
-    # the Reply-To of every e-mail (validated again by accounts.update_business).
+    # the Reply-To of every e-mail (validated again by business.update_business).
     contact_email = email_field("Contact e-mail")
     contact_phone = TelField(
         "Contact phone (optional)",

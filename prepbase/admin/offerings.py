@@ -16,7 +16,7 @@ from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.models import Offering
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 @bp.get("/offerings")

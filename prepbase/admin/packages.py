@@ -6,7 +6,6 @@ from __future__ import annotations
 from flask import flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
@@ -27,11 +26,10 @@ from prepbase.models import (
     Offering,
     Package,
     Student,
-    TutoringSession,
     utcnow,
 )
 from prepbase.reports import balance_chart, package_trends
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 # --- the Packages tab -----------------------------------------------------------------
 
@@ -119,25 +117,10 @@ def package_new(student_id: int) -> Response:
 # --- one package: its ledger, adjustments, status ---------------------------------------
 
 
-def _ledger(package: Package) -> list[LedgerEntry]:
-    # Oldest first, each with who made it and the session it paid for (one statement).
-    return list(
-        db.session.scalars(
-            select(LedgerEntry)
-            .where(LedgerEntry.package_id == package.id)
-            .options(
-                joinedload(LedgerEntry.actor),
-                joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
-            )
-            .order_by(LedgerEntry.id)
-        )
-    )
-
-
 def _package_page(
     package: Package, form: AdjustForm, *, block: str = "content", status: int = 200
 ) -> Response:
-    entries = _ledger(package)
+    entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
     return render(
         "admin/packages/detail.html",
@@ -245,6 +228,6 @@ def package_ledger_csv(package_id: int) -> Response:
                 e.actor.name if e.actor else "Automatic",
                 e.note,
             ]
-            for e in _ledger(package)
+            for e in hours.package_ledger(db.session, package)
         ),
     )

@@ -11,7 +11,7 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import payments, stripe_gateway
+from prepbase import business, payments, stripe_gateway
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
 from prepbase.admin.forms import PaymentSettingsForm
@@ -32,7 +32,7 @@ def payment_settings(form: PaymentSettingsForm | None = None) -> dict[str, Any]:
         form = PaymentSettingsForm(
             formdata=None, currency=tenant.currency, online_payments=tenant.online_payments
         )
-    problem = payments.payments_problem(tenant)
+    problem = business.payments_problem(tenant)
     if problem:
         form.online_payments.render_kw = {"disabled": True}
         form.online_payments.description = f"Cannot be turned on yet. {problem}"
@@ -40,7 +40,7 @@ def payment_settings(form: PaymentSettingsForm | None = None) -> dict[str, Any]:
         "form": form,
         "configured": stripe_gateway.configured(),
         "problem": problem,
-        "selling": payments.sells_online(tenant),
+        "selling": business.sells_online(tenant),
         "action_form": ActionForm(),
     }
 
@@ -55,7 +55,7 @@ def payments_settings() -> Response:
     form = PaymentSettingsForm()
     if request.method == "POST" and form.validate_on_submit():
         try:
-            payments.set_payment_settings(
+            business.set_payment_settings(
                 db.session,
                 g.tenant,
                 current_user,

@@ -8,7 +8,7 @@ from flask import flash, g, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import accounts
+from prepbase import people
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import back_or, invite_ttl
 from prepbase.errors import DomainError
@@ -17,14 +17,14 @@ from prepbase.forms import ActionForm
 from prepbase.htmx import hx_redirect
 from prepbase.mail.accounts import send_invitation
 from prepbase.models import User
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 def _set_active(user_id: int, active: bool) -> Response:
     user = get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         try:
-            accounts.set_active(db.session, current_user, user, active)
+            people.set_active(db.session, current_user, user, active)
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")
@@ -49,7 +49,7 @@ def person_resend_invite(user_id: int) -> Response:
     user = get_or_404(User, user_id)
     if ActionForm().validate_on_submit():
         try:
-            raw = accounts.reissue_invite(db.session, current_user, user, invite_ttl())
+            raw = people.reissue_invite(db.session, current_user, user, invite_ttl())
             send_invitation(db.session, g.tenant, user, raw)
         except DomainError as exc:
             db.session.rollback()

@@ -22,7 +22,7 @@ from prepbase.localtime import business_today, day_start_utc
 from prepbase.models import STAFF_ROLES, Student, User, utcnow
 from prepbase.paging import Page
 from prepbase.session_lists import SessionFilters, filtered_sessions, student_history
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 FILTER_NAMES = ("status", "staff", "student", "date_from", "date_to")
 

@@ -9,7 +9,7 @@ from typing import Any
 from flask import flash, g, request, url_for
 from werkzeug.wrappers import Response
 
-from prepbase import accounts, availability
+from prepbase import business
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
 from prepbase.admin.forms import BusinessSettingsForm, SchedulingSettingsForm
@@ -28,7 +28,7 @@ def settings() -> Response:
         form.low_balance_hours.data = format_hours(g.tenant.low_balance_minutes)
     if form.validate_on_submit():
         try:
-            accounts.update_business(
+            business.update_business(
                 db.session,
                 g.tenant,
                 name=form.name.data,
@@ -71,7 +71,7 @@ def _scheduling_section() -> dict[str, Any]:
 def _notice_minutes(text: str) -> int:
     if (text or "").strip() in {"0", "0.0"}:
         return 0
-    return parse_hours(text, field="notice_hours", max_hours=availability.MAX_NOTICE_HOURS)
+    return parse_hours(text, field="notice_hours", max_hours=business.MAX_NOTICE_HOURS)
 
 
 @bp.route("/settings/scheduling", methods=["GET", "POST"])
@@ -79,7 +79,7 @@ def scheduling_settings() -> Response:
     form = scheduling_form(g.tenant)
     if form.validate_on_submit():
         try:
-            availability.update_booking_settings(
+            business.update_booking_settings(
                 db.session,
                 g.tenant,
                 notice_minutes=_notice_minutes(form.notice_hours.data),

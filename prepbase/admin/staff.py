@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from prepbase import accounts, availability_pages
+from prepbase import availability_pages, people
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import invite, refused
 from prepbase.admin.forms import StaffEditForm, StaffInviteForm
@@ -20,7 +20,7 @@ from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.models import STAFF_ROLES, User
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 @bp.get("/staff")
@@ -60,7 +60,7 @@ def staff_edit(user_id: int) -> Response:
         form.services.data = [s.value for s in user.services]
     if form.validate_on_submit():
         try:
-            accounts.update_staff(
+            people.update_staff(
                 db.session,
                 current_user,
                 user,

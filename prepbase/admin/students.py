@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import accounts
+from prepbase import people
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import invite, refused
 from prepbase.admin.forms import NEW_FAMILY, StudentForm, StudentLoginForm
@@ -20,7 +20,7 @@ from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
 from prepbase.models import Family, Role, Student
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 
 @bp.get("/students")
@@ -29,7 +29,7 @@ def student_list() -> Response:
     return render(
         "admin/students/list.html",
         block="results",
-        students=accounts.search_students(db.session, query, page_number()),
+        students=people.search_students(db.session, query, page_number()),
         q=query,
     )
 
@@ -44,7 +44,7 @@ def _family_choices() -> list[SelectChoice]:
 def _chosen_family(form: StudentForm) -> Family:
     if form.family.data == NEW_FAMILY:
         name = (form.new_family_name.data or "").strip() or f"{form.last_name.data.strip()} family"
-        return accounts.create_family(db.session, current_user, name=name)
+        return people.create_family(db.session, current_user, name=name)
     if not (form.family.data or "").isdigit():
         raise DomainError("Choose a family.", field="family")
     return get_or_404(Family, int(form.family.data))
@@ -60,7 +60,7 @@ def _student_form_page(student: Student | None) -> Response:
             form.family.data = request.args["family"]
     if form.validate_on_submit():
         try:
-            saved = accounts.save_student(
+            saved = people.save_student(
                 db.session,
                 current_user,
                 student,

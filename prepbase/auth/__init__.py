@@ -1,7 +1,10 @@
-"""Sign-in, sign-out, invitations, password resets: the tenant's public account pages."""
+"""Sign-in, sign-out, invitations, password resets: the tenant's public account pages.
 
-from flask import Blueprint
+Importing the package imports its view modules, which add their routes to `bp`
+(`blueprint.py`).
+"""
 
-bp = Blueprint("auth", __name__)
+from prepbase.auth import views
+from prepbase.auth.blueprint import bp
 
-from prepbase.auth import views  # noqa: E402,F401
+__all__ = ["bp", "views"]

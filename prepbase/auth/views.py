@@ -8,7 +8,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from prepbase import accounts
-from prepbase.auth import bp
+from prepbase.auth.blueprint import bp
 from prepbase.auth.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, SetPasswordForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db, limiter
@@ -16,7 +16,7 @@ from prepbase.forms import apply_domain_error, form_status
 from prepbase.guards import dashboard_endpoint
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail.accounts import send_password_reset
-from prepbase.tenancy import signed_in_here
+from prepbase.tenant_url import signed_in_here
 
 GENERIC_LOGIN_ERROR = "Wrong e-mail or password."
 

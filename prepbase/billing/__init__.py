@@ -2,13 +2,12 @@
 
 The family's Buy Hours pages live in the family blueprint and the admin's Online
 Payments settings in the admin blueprint; both use `prepbase.payments`.
+
+Importing the package imports its view modules, which add their routes to `bp`
+(`blueprint.py`).
 """
 
-from flask import Blueprint
+from prepbase.billing import views
+from prepbase.billing.blueprint import bp
 
-from prepbase.extensions import csrf
-
-bp = Blueprint("billing", __name__)
-csrf.exempt(bp)  # Stripe signs its requests instead (verified in the view)
-
-from prepbase.billing import views  # noqa: E402,F401
+__all__ = ["bp", "views"]

@@ -8,7 +8,7 @@ from flask import current_app, jsonify, request
 from werkzeug.wrappers import Response
 
 from prepbase import payments, stripe_gateway
-from prepbase.billing import bp
+from prepbase.billing.blueprint import bp
 from prepbase.billing.events import handle_event
 from prepbase.extensions import db
 from prepbase.stripe_gateway import field

@@ -1,11 +1,10 @@
-"""The family portal: parents and students."""
+"""The family portal: parents and students.
 
-from flask import Blueprint
+Importing the package imports its view modules, which add their routes to `bp`
+(`blueprint.py`).
+"""
 
-from prepbase.guards import guard_blueprint
-from prepbase.models import Role
+from prepbase.family import purchase_views, views
+from prepbase.family.blueprint import bp
 
-bp = Blueprint("family", __name__)
-guard_blueprint(bp, {Role.PARENT, Role.STUDENT})
-
-from prepbase.family import purchase_views, views  # noqa: E402,F401
+__all__ = ["bp", "purchase_views", "views"]

@@ -17,17 +17,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from prepbase import payments, stripe_gateway
+from prepbase import business, payments, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.family import bp
+from prepbase.family.blueprint import bp
 from prepbase.family_scope import guards, visible_students
 from prepbase.forms import ActionForm
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail.links import external_url
 from prepbase.models import Offering, Purchase, PurchaseStatus, Student
 from prepbase.stripe_gateway import field
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +36,12 @@ log = logging.getLogger(__name__)
 def _buying() -> dict[str, object]:
     # Buy Hours shows only while the business sells online (no query: the tenant's
     # own columns and the installation's configuration).
-    return {"sells_online": "tenant" in g and payments.sells_online(g.tenant)}
+    return {"sells_online": "tenant" in g and business.sells_online(g.tenant)}
 
 
 def _buy_page(status: int = 200, **context: Any) -> Response:
     students = visible_students(db.session, current_user)
-    selling = payments.sells_online(g.tenant)
+    selling = business.sells_online(g.tenant)
     offerings = payments.purchasable_offerings(db.session) if selling else []
     return render(
         "family/buy.html",

@@ -16,24 +16,31 @@ from werkzeug.wrappers import Response
 from prepbase import packages, reports, scheduling, slots
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
-from prepbase.family import bp
+from prepbase.family.blueprint import bp
 from prepbase.family.forms import book_session_form, slots_form
 from prepbase.family_scope import (
     family_sessions,
     guards,
-    package_ledger,
     shown_to_family,
     visible_students,
 )
-from prepbase.feeds import views as feed_views
+from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours, hours_phrase
+from prepbase.hours import format_hours, hours_phrase, package_ledger
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.inputs import parse_id
 from prepbase.localtime import business_today, format_when
-from prepbase.models import Package, SessionStatus, Student, TutoringSession, User, utcnow
+from prepbase.models import (
+    OPEN_STATUSES,
+    Package,
+    SessionStatus,
+    Student,
+    TutoringSession,
+    User,
+    utcnow,
+)
 from prepbase.session_forms import ScheduleForm
-from prepbase.tenancy import get_or_404
+from prepbase.tenant_url import get_or_404
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
@@ -44,9 +51,7 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     today = business_today(g.tenant, now)
     students = visible_students(db.session, current_user)
     active = packages.active_packages(db.session, [s.id for s in students], today)
-    open_sessions = family_sessions(
-        db.session, students, (SessionStatus.PENDING, SessionStatus.UPCOMING)
-    )
+    open_sessions = family_sessions(db.session, students, OPEN_STATUSES)
     # The previews use the packages already on the page: no query per proposal.
     pending = scheduling.accept_previews(
         g.tenant, [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], active
@@ -356,4 +361,4 @@ def package_history(package_id: int) -> Response:
     )
 
 
-feed_views.add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke
+add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke

@@ -1,7 +1,10 @@
-"""Calendar feeds at secret addresses: no sign-in, the token in the address is the key."""
+"""Calendar feeds at secret addresses: no sign-in, the token in the address is the key.
 
-from flask import Blueprint
+Importing the package imports its view modules, which add their routes to `bp`
+(`blueprint.py`).
+"""
 
-bp = Blueprint("calendar", __name__)
+from prepbase.feeds import views
+from prepbase.feeds.blueprint import bp
 
-from prepbase.feeds import views  # noqa: E402,F401
+__all__ = ["bp", "views"]

@@ -28,7 +28,7 @@ def after_debit(
 ) -> None:
     """Queue one e-mail to the family for each threshold a debit crosses (§4).
 
-    `sells_online` (the caller asks `payments.sells_online`) says whether the e-mail
+    `sells_online` (the caller asks `business.sells_online`) says whether the e-mail
     points to Buy Hours or tells the family how to reach the business."""
     line = crossing(tenant, change.before, change.after)
     if line is None:

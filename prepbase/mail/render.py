@@ -14,11 +14,11 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
-from prepbase import ROOT
 from prepbase.hours import format_hours, hours_phrase
+from prepbase.paths import TEMPLATES
 
 _env = Environment(
-    loader=FileSystemLoader(ROOT / "templates"),
+    loader=FileSystemLoader(TEMPLATES),
     autoescape=select_autoescape(enabled_extensions=("html",), default=False),
     trim_blocks=True,
     lstrip_blocks=True,

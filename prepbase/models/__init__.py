@@ -3,6 +3,7 @@
 from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import Base, utcnow
 from prepbase.models.hours import (
+    OPEN_STATUSES,
     Attendance,
     EntryKind,
     InactiveReason,
@@ -32,6 +33,7 @@ from prepbase.models.tokens import AuthToken, OutboundEmail
 
 __all__ = [
     "FAMILY_ROLES",
+    "OPEN_STATUSES",
     "ROLE_LABELS",
     "STAFF_ROLES",
     "WEEKDAYS",

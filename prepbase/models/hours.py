@@ -70,6 +70,11 @@ class SessionStatus(StrEnum):
         return self.value.title()
 
 
+# A session still to happen (design §3): it holds its time on the calendar and may
+# still be cancelled, moved or resized.
+OPEN_STATUSES = (SessionStatus.PENDING, SessionStatus.UPCOMING)
+
+
 class Attendance(StrEnum):
     PRESENT = "present"
     LATE = "late"

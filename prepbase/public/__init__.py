@@ -1,7 +1,10 @@
-"""Public pages: the home page and business sign-up."""
+"""Public pages: the home page and business sign-up.
 
-from flask import Blueprint
+Importing the package imports its view modules, which add their routes to `bp`
+(`blueprint.py`).
+"""
 
-bp = Blueprint("public", __name__)
+from prepbase.public import views
+from prepbase.public.blueprint import bp
 
-from prepbase.public import views  # noqa: E402,F401
+__all__ = ["bp", "views"]

@@ -1,7 +1,7 @@
 from wtforms import StringField, ValidationError
 from wtforms.validators import DataRequired, Length
 
-from prepbase.accounts import validate_slug
+from prepbase.business import validate_slug
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import Form, email_field, name_field, new_password_fields, timezone_field

@@ -4,12 +4,12 @@ from flask import current_app, redirect, session, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
-from prepbase.accounts import signup_business
+from prepbase.business import signup_business
 from prepbase.errors import DomainError
 from prepbase.extensions import db, limiter
 from prepbase.forms import apply_domain_error, form_status
 from prepbase.htmx import hx_redirect, render
-from prepbase.public import bp
+from prepbase.public.blueprint import bp
 from prepbase.public.forms import SignupForm
 from prepbase.tenancy import as_tenant
 

@@ -1,11 +1,10 @@
-"""Tutors' and counselors' pages (admins who teach use them too)."""
+"""Tutors' and counselors' pages (admins who teach use them too).
 
-from flask import Blueprint
+Importing the package imports its view modules, which add their routes to `bp`
+(`blueprint.py`).
+"""
 
-from prepbase.guards import guard_blueprint
-from prepbase.models import Role
+from prepbase.tutor import availability_views, views
+from prepbase.tutor.blueprint import bp
 
-bp = Blueprint("tutor", __name__)
-guard_blueprint(bp, {Role.TUTOR, Role.COUNSELOR, Role.ADMIN})
-
-from prepbase.tutor import availability_views, views  # noqa: E402,F401
+__all__ = ["availability_views", "bp", "views"]

@@ -13,7 +13,7 @@ from prepbase.availability_pages import (
     save_hours,
     show_page,
 )
-from prepbase.tutor import bp
+from prepbase.tutor.blueprint import bp
 
 # --- a staff member's own -----------------------------------------------------------------
 

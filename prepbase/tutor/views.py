@@ -20,7 +20,7 @@ from prepbase import availability, packages, reports, scheduling, slots
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
-from prepbase.feeds import views as feed_views
+from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
@@ -36,8 +36,8 @@ from prepbase.session_forms import (
     staff_choices,
 )
 from prepbase.session_lists import staff_board
-from prepbase.tenancy import get_or_404
-from prepbase.tutor import bp
+from prepbase.tenant_url import get_or_404
+from prepbase.tutor.blueprint import bp
 from prepbase.tutor.forms import DurationForm, RescheduleForm
 
 
@@ -329,4 +329,4 @@ def session_reschedule(session_id: int) -> Response:
     return _act(session_id, "reschedule_form", lambda ts: RescheduleForm(), act)
 
 
-feed_views.add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke
+add_feed_routes(bp)  # Calendar feed: /calendar, /calendar/revoke

@@ -12,7 +12,7 @@ from playwright.sync_api import Locator, Page, expect
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from prepbase import accounts
+from prepbase import accounts, people
 from prepbase.models import Role, Tenant, User
 from prepbase.tenancy import as_tenant
 from tests.e2e.conftest import Tenants
@@ -225,8 +225,8 @@ def test_demo_roles_sign_in(new_page, tenants, mailbox, in_live_app):
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == owner.slug))
         with as_tenant(tenant_id):
             admin = session.scalar(select(User).where(User.role == Role.ADMIN))
-            family = accounts.create_family(session, admin, name="Nguyen family")
-            accounts.save_student(
+            family = people.create_family(session, admin, name="Nguyen family")
+            people.save_student(
                 session,
                 admin,
                 None,
@@ -270,12 +270,12 @@ def test_htmx_student_search_and_tabs(page, tenants, in_live_app):
         tenant_id = session.scalar(select(Tenant.id).where(Tenant.slug == owner.slug))
         with as_tenant(tenant_id):
             admin = session.scalar(select(User).where(User.role == Role.ADMIN))
-            family = accounts.create_family(session, admin, name="Garcia family")
+            family = people.create_family(session, admin, name="Garcia family")
             for first, grade, school in (
                 ("Leo", "10", "Lincoln High School"),
                 ("Mia", "7", "Jefferson Middle"),
             ):
-                accounts.save_student(
+                people.save_student(
                     session,
                     admin,
                     None,

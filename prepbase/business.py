@@ -1,0 +1,248 @@
+"""The business: sign-up and its Settings (name, time zone, contacts, booking rules,
+online payments), and whether it sells hours online."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import available_timezones
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from prepbase import stripe_gateway
+from prepbase.accounts import check_password_strength, hash_password, normalize_email
+from prepbase.errors import DomainError
+from prepbase.models import Role, Tenant, User
+from prepbase.money import CURRENCIES
+from prepbase.tenancy import as_tenant
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
+PHONE_RE = re.compile(r"^\+?[0-9 ().\-/]+$", re.ASCII)
+
+# Words that name (or may one day name) our own top-level pages.
+RESERVED_SLUGS = frozenset(
+    [
+        "about",
+        "account",
+        "accounts",
+        "admin",
+        "api",
+        "app",
+        "apps",
+        "assets",
+        "auth",
+        "billing",
+        "blog",
+        "dashboard",
+        "docs",
+        "family",
+        "favicon",
+        "health",
+        "healthz",
+        "help",
+        "invite",
+        "login",
+        "logout",
+        "media",
+        "new",
+        "pricing",
+        "privacy",
+        "public",
+        "register",
+        "reset",
+        "robots",
+        "security",
+        "settings",
+        "signin",
+        "signout",
+        "signup",
+        "sitemap",
+        "static",
+        "status",
+        "stripe",
+        "support",
+        "terms",
+        "tutor",
+        "webhook",
+        "webhooks",
+        "www",
+    ]
+)
+
+
+def validate_slug(session: Session, slug: str) -> str:
+    """Check a business URL slug: format, reserved words, uniqueness."""
+    slug = slug.strip()
+    if not 3 <= len(slug) <= 40:
+        raise DomainError("The URL name must be 3 to 40 characters long.", field="slug")
+    if not SLUG_RE.match(slug) or "--" in slug:
+        raise DomainError(
+            "Use lowercase letters, digits and single hyphens only "
+            "(no hyphen at the start or end).",
+            field="slug",
+        )
+    if slug in RESERVED_SLUGS:
+        raise DomainError("That URL name is reserved; please choose another.", field="slug")
+    if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
+        raise DomainError("That URL name is already taken.", field="slug")
+    return slug
+
+
+def validate_timezone(name: str) -> str:
+    """Accept only IANA time zone names (e.g. America/New_York)."""
+    if name not in available_timezones():
+        raise DomainError("Choose a time zone from the list.", field="timezone")
+    return name
+
+
+def signup_business(
+    session: Session,
+    *,
+    business_name: str,
+    slug: str,
+    timezone: str,
+    admin_name: str,
+    email: str,
+    password: str,
+) -> tuple[Tenant, User]:
+    """Create a business and its first admin in one transaction (flushes, never commits)."""
+    slug = validate_slug(session, slug)
+    timezone = validate_timezone(timezone)
+    check_password_strength(password)
+    # Families are told to reach the owner until Settings names another contact.
+    tenant = Tenant(
+        name=business_name.strip(),
+        slug=slug,
+        timezone=timezone,
+        contact_email=normalize_email(email),
+    )
+    session.add(tenant)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent sign-up took the slug first
+        raise DomainError("That URL name is already taken.", field="slug") from exc
+    with as_tenant(tenant.id):
+        admin = User(
+            email=normalize_email(email),
+            name=admin_name.strip(),
+            role=Role.ADMIN,
+            password_hash=hash_password(password),
+        )
+        session.add(admin)
+        session.flush()
+    return tenant, admin
+
+
+# --- Settings ----------------------------------------------------------------------
+
+
+def validate_phone(phone: str) -> str | None:
+    """A phone number as people write it ("+1 (555) 010-0100"): digits with spaces,
+    dots, dashes, slashes and brackets, an optional leading +; empty means none."""
+    phone = " ".join(phone.split())
+    if not phone:
+        return None
+    digits = sum(c.isdigit() for c in phone)
+    if not PHONE_RE.match(phone) or not 5 <= digits <= 20:
+        raise DomainError(
+            "Enter a phone number of digits, spaces and - ( ) . / only, e.g. +1 555 010 0100.",
+            field="contact_phone",
+        )
+    return phone
+
+
+def update_business(
+    session: Session,
+    tenant: Tenant,
+    *,
+    name: str,
+    timezone: str,
+    low_balance_minutes: int | None = None,
+    contact_email: str | None = None,
+    contact_phone: str | None = None,
+) -> None:
+    """Change the business's name, time zone, low-balance reminder and how families reach
+    it (Settings); a contact left out (None) stays as it is."""
+    tenant.name = name.strip()
+    tenant.timezone = validate_timezone(timezone)
+    if low_balance_minutes is not None:
+        tenant.low_balance_minutes = low_balance_minutes
+    if contact_email is not None:
+        if not contact_email.strip():
+            raise DomainError("Enter the e-mail families can reach you at.", field="contact_email")
+        tenant.contact_email = normalize_email(contact_email)
+    if contact_phone is not None:
+        tenant.contact_phone = validate_phone(contact_phone)
+    session.flush()
+
+
+# --- Settings → Scheduling: the rules for family bookings and reminders ---------------
+
+STEP_CHOICES = (5, 10, 15, 20, 30, 60)
+REMINDER_CHOICES = (0, 12, 24, 48)
+MAX_NOTICE_HOURS = 14 * 24
+MAX_HORIZON_DAYS = 365
+
+
+def update_booking_settings(
+    session: Session,
+    tenant: Tenant,
+    *,
+    notice_minutes: int,
+    horizon_days: int,
+    step_minutes: int,
+    reminder_hours: int,
+) -> None:
+    """The business's rules for family bookings and reminders (Settings → Scheduling)."""
+    if not 0 <= notice_minutes <= MAX_NOTICE_HOURS * 60:
+        raise DomainError(
+            f"Enter a notice from 0 to {MAX_NOTICE_HOURS} hours.", field="notice_hours"
+        )
+    if not 1 <= horizon_days <= MAX_HORIZON_DAYS:
+        raise DomainError(f"Enter 1 to {MAX_HORIZON_DAYS} days.", field="horizon_days")
+    if step_minutes not in STEP_CHOICES:
+        raise DomainError("Choose one of the slot steps offered.", field="step_minutes")
+    if reminder_hours not in REMINDER_CHOICES:
+        raise DomainError("Choose one of the reminder times offered.", field="reminder_hours")
+    tenant.booking_notice_minutes = notice_minutes
+    tenant.booking_horizon_days = horizon_days
+    tenant.slot_step_minutes = step_minutes
+    tenant.reminder_hours = reminder_hours
+    session.flush()
+
+
+# --- Settings → Online Payments: does the business sell hours online? ------------------
+
+
+def payments_problem(tenant: Tenant) -> str | None:
+    """Why online payments cannot be on for this business, or None when they can."""
+    if not stripe_gateway.configured():
+        return "Online payments are not available on this installation."
+    if not tenant.stripe_account_id:
+        return "Connect your Stripe account first."
+    if not tenant.stripe_charges_enabled:
+        return (
+            "Stripe cannot take payments for your account yet: finish the Stripe setup, "
+            "or wait until Stripe has checked your details."
+        )
+    return None
+
+
+def sells_online(tenant: Tenant) -> bool:
+    """True when families may Buy Hours: switched on, and Stripe can take the charges."""
+    return bool(tenant.online_payments) and payments_problem(tenant) is None
+
+
+def set_payment_settings(
+    session: Session, tenant: Tenant, actor: User, *, currency: str, online_payments: bool
+) -> None:
+    """Settings → Online Payments: the business's currency and the online-payments switch."""
+    if currency not in CURRENCIES:
+        raise DomainError("Choose one of the currencies in the list.", field="currency")
+    problem = payments_problem(tenant)
+    if online_payments and problem:
+        raise DomainError(f"Online payments cannot be turned on: {problem}", "online_payments")
+    tenant.currency = currency
+    tenant.online_payments = online_payments
+    session.flush()

@@ -1,0 +1,202 @@
+"""The people of a business: staff and their services, families, students, and the
+student search; invitations create their accounts (`prepbase.accounts` signs them in)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, contains_eager
+
+from prepbase.accounts import issue_token, normalize_email
+from prepbase.errors import DomainError
+from prepbase.models import STAFF_ROLES, Family, Role, Service, StaffService, Student, User
+from prepbase.paging import PER_PAGE, Page, paginate
+
+# --- staff and family logins -------------------------------------------------------
+
+
+def _email_taken(session: Session, email: str, exclude_user_id: int | None = None) -> bool:
+    query = select(User.id).where(func.lower(User.email) == email)
+    if exclude_user_id is not None:
+        query = query.where(User.id != exclude_user_id)
+    return session.scalar(query) is not None
+
+
+def _set_services(user: User, services: Iterable[str]) -> None:
+    wanted = {Service(s) for s in services}
+    for row in list(user.service_rows):
+        if row.service not in wanted:
+            user.service_rows.remove(row)
+    have = {row.service for row in user.service_rows}
+    for service in Service:
+        if service in wanted and service not in have:
+            user.service_rows.append(StaffService(service=service))
+
+
+def invite_user(
+    session: Session,
+    actor: User,
+    *,
+    name: str,
+    email: str,
+    role: str,
+    services: Iterable[str] = (),
+    family: Family | None = None,
+    student: Student | None = None,
+    ttl: timedelta,
+) -> tuple[User, str]:
+    """Create an account without a password and a 7-day single-use invitation link."""
+    email = normalize_email(email)
+    role = Role(role)
+    if _email_taken(session, email):
+        raise DomainError("Someone in this business already uses that e-mail.", field="email")
+    if role == Role.PARENT and family is None:
+        raise DomainError("Choose the family this parent belongs to.", field="family")
+    if role == Role.STUDENT:
+        if student is None:
+            raise DomainError("Choose the student who will use this login.", field="student")
+        if student.account is not None:
+            raise DomainError("This student already has a login.")
+        family = student.family
+    services = list(services) if role in STAFF_ROLES else []
+    if role in {Role.TUTOR, Role.COUNSELOR} and not services:
+        raise DomainError("Choose at least one service.", field="services")
+    user = User(
+        email=email,
+        name=name.strip(),
+        role=role,
+        password_hash=None,
+        family=family,
+        student=student,
+    )
+    _set_services(user, services)
+    session.add(user)
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a concurrent invitation used the address first
+        raise DomainError(
+            "Someone in this business already uses that e-mail.", field="email"
+        ) from exc
+    return user, issue_token(session, user, "invite", ttl, created_by=actor)
+
+
+def reissue_invite(session: Session, actor: User, user: User, ttl: timedelta) -> str:
+    """A fresh invitation for someone who has not set a password yet."""
+    if user.has_password:
+        raise DomainError(f"{user.name} has already accepted the invitation.")
+    if not user.active:
+        raise DomainError(f"{user.name} is deactivated; reactivate the account first.")
+    return issue_token(session, user, "invite", ttl, created_by=actor)
+
+
+def update_staff(
+    session: Session, actor: User, user: User, *, name: str, role: str, services: Iterable[str]
+) -> None:
+    """Change a staff member's name, role and services."""
+    role = Role(role)
+    if role not in STAFF_ROLES:
+        raise DomainError("Staff can be admins, tutors or counselors.", field="role")
+    services = list(services)
+    if role in {Role.TUTOR, Role.COUNSELOR} and not services:
+        raise DomainError("Choose at least one service.", field="services")
+    if user.role == Role.ADMIN and role != Role.ADMIN:
+        _ensure_another_admin(session, user)
+    user.name = name.strip()
+    user.role = role
+    _set_services(user, services)
+    session.flush()
+
+
+def _ensure_another_admin(session: Session, user: User) -> None:
+    others = session.scalar(
+        select(func.count(User.id)).where(
+            User.role == Role.ADMIN,
+            User.active.is_(True),
+            User.id != user.id,
+            User.password_hash.is_not(None),
+        )
+    )
+    if not others:
+        raise DomainError(
+            "A business needs at least one active admin; make someone else admin first."
+        )
+
+
+def set_active(session: Session, actor: User, user: User, active: bool) -> None:
+    """Deactivate (cannot sign in, every session ends) or reactivate an account."""
+    if not active:
+        if user.id == actor.id:
+            raise DomainError("You cannot deactivate your own account.")
+        if user.role == Role.ADMIN:
+            _ensure_another_admin(session, user)
+        user.rotate_session_nonce()
+    user.active = active
+    session.flush()
+
+
+# --- families and students ---------------------------------------------------------
+
+
+def create_family(session: Session, actor: User, *, name: str) -> Family:
+    """Add a household to the business."""
+    family = Family(name=name.strip())
+    session.add(family)
+    session.flush()
+    return family
+
+
+def save_student(
+    session: Session,
+    actor: User,
+    student: Student | None,
+    *,
+    family: Family,
+    first_name: str,
+    last_name: str,
+    grade: str,
+    school: str,
+    notes: str,
+) -> Student:
+    """Create or edit a student; the family must be one of this business's."""
+    if student is None:
+        student = Student(family=family)
+        session.add(student)
+    student.family = family
+    student.first_name = first_name.strip()
+    student.last_name = last_name.strip()
+    student.grade = grade.strip()
+    student.school = school.strip()
+    student.notes = notes.strip()
+    if student.account is not None:
+        student.account.family = family
+    session.flush()
+    return student
+
+
+def search_students(
+    session: Session, query: str = "", page: int = 1, per_page: int = PER_PAGE
+) -> Page[Student]:
+    """One page of the students whose name, school or family matches `query` (a page past
+    the end is the last one), and how many match."""
+    stmt = select(Student).join(Student.family)
+    for word in query.split()[:5]:
+        # % and _ typed by the user are literal characters, not wildcards.
+        escaped = word.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        pattern = f"%{escaped}%"
+        stmt = stmt.where(
+            func.lower(Student.first_name).like(pattern, escape="\\")
+            | func.lower(Student.last_name).like(pattern, escape="\\")
+            | func.lower(Student.school).like(pattern, escape="\\")
+            | func.lower(Family.name).like(pattern, escape="\\")
+        )
+    return paginate(
+        session,
+        stmt.options(contains_eager(Student.family)).order_by(
+            Student.last_name, Student.first_name, Student.id
+        ),
+        page,
+        per_page=per_page,
+    )
