@@ -8,7 +8,6 @@ one appended entry, in the caller's transaction.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
@@ -19,11 +18,10 @@ from sqlalchemy.orm.util import identity_key
 
 from prepbase.errors import DomainError
 from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User
+from prepbase.numbers import typed_decimal
 
 MAX_PACKAGE_HOURS = 2000
 MAX_SESSION_HOURS = 12
-# Hours as people type them: "2", "1.5", "1,5", ".5", and "-1" where a sign is allowed.
-_HOURS = re.compile(r"-?(?:[0-9]+(?:[.,][0-9]*)?|[.,][0-9]+)")
 
 
 def parse_hours(
@@ -31,12 +29,10 @@ def parse_hours(
 ) -> int:
     """Hours typed as a decimal ("3.5" or "3,5") to whole minutes (210), or a clear refusal.
 
-    Only ASCII digits with one separator: Python's Decimal would also take "1_000", "+1",
-    "1e3", "NaN" and other scripts' digits, none of which a person means as hours."""
-    raw = (text or "").strip()
-    if len(raw) > 20 or not _HOURS.fullmatch(raw):
+    Only ASCII digits with one separator (`prepbase.numbers`)."""
+    hours = typed_decimal(text)
+    if hours is None:
         raise DomainError("Enter hours as a number, for example 1.5.", field=field)
-    hours = Decimal(raw.replace(",", "."))
     minutes = Fraction(hours) * 60  # exact: no rounding can turn 1.0166… into 61 minutes
     if minutes.denominator != 1:
         raise DomainError(

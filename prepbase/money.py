@@ -6,9 +6,10 @@ Stripe takes amounts in the currency's smallest unit: 240.00 USD is 24000, 5000 
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from prepbase.errors import DomainError
+from prepbase.numbers import typed_decimal
 
 # ISO code → (label, number of decimals in Stripe's minor unit)
 CURRENCIES: dict[str, tuple[str, int]] = {
@@ -33,14 +34,11 @@ def decimals(currency: str) -> int:
 
 def parse_price(text: str | None, currency: str, *, field: str = "price") -> int:
     """ "240" or "240.50" in `currency` → minor units (24050); a clear refusal otherwise."""
-    raw = (text or "").strip().replace(",", "")
+    raw = (text or "").strip().replace(",", "")  # "1,200.50": commas group thousands
     if not raw:
         return 0
-    try:
-        amount = Decimal(raw) if len(raw) <= 20 else Decimal("NaN")
-    except InvalidOperation:
-        raise DomainError("Enter the price as a number, for example 240.00.", field=field) from None
-    if not amount.is_finite():
+    amount = typed_decimal(raw, separators=".")
+    if amount is None:
         raise DomainError("Enter the price as a number, for example 240.00.", field=field)
     if amount < 0:
         raise DomainError("A price cannot be negative.", field=field)

@@ -16,7 +16,7 @@ from datetime import timedelta
 
 import pytest
 
-from prepbase import hours, localtime
+from prepbase import hours, localtime, money
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.models import Tenant
@@ -761,4 +761,36 @@ def test_negative_hours_only_where_allowed():
     ),
 )
 def test_hours_fields_refuse_odd_numbers(case, client, auth, world, db_session):
+    run(case, client, auth, world, db_session)
+
+
+# --- prices: the same reading of typed numbers (prepbase.numbers) ---------------------------
+
+PRICE = "Enter the price as a number, for example 240.00."
+
+
+@pytest.mark.parametrize("text", [t for t in NOT_HOURS if t not in ("1,5,0", "-inf")])
+def test_prices_accept_only_ascii_digits_and_one_point(text):
+    with pytest.raises(DomainError) as refused:
+        money.parse_price(text, "usd")
+    assert refused.value.message in (PRICE, "A price cannot be negative.")
+
+
+@pytest.mark.parametrize(
+    "text,minor", [("240", 24000), ("240.50", 24050), ("1,200.50", 120050), (" 5 ", 500), ("", 0)]
+)
+def test_prices_in_plain_digits_still_parse(text, minor):
+    assert money.parse_price(text, "usd") == minor
+
+
+@pytest.mark.parametrize(
+    "case",
+    cases(
+        *(
+            Case("admin", "POST", "/admin/offerings/new", {**OFFERING, "price": t}, message=PRICE)
+            for t in ("1_000", "+5", "١٢", "NaN", "1e3")
+        )
+    ),
+)
+def test_price_fields_refuse_odd_numbers(case, client, auth, world, db_session):
     run(case, client, auth, world, db_session)
