@@ -38,6 +38,7 @@ import psycopg
 import seed as seeder  # bench/seed.py
 
 ROOT = Path(__file__).resolve().parent.parent
+BENCH = ROOT / "bench"
 BIN = Path(sys.executable).parent
 DEMO_SLUG = "demo"
 DEMO_PASSWORD = "prepbase-demo"  # the demo logins' password (prepbase/demo.py)
@@ -638,13 +639,16 @@ def load_pages(
     pages: Mapping[str, StepFactory],
     args: argparse.Namespace,
 ) -> None:
-    """What run.py, slots.py and reports.py print: a line about the database (its kind,
-    then `about`) and the load, one round over `pages` (hello world first) as a table,
+    """What run.py, slots.py, reports.py and calendar.py print: a line about the database
+    (its kind, then `about`) and the load, one round over a bare Flask hello world (the
+    yardstick, bench/hello_app.py on the same gunicorn settings) and `pages` as a table,
     and the workers' memory."""
     kind = env["DATABASE_URL"].split(":", 1)[0]
     print(
         f"database: {kind}{about}; gunicorn workers: {args.workers}; "
         f"clients: {args.concurrency}; {args.seconds:g} s per endpoint; CPUs: {os.cpu_count()}"
     )
-    Table().print(take_turns(pages, 1, args.seconds, args.concurrency))
+    with gunicorn(env, args.workers, app="hello_app:app", cwd=BENCH) as bare:
+        endpoints = {"bare Flask hello world": Get(bare.port, "/healthz"), **pages}
+        Table().print(take_turns(endpoints, 1, args.seconds, args.concurrency))
     print(server.memory_line())

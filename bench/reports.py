@@ -168,7 +168,7 @@ def main() -> None:
             staff_id = _staff_id(server.port, cookies)
             port = server.port
             pages = {
-                "hello world (/healthz)": Get(port, "/healthz"),
+                "PrepBase /healthz": Get(port, "/healthz"),
                 "reports (last 12 weeks)": Get(port, "/demo/admin/reports", cookies),
                 "reports (1 year, by month)": Get(
                     port, f"/demo/admin/reports?date_from={year_ago}&bucket=month", cookies

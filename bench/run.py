@@ -2,7 +2,8 @@
 
 Seeds a database (temporary SQLite unless DATABASE_URL is set), starts gunicorn, signs
 in as the demo admin and hammers each endpoint with N keep-alive clients for a few
-seconds. Figures are relative to a hello-world endpoint served by the same processes.
+seconds. Figures are multiples of a bare Flask hello world (bench/hello_app.py) served
+by gunicorn with the same settings in the same run.
 
     .venv/bin/python bench/run.py --seconds 10 --concurrency 8 --workers 2 --students 2000
 """
@@ -53,7 +54,7 @@ def main() -> None:
             cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
             port = server.port
             pages = {
-                "hello world (/healthz)": Get(port, "/healthz"),
+                "PrepBase /healthz": Get(port, "/healthz"),
                 "sign-in page": Get(port, "/demo/login"),
                 "admin dashboard": Get(port, "/demo/admin/", cookies),
                 "Student Profiles (50 a page)": Get(port, "/demo/admin/students", cookies),

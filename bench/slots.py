@@ -90,7 +90,7 @@ def main() -> None:
             book = "/demo/family/sessions/new?" + urlencode(choices)
             port = server.port
             pages = {
-                "hello world (/healthz)": Get(port, "/healthz"),
+                "PrepBase /healthz": Get(port, "/healthz"),
                 "slots of one day (HTMX)": Get(
                     port, one_day, cookies, headers={"HX-Request": "true"}
                 ),
