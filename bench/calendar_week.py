@@ -5,9 +5,11 @@ Seeds the demo business, gives tutor Maya Chen working hours every day 8 AM–8 
 then hammers, for a few seconds each: hello world, the admin's week (the whole page and
 the htmx fragment that previous / next swap in), the admin's week filtered on Maya (with
 her working hours shaded and her free times), Maya's own week, and a parent's week.
-Figures are relative to hello world served by the same processes. A page's cost does not
-grow with its sessions in statements (tests/test_query_counts.py holds it to a fixed few);
-what this measures is the Python that lays 300 sessions out and renders them.
+Figures are multiples of the hello-world yardstick `harness.load_pages` serves with the
+same gunicorn settings in the same run; PrepBase's own /healthz is a row of its own. A
+page's statements do not grow with its sessions (tests/test_query_counts.py holds them to
+a fixed few): what this measures is the Python that lays 300 sessions out and renders
+them.
 
     .venv/bin/python bench/calendar_week.py --seconds 10 --concurrency 8 --workers 2
 
@@ -90,7 +92,7 @@ def main() -> None:
             every = "/demo/admin/schedule?" + urlencode(week)
             hers = "/demo/admin/schedule?" + urlencode({**week, "staff": ids["maya"]})
             pages = {
-                "hello world (/healthz)": Get(port, "/healthz"),
+                "PrepBase /healthz": Get(port, "/healthz"),
                 f"admin week, {SESSIONS} sessions": Get(port, every, admin),
                 "the same week (HTMX fragment)": Get(
                     port, every, admin, headers={"HX-Request": "true"}
