@@ -6,10 +6,10 @@ Every figure the scripts print is a multiple of a hello-world endpoint loaded by
 clients, on the same gunicorn settings, in the same run: a machine shared with other
 work gives steadier ratios than absolute requests per second.
 
-The scripts (run.py, slots.py, reports.py, hours.py, floor.py, profile_pages.py) import
-this module; seed.py (the generator of the large databases) and floor_app.py (the bare
-Flask app floor.py measures) stand alone, so this module builds on seed.py and not the
-other way round.
+The scripts (run.py, slots.py, reports.py, calendar_week.py, hours.py, floor.py,
+profile_pages.py) import this module; seed.py (the generator of the large databases) and
+floor_app.py (the bare Flask app floor.py measures) stand alone, so this module builds on
+seed.py and not the other way round.
 """
 
 from __future__ import annotations

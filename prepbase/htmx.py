@@ -8,8 +8,15 @@ from flask import Response, current_app, make_response, render_template, request
 
 
 def is_htmx() -> bool:
-    """True for an HTMX request that wants a fragment (boosted requests want the page)."""
-    return request.headers.get("HX-Request") == "true" and not request.headers.get("HX-Boosted")
+    """True for an HTMX request that wants a fragment. Boosted requests want the page,
+    and so does a history restore (the back button to a pushed address htmx no longer
+    holds a copy of): htmx 2 marks it HX-Request too, and puts the answer in the body."""
+    headers = request.headers
+    return (
+        headers.get("HX-Request") == "true"
+        and not headers.get("HX-Boosted")
+        and not headers.get("HX-History-Restore-Request")
+    )
 
 
 def render_block(template_name: str, block: str, **context: Any) -> str:

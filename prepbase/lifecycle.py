@@ -62,6 +62,12 @@ def is_new_booking(ts: TutoringSession) -> bool:
     return ts.status == SessionStatus.UPCOMING and ts.booked_by_family and ts.confirmed_at is None
 
 
+def needs_completion(ts: TutoringSession, now: datetime) -> bool:
+    """An upcoming session whose start has passed: it waits for attendance and the action
+    plan (rule 4), which complete it. Staff see these first (My Sessions, the Calendar)."""
+    return ts.status == SessionStatus.UPCOMING and ts.starts_at <= now
+
+
 @dataclass(frozen=True)
 class Condition:
     """Something that must hold for a move, and the sentence that refuses it otherwise."""

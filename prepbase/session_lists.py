@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload
 
-from prepbase.lifecycle import is_new_booking
+from prepbase.lifecycle import is_new_booking, needs_completion
 from prepbase.models import OPEN_STATUSES, Package, SessionStatus, TutoringSession
 from prepbase.paging import PER_PAGE, Page, paginate
 
@@ -95,7 +95,7 @@ def staff_board(
     for ts in open_sessions:
         if ts.status == SessionStatus.PENDING:
             board.pending.append(ts)
-        elif ts.starts_at <= now:
+        elif needs_completion(ts, now):
             board.needs_completion.append(ts)
         elif is_new_booking(ts):
             board.new_bookings.append(ts)

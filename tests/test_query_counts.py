@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import insert
 
-from tests.test_tutor_sessions import World, local_at, local_day, statements
+from prepbase import availability
+from prepbase.models import SessionStatus, TutoringSession
+from tests.test_tutor_sessions import StatementCounter, World, local_at, local_day, statements
 
 MAX_STATEMENTS = 8
 
@@ -38,7 +41,7 @@ def grow(world: World, scale: int, offset: int = 0) -> dict[str, int]:
 
 
 PAGES = {
-    "parent": ["/acme/family/"],
+    "parent": ["/acme/family/", "/acme/family/schedule", "/acme/family/schedule?view=month"],
     "admin": [
         "/acme/admin/",
         "/acme/admin/students",
@@ -47,8 +50,9 @@ PAGES = {
         "/acme/admin/packages/{package}",
         "/acme/admin/sessions",
         "/acme/admin/offerings",
+        "/acme/admin/schedule?view=month&status=all",
     ],
-    "tutor": ["/acme/tutor/"],
+    "tutor": ["/acme/tutor/", "/acme/tutor/schedule", "/acme/tutor/schedule?view=month"],
 }
 
 
@@ -77,8 +81,6 @@ def test_family_package_history_statements(app, client, auth, business, world):
 @pytest.mark.parametrize("role", ["parent", "admin", "tutor"])
 def test_business_and_user_come_in_one_statement(app, client, auth, business, role):
     # Every signed-in page pays this floor, so it is one statement, not two.
-    from tests.test_tutor_sessions import StatementCounter
-
     auth.as_role(business, role)
     with StatementCounter(app) as counter:
         assert client.get("/acme/").status_code == 302
@@ -92,3 +94,63 @@ def test_a_user_of_another_business_still_answers_404(app, client, auth, busines
     auth.as_role(business, "parent")
     assert client.get("/other/family/").status_code == 404
     assert client.get("/other/login").status_code == 200
+
+
+def fill_week(world: World, monday, count: int) -> None:
+    """`count` sessions spread over the week of `monday`, of every status, staff member
+    and student (rows written directly: this is load, not a scenario)."""
+    b = world.b
+    staff = [(b.tutor, "tutoring"), (b.counselor, "counseling"), (b.admin, "tutoring")]
+    statuses = [SessionStatus.PENDING, SessionStatus.UPCOMING, SessionStatus.CANCELLED]
+    rows = []
+    for n in range(count):
+        member, service = staff[n % 3]
+        starts = local_at(monday + timedelta(days=n % 7), 7 + n % 12, 15 * (n % 4))
+        rows.append(
+            {
+                "tenant_id": b.tenant.id,
+                "student_id": b.students[n % 2].id,
+                "staff_id": member.id,
+                "service": service,
+                "starts_at": starts,
+                "ends_at": starts + timedelta(minutes=45),
+                "duration_minutes": 45,
+                "status": statuses[n % 3],
+            }
+        )
+    with world.scope():
+        world.db.execute(insert(TutoringSession), rows)
+        world.db.commit()
+
+
+@pytest.mark.parametrize(
+    ("role", "path", "shown"),
+    [
+        ("admin", "/acme/admin/schedule?status=all&date={monday}", 300),
+        # with the tutor's working hours, time off and free times
+        ("admin", "/acme/admin/schedule?status=all&date={monday}&staff={tutor}", 100),
+        ("tutor", "/acme/tutor/schedule?status=all&date={monday}", 100),
+        ("parent", "/acme/family/schedule?status=all&date={monday}", 300),
+    ],
+)
+def test_a_week_of_300_sessions_costs_the_statements_of_a_week_of_3(
+    app, client, auth, business, world, role, path, shown
+):
+    monday = local_day(14) - timedelta(days=local_day(14).weekday())
+    with world.scope():
+        availability.set_weekly_hours(
+            world.db, business.tenant, business.tutor, business.tutor,
+            {d: [(8 * 60, 20 * 60)] for d in range(7)},
+        )  # fmt: skip
+        world.db.commit()
+    url = path.format(monday=monday.isoformat(), tutor=business.tutor.id)
+    auth.as_role(business, role)
+    fill_week(world, monday, 3)
+    few = statements(app, client, url)
+    fill_week(world, monday + timedelta(days=7), 300)  # next week: not on the page
+    fill_week(world, monday, 297)
+    with StatementCounter(app) as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count('<li class="cal-event') == shown
+    assert counter.count == few <= MAX_STATEMENTS

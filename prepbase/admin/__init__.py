@@ -3,6 +3,7 @@ forms in forms.py, what they share in common.py and words.py. Importing a views 
 registers its routes on `bp` (blueprint.py)."""
 
 from prepbase.admin import (
+    calendar_views,
     dashboard,
     email,
     families,
@@ -22,6 +23,7 @@ from prepbase.admin.blueprint import bp
 
 __all__ = [
     "bp",
+    "calendar_views",
     "dashboard",
     "email",
     "families",

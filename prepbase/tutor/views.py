@@ -117,11 +117,18 @@ def session_new() -> Response:
     form.service.choices = _service_choices(current_user)
     form.staff.choices = _staff_choices(current_user)
     if request.method == "GET":
+        # A link may choose the student (a student's page), and the staff member, day and
+        # start (a free time on the Calendar); what is not offered or not a date is ignored.
         wanted = request.args.get("student", "")
         if _offered(form.student, wanted):
             form.student.data = wanted
-        if _offered(form.staff, str(current_user.id)):
-            form.staff.data = str(current_user.id)
+        for staff in (request.args.get("staff", ""), str(current_user.id)):
+            if _offered(form.staff, staff):
+                form.staff.data = staff
+                break
+        for name in ("date", "start_time"):
+            if request.args.get(name):
+                form[name].process(request.args)
     if form.validate_on_submit():
         try:
             ts = scheduling.propose_session(
