@@ -639,7 +639,7 @@ def load_pages(
     pages: Mapping[str, StepFactory],
     args: argparse.Namespace,
 ) -> None:
-    """What run.py, slots.py, reports.py and calendar.py print: a line about the database
+    """What run.py, slots.py, reports.py and calendar_week.py print: a line about the database
     (its kind, then `about`) and the load, one round over a bare Flask hello world (the
     yardstick, bench/hello_app.py on the same gunicorn settings) and `pages` as a table,
     and the workers' memory."""
