@@ -84,13 +84,10 @@ class RepeatScheduleForm(ScheduleForm):
     on one or more weekdays, for N sessions or until a day. A series is shown first as a
     plan; the confirming form carries the plan's fingerprint (`plan`)."""
 
-    repeat = BooleanField("Repeat weekly")
+    repeat = BooleanField("Repeat this session weekly")
     every = SelectField("Every", choices=EVERY_CHOICES, default="1")
     weekdays = CheckboxesField(
-        "On",
-        choices=WEEKDAY_CHOICES,
-        coerce=int,
-        description="The date's own weekday when none is chosen.",
+        "On (none chosen: the date's weekday)", choices=WEEKDAY_CHOICES, coerce=int
     )
     count = IntegerField(
         "Number of sessions",
@@ -130,6 +127,8 @@ class RepeatScheduleForm(ScheduleForm):
             elif field.short_name == "repeat":
                 if field.data:
                     pairs.append((field.name, "y"))
+            elif isinstance(field, SelectField):
+                pairs.append((field.name, str(field.data or "")))
             else:
                 pairs.append((field.name, field._value()))
         return pairs

@@ -21,16 +21,23 @@ from prepbase.models import (
     Package,
     SessionSeries,
     SessionStatus,
-    TutoringSession,
 )
 from prepbase.scheduling import Outcome, PlanChanged
 from prepbase.series import NewSeries, make_rule, occurrence_days
-from tests.test_hours_rules import give, world  # noqa: F401 - the fixture
+from prepbase.tenancy import as_tenant
+from tests.test_hours_rules import give
 
 NOW = datetime(2027, 1, 4, 15, 0, tzinfo=UTC)  # Mon 4 Jan 2027, 10:00 AM in New York
 FIRST = date(2027, 1, 5)  # the Tuesday after
 FOUR_PM = time(16, 0)
 UPCOMING, WAITING, PENDING = SessionStatus.UPCOMING, SessionStatus.WAITING, SessionStatus.PENDING
+
+
+@pytest.fixture
+def world(app, business, db_session):
+    """Acme with its scope entered, as the domain functions run inside a request."""
+    with app.app_context(), as_tenant(business.tenant.id):
+        yield business
 
 
 def new_series(
@@ -75,9 +82,7 @@ def wall(world, ts) -> str:
 
 
 def mails(db_session, subject_part: str) -> list[OutboundEmail]:
-    return [
-        m for m in db_session.scalars(select(OutboundEmail)).all() if subject_part in m.subject
-    ]
+    return [m for m in db_session.scalars(select(OutboundEmail)).all() if subject_part in m.subject]
 
 
 # --- the rule -----------------------------------------------------------------------------
@@ -198,7 +203,12 @@ def test_occurrences_that_are_not_free_are_listed_and_not_booked(world, db_sessi
     )
     world.tenant.booking_horizon_days = 40
     availability.add_time_off(
-        db_session, world.tenant, tutor, tutor, first_day=date(2027, 1, 19), last_day=date(2027, 1, 19)
+        db_session,
+        world.tenant,
+        tutor,
+        tutor,
+        first_day=date(2027, 1, 19),
+        last_day=date(2027, 1, 19),
     )
     # Ben has a session with the counselor on 26 Jan: Ada's tutor is free, but another
     # family takes the tutor on 2 Feb.
@@ -238,9 +248,7 @@ def test_a_family_series_outside_working_hours_or_inside_the_notice_is_not_booke
     world, db_session
 ):
     tutor = world.tutor
-    availability.set_weekly_hours(
-        db_session, world.tenant, tutor, tutor, {1: [(9 * 60, 12 * 60)]}
-    )
+    availability.set_weekly_hours(db_session, world.tenant, tutor, tutor, {1: [(9 * 60, 12 * 60)]})
     new = new_series(world, count=2)  # 4:00 PM: outside 9–12
     plan = scheduling.plan_booking_series(db_session, world.tenant, world.parent, new, NOW)
     assert all("outside Tara Tutor's working hours" in o.note for o in plan.occurrences)
@@ -274,9 +282,7 @@ def test_a_weekly_time_stays_on_the_wall_clock_across_the_change(world, db_sessi
     assert {wall(world, ts)[-5:] for ts in made} == {"16:00"}
 
 
-def test_booking_what_changed_since_the_preview_is_refused_and_changes_nothing(
-    world, db_session
-):
+def test_booking_what_changed_since_the_preview_is_refused_and_changes_nothing(world, db_session):
     """The family confirms a plan (its fingerprint). If a time was taken or hours used
     since, nothing is booked and the new plan comes back with the refusal."""
     package = give(db_session, world, "3", start=date(2027, 1, 1))
@@ -522,9 +528,7 @@ def test_a_proposed_series_skips_times_that_overlap(world, db_session):
 def test_accepting_a_series_pays_what_fits_and_keeps_the_rest_waiting(world, db_session):
     package = give(db_session, world, "3", start=date(2027, 1, 1))
     made = propose(db_session, world, count=5)
-    plan = scheduling.plan_series_acceptance(
-        db_session, world.tenant, world.parent, made[2], NOW
-    )
+    plan = scheduling.plan_series_acceptance(db_session, world.tenant, world.parent, made[2], NOW)
     assert [o.outcome for o in plan.occurrences] == [Outcome.BOOK] * 3 + [Outcome.WAIT] * 2
     answered = scheduling.accept_series(
         db_session, world.tenant, world.parent, made[2], plan.fingerprint, NOW
@@ -549,9 +553,7 @@ def test_accepting_one_occurrence_of_a_series_is_an_ordinary_accept(world, db_se
         scheduling.accept_session(db_session, world.tenant, world.parent, made[0], now=NOW)
 
 
-def test_accepting_a_series_after_hours_were_spent_is_refused_with_the_new_plan(
-    world, db_session
-):
+def test_accepting_a_series_after_hours_were_spent_is_refused_with_the_new_plan(world, db_session):
     package = give(db_session, world, "2", start=date(2027, 1, 1))
     made = propose(db_session, world, count=2)
     seen = scheduling.plan_series_acceptance(db_session, world.tenant, world.parent, made[0], NOW)
@@ -630,9 +632,9 @@ def test_cancel_this_and_following_refunds_each_and_keeps_what_took_place(world,
     assert change.refunded == 120  # weeks 8 and 9 were paid by Second; 10 was waiting
     for ts in made:
         db_session.refresh(ts)
-    assert statuses(made) == [SessionStatus.COMPLETED] + [UPCOMING] * 6 + [
-        SessionStatus.CANCELLED
-    ] * 3
+    assert (
+        statuses(made) == [SessionStatus.COMPLETED] + [UPCOMING] * 6 + [SessionStatus.CANCELLED] * 3
+    )
     db_session.refresh(first_package)
     db_session.refresh(second)
     assert (first_package.remaining_minutes, second.remaining_minutes) == (0, 120)
@@ -658,9 +660,7 @@ def test_a_family_cancels_this_and_following_until_each_starts(world, db_session
     assert mails(db_session, "Cancelled: 2 of Ada's weekly sessions")  # the tutor is told
 
 
-def test_move_this_and_following_keeps_the_wall_clock_and_splits_the_series(
-    world, db_session
-):
+def test_move_this_and_following_keeps_the_wall_clock_and_splits_the_series(world, db_session):
     give(db_session, world, "10", start=date(2027, 1, 1))
     made = book(db_session, world, count=6, first=date(2027, 2, 23))
     # Week 3 (9 Mar) and after move to Wednesdays at 5:00 PM; 14 Mar changes the clocks.
