@@ -509,7 +509,9 @@ def renew_from_invoice(
     # The locks that hours arriving need (`fill_waiting`), before the package's own.
     scheduling.lock_for_hours(session, package.student_id)
     if packages.renew_package(session, package, day):
-        scheduling.fill_waiting(session, tenant, package.student_id, package.service, None, now)
+        scheduling.fill_waiting(
+            session, tenant, package.student_id, package.service, None, now, locks_held=True
+        )
         return f"renewed package {package.id} for the period from {day.isoformat()}"
     return f"package {package.id}: the period from {day.isoformat()} was renewed already"
 

@@ -9,6 +9,7 @@ moves a session; hour changes go through `prepbase.hours`, which cannot overdraw
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
@@ -56,6 +57,8 @@ from prepbase.series import (
     SeriesPlan,
     occurrence_days,
 )
+
+log = logging.getLogger(__name__)
 
 MIN_DURATION = 5
 MAX_DURATION = hours.MAX_SESSION_HOURS * 60
@@ -521,7 +524,7 @@ def cancel_session(
     if notify:
         session_mail.session_cancelled(session, tenant, actor, ts)
     if refunded:
-        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now)
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
 
 
 def _check_actor(actor: User, ts: TutoringSession) -> None:
@@ -643,7 +646,7 @@ def change_duration(
     ts.ends_at = ends_at
     session.flush()
     if diff < 0 and ts.status == SessionStatus.UPCOMING and ts.package_id is not None:
-        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now)
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
 
 
 def reschedule(
@@ -1145,7 +1148,7 @@ def cancel_following(
     if change.changed:
         series_mail.series_cancelled(session, tenant, actor, change.changed, reason)
     if change.refunded:
-        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now)
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
     return change
 
 
@@ -1320,8 +1323,23 @@ def _waiting(
 def lock_for_hours(session: Session, student_id: int) -> None:
     """Before hours are added to an existing package of the student (a renewal, an
     adjustment, a package switched back on): take the locks `fill_waiting` will need
-    then, in the order every verb takes them, before the package's row is locked."""
+    then, in the order every verb takes them, before the package's row is locked; then
+    call `fill_waiting(…, locks_held=True)`."""
     _lock_people(session, _waiting_staff(session, student_id), student_id)
+
+
+def _lock_staff_if_free(session: Session, staff_ids: set[int]) -> set[int]:
+    """Lock these staff rows where no other transaction holds them (SKIP LOCKED), and
+    say which this transaction holds now. For a caller that holds a student's lock
+    already: waiting for a staff row after it would break the lock order."""
+    return set(
+        session.scalars(
+            select(User.id)
+            .where(User.id.in_(sorted(staff_ids)))
+            .order_by(User.id)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+    )
 
 
 def fill_waiting(
@@ -1331,6 +1349,8 @@ def fill_waiting(
     service: str,
     actor: User | None,
     now: datetime | None = None,
+    *,
+    locks_held: bool = False,
 ) -> FillReport:
     """Design §10: hours arrived for the student's `service` (a package added, renewed or
     bought, hours refunded). Their occurrences waiting for hours that are still ahead are
@@ -1339,20 +1359,30 @@ def fill_waiting(
     still teaching it). One whose time was taken stays waiting. The family and the staff
     members are e-mailed when any was booked or found taken.
 
-    Every place that adds hours calls this (after `lock_for_hours` when it changes an
-    existing package); the verbs that refund call it themselves."""
+    Every place that adds hours calls this; the verbs that refund call it themselves.
+    `locks_held`: the caller holds the student's lock already, and the staff members'
+    it read before (`_lock_for_change(refunds=True)`, `lock_for_hours`). A staff member
+    whose occurrence appeared since (a series booked meanwhile) is then locked only if
+    free: waiting for them after the student could deadlock. If not free, their
+    occurrence stays waiting until hours next arrive (rare: it needs that race)."""
     now = now or utcnow()
     report = FillReport()
     if not _waiting(session, student_id, service, now):
         return report
-    lock_for_hours(session, student_id)
+    if not locks_held:
+        lock_for_hours(session, student_id)
     waiting = _waiting(session, student_id, service, now)  # as they are under the locks
     if not waiting:
         return report
+    held = _lock_staff_if_free(session, {ts.staff_id for ts in waiting})
     first = local_date(tenant, waiting[0].starts_at)
     last = local_date(tenant, waiting[-1].starts_at)
     schedules: dict[int, availability.Schedule | None] = {}
     for ts in waiting:
+        if ts.staff_id not in held:
+            log.info("session %s stays waiting: its staff member is busy in another change", ts.id)
+            report.waiting.append(ts)
+            continue
         if ts.staff_id not in schedules:
             schedules[ts.staff_id] = availability.load_schedule(
                 session, tenant, ts.staff_id, first_day=first, last_day=last, service=service

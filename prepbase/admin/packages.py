@@ -115,11 +115,17 @@ def package_new(student_id: int) -> Response:
     )
 
 
-def _hours_arrived(package: Package) -> str:
+def _hours_arrived(package: Package, *, locks_held: bool = False) -> str:
     """Hours were added to the package: the student's sessions waiting for hours of its
-    service are paid now where they can be (design §10); what happened, in a sentence."""
+    service are paid now where they can be (design §10); what happened, in a sentence.
+    `locks_held`: `scheduling.lock_for_hours` ran before the package changed."""
     report = scheduling.fill_waiting(
-        db.session, g.tenant, package.student_id, package.service, current_user
+        db.session,
+        g.tenant,
+        package.student_id,
+        package.service,
+        current_user,
+        locks_held=locks_held,
     )
     return report.summary
 
@@ -162,7 +168,7 @@ def package_adjust(package_id: int) -> Response:
             change = hours.adjust(
                 db.session, package, form.minutes or 0, current_user, form.note.data
             )
-            filled = _hours_arrived(package) if adding else ""
+            filled = _hours_arrived(package, locks_held=True) if adding else ""
         except DomainError as exc:
             refused(form, exc)
         else:
@@ -196,7 +202,7 @@ def package_toggle(package_id: int) -> Response:
                 scheduling.lock_for_hours(db.session, package.student_id)
             packages.set_package_active(db.session, current_user, package, wanted, today=today)
             if wanted:
-                _hours_arrived(package)
+                _hours_arrived(package, locks_held=True)
         except DomainError as exc:
             db.session.rollback()
             error = exc.message
