@@ -198,7 +198,7 @@ def test_change_the_time_opens_the_form_with_the_series_filled_in(client, auth, 
     )
     link = re.search(r'href="(/acme/family/sessions/new\?[^"]+)">Change the time', body).group(1)
     form = text(client.get(link.replace("&amp;", "&")))
-    assert '<details class="repeat" id="repeat" open>' in form
+    assert '<details class="repeat" id="repeat-fields" open>' in form
     assert '<input checked id="repeat" name="repeat" role="switch" type="checkbox"' in form
     assert '<option selected value="2">2 weeks</option>' in form
     for day in ("1", "3"):
@@ -225,7 +225,7 @@ def test_a_series_that_cannot_be_is_refused_in_the_form(
     response = client.post("/acme/family/sessions/new", data=series_form(business, **changes))
     assert response.status_code == 422
     assert message in text(response)
-    assert '<details class="repeat" id="repeat" open>' in text(response)
+    assert '<details class="repeat" id="repeat-fields" open>' in text(response)
     assert acme.sessions() == []
 
 
