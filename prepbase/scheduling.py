@@ -244,7 +244,7 @@ def _not_enough(
     )
 
 
-def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+def _debit(session: Session, tenant: Tenant, actor: User | None, ts: TutoringSession) -> None:
     on = local_date(tenant, ts.starts_at)
     for package in payable_packages(session, ts.student_id, ts.service, on, ts.duration_minutes):
         change = hours.debit_for_session(session, package.id, ts, ts.duration_minutes, actor)
