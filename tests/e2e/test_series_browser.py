@@ -225,3 +225,41 @@ def test_the_series_preview_works_without_javascript(
     finally:
         context.close()
     assert stored(in_live_app, world)[0] == [UPCOMING] * 3
+
+
+def test_a_proposed_series_is_previewed_proposed_and_accepted_at_390_px(
+    new_page, tenants, in_live_app
+):
+    """Staff preview and propose a series on a phone; the family opens Accept for the
+    series, sees which sessions the package pays and which would wait, and accepts."""
+    world = build(in_live_app, tenants, setup)
+    tutor = signed_in(lambda: new_page(phone=True), world, world.tutor, "tutor")
+    tutor.get_by_role("button", name="Propose Session").click()  # a styled link
+    tutor.get_by_label("Student").select_option(label=world.student)
+    tutor.get_by_label("Date").fill(first_day().isoformat())
+    tutor.get_by_label("Start time").fill("16:00")
+    tutor.locator("#repeat-fields summary").click()
+    tutor.get_by_label("Repeat this session weekly").check()
+    tutor.get_by_label("Number of sessions").fill("8")
+    tutor.get_by_role("button", name="Propose Session").click()
+    plan = tutor.get_by_role("table", name="The sessions of the proposed series")
+    expect(plan.get_by_text("Proposed", exact=True)).to_have_count(8)
+    assert axe_serious(tutor) == []
+    assert fits_the_width(tutor)
+    tutor.get_by_role("button", name="Propose 8 sessions").click()
+    expect(tutor.get_by_role("status").first).to_contain_text("8 weekly sessions proposed")
+    expect(tutor.get_by_text("1 of 8 · every")).to_be_visible()
+    assert stored(in_live_app, world)[0] == [SessionStatus.PENDING] * 8
+
+    parent = signed_in(lambda: new_page(phone=True), world, world.parent, "family")
+    parent.get_by_role("link", name=re.compile("^Review and accept the series")).click()
+    expect(parent.get_by_role("heading", level=1)).to_have_text("Accept weekly sessions")
+    table = parent.get_by_role("table", name="What accepting the series does, session by session")
+    expect(table.get_by_text("Booked: paid from Growth Package")).to_have_count(6)
+    expect(table.get_by_text("Waiting for hours")).to_have_count(2)
+    assert axe_serious(parent) == []
+    assert fits_the_width(parent)
+    parent.get_by_role("button", name="Accept 8 sessions").click()
+    expect(parent).to_have_url(re.compile(rf"/{world.slug}/family/$"))
+    expect(parent.get_by_role("status").first).to_contain_text("2 wait for hours.")
+    assert stored(in_live_app, world)[0] == [UPCOMING] * 6 + [WAITING] * 2
