@@ -5,6 +5,10 @@ may make the move, changes rows and ledger entries, flushes, and raises `DomainE
 with a message for a person when the move is not allowed. Status changes are
 conditional UPDATEs (`… WHERE status IN (…)`), so of two concurrent requests only one
 moves a session; hour changes go through `prepbase.hours`, which cannot overdraw.
+
+Weekly series (design §10, the last sections): many ordinary sessions decided at once,
+shown first as a plan, and the sessions that wait for hours (`fill_waiting`, called
+wherever hours arrive).
 """
 
 from __future__ import annotations
