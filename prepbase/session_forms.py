@@ -115,7 +115,7 @@ class RepeatScheduleForm(ScheduleForm):
             count=self.count.data,
         )
 
-    def copy(self) -> list[tuple[str, str]]:
+    def posted_values(self) -> list[tuple[str, str]]:
         """Every field as posted (name, value), for the confirming form to carry along
         as hidden inputs; the CSRF token and the plan are the confirming form's own."""
         pairs: list[tuple[str, str]] = []

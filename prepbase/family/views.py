@@ -307,7 +307,7 @@ def _series_preview(
         new=new,
         plan=plan,
         error=error,
-        change_url=f"{url_for('.session_new')}?{urlencode(form.copy())}",
+        change_url=f"{url_for('.session_new')}?{urlencode(form.posted_values())}",
     )
 
 
