@@ -353,11 +353,41 @@ class Schedule:
                 f"Choose one of the open times (they start every {tenant.slot_step_minutes} "
                 "minutes)."
             )
+        return self.clash(starts_at, ends_at)
+
+    def clash(self, starts_at: datetime, ends_at: datetime) -> str | None:
+        """Why the time is taken (rule 7: the staff member's or the student's pending or
+        upcoming session overlaps it), or None when it is free."""
         if self.staff_busy.overlaps(starts_at, ends_at):
             return TAKEN
         if self.student_busy.overlaps(starts_at, ends_at):
             name = self.student.first_name if self.student else "The student"
             return f"{name} already has a session then; choose another open time."
+        return None
+
+    def family_refusal(self, starts_at: datetime, minutes: int, now: datetime) -> str | None:
+        """What a family booking of this start meets, as `check_family_booking` and the
+        overlap check of `scheduling` together answer it: the open-slot rules once the
+        staff member has set working hours; before that any future time not taken."""
+        if self.has_hours:
+            return self.refusal(starts_at, minutes, now)
+        if starts_at <= now:
+            return "That time has passed."
+        return self.clash(starts_at, starts_at + timedelta(minutes=minutes))
+
+    def away_during(self, starts_at: datetime, ends_at: datetime) -> bool:
+        """The staff member has time off during this time."""
+        return self.away.overlaps(starts_at, ends_at)
+
+    def outside_hours_note(self, starts_at: datetime, ends_at: datetime) -> str | None:
+        """For staff proposing a session: a warning when it falls outside the staff
+        member's working hours or in their time off (they may still propose it)."""
+        if not self.has_hours:
+            return None
+        if not self.working.covers(starts_at, ends_at):
+            return f"This session is outside {self.staff.name}'s working hours."
+        if self.away.overlaps(starts_at, ends_at):
+            return f"This session falls in {self.staff.name}'s time off."
         return None
 
     def _on_step(self, local: datetime) -> bool:
@@ -560,11 +590,6 @@ def outside_hours(
     or in their time off (they may still propose it), else None."""
     day = starts_at.astimezone(ZoneInfo(tenant.timezone)).date()
     schedule = load_schedule(session, tenant, staff.id, first_day=day, last_day=day)
-    if schedule is None or not schedule.has_hours:
+    if schedule is None:
         return None
-    ends_at = starts_at + timedelta(minutes=duration_minutes)
-    if not schedule.working.covers(starts_at, ends_at):
-        return f"This session is outside {staff.name}'s working hours."
-    if schedule.away.overlaps(starts_at, ends_at):
-        return f"This session falls in {staff.name}'s time off."
-    return None
+    return schedule.outside_hours_note(starts_at, starts_at + timedelta(minutes=duration_minutes))

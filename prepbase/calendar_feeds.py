@@ -8,7 +8,10 @@ under the business's URL prefix, so a token only ever finds a feed of that busin
 
 Events: pending sessions are TENTATIVE, upcoming and completed ones CONFIRMED, cancelled
 and declined ones CANCELLED (so subscribed calendars drop them); times carry the
-business's time zone (TZID, with its VTIMEZONE).
+business's time zone (TZID, with its VTIMEZONE). A series occurrence waiting for hours
+(§10) is TENTATIVE and TRANSPARENT ("Waiting for hours: …"): it is shown, so the family
+and the staff member see the lesson planned, but it does not mark the time busy, as it
+reserves none. Every occurrence of a series is an event of its own.
 """
 
 from __future__ import annotations
@@ -43,6 +46,7 @@ STATUS = {
     SessionStatus.COMPLETED: "CONFIRMED",
     SessionStatus.CANCELLED: "CANCELLED",
     SessionStatus.DECLINED: "CANCELLED",
+    SessionStatus.WAITING: "TENTATIVE",
 }
 STAFF_FEED_ROLES = {Role.ADMIN, Role.TUTOR, Role.COUNSELOR}
 
@@ -133,6 +137,8 @@ def _summary(ts: TutoringSession, for_staff: bool) -> str:
     )
     if ts.status == SessionStatus.PENDING:
         return f"Proposed: {what}"
+    if ts.status == SessionStatus.WAITING:
+        return f"Waiting for hours: {what}"
     if ts.status in (SessionStatus.CANCELLED, SessionStatus.DECLINED):
         return f"Cancelled: {what}"
     return what
@@ -171,7 +177,7 @@ def build_calendar(
             f"{hours_phrase(ts.duration_minutes)} · {SessionStatus(ts.status).label} · "
             f"{ts.service.title()} with {ts.staff.name} for {ts.student.full_name}",
         )
-        if closed:
+        if closed or ts.status == SessionStatus.WAITING:  # holds no time
             event.add("transp", "TRANSPARENT")
         cal.add_component(event)
     today = now.astimezone(zone).date()

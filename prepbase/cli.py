@@ -9,6 +9,7 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
+from prepbase import scheduling
 from prepbase.demo import DEMO_SLUG, seed_demo
 from prepbase.extensions import db
 from prepbase.hours import audit, format_hours
@@ -87,11 +88,28 @@ def renew_command(today: datetime | None) -> None:
         db.session.commit()
         return report
 
-    renewed = expired = 0
+    def fill_waiting(tenant: Tenant, student_id: int, service: str) -> int:
+        # Renewed hours go to the student's sessions waiting for them (design §10): one
+        # transaction per student and service, after the renewals committed, so it
+        # takes its locks in the order every session verb does.
+        filled = scheduling.fill_waiting(db.session, tenant, student_id, service, None)
+        db.session.commit()
+        return len(filled.booked)
+
+    renewed = expired = booked = 0
     for tenant in db.session.scalars(select(Tenant).order_by(Tenant.id)).all():
         day = today.date() if today else business_today(tenant)
         with as_tenant(tenant.id):
             report = retrying(db.session, partial(renew_business, day), what=f"renew {tenant.slug}")
+            for student_id, service in sorted(report.hours_for):
+                booked += retrying(
+                    db.session,
+                    partial(fill_waiting, tenant, student_id, service),
+                    what=f"fill waiting sessions of {tenant.slug}",
+                )
         renewed += report.renewed
         expired += report.expired
-    click.echo(f"{renewed} renewal(s), {expired} package(s) expired.")
+    message = f"{renewed} renewal(s), {expired} package(s) expired."
+    if booked:
+        message += f" {booked} session(s) waiting for hours booked."
+    click.echo(message)

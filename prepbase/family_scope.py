@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import date
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from prepbase.models import Package, Role, Student, TutoringSession, User
 
@@ -65,6 +65,7 @@ def family_sessions(
             # The students are in the session already (identity map: no join, no query).
             joinedload(TutoringSession.staff).load_only(User.name),
             joinedload(TutoringSession.package),
+            selectinload(TutoringSession.series),  # none asked when no series is listed
         )
         .order_by(order, TutoringSession.id)
     )

@@ -17,9 +17,11 @@ from wtforms import (
     PasswordField,
     SelectChoice,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     ValidationError,
+    widgets,
 )
 from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
@@ -121,6 +123,14 @@ class IdSelectField(SelectField):
             # field is required." (the field's data is empty), so stop here.
             raise StopValidation()
         super().pre_validate(form)
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as checkboxes, in a fieldset whose legend is the label (the
+    `field` macro)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 # Offered first in the time zone list: where most of our businesses are.

@@ -8,6 +8,12 @@ change anything, and the pages offer exactly `allowed_actions`: a button is show
 only if the verb behind it would accept. The cancellation policy (design §12) adds its
 rows and conditions here.
 
+Weekly series (design §10): an occurrence is an ordinary session, so every row applies to
+it; three more rows act on "this and following" occurrences or on the whole series, and
+an occurrence waiting for hours (`SessionStatus.WAITING`: no hours held, no time reserved)
+may be cancelled, moved or resized like an open one. It becomes upcoming only when hours
+arrive (`scheduling.fill_waiting`), which is not anyone's move, so it has no row.
+
 Sides: the family (a parent of the student's family, or the student), the session's own
 staff member, and admins (every session of their business). Someone who may not see the
 session has no side: `check` answers `NotFound`, as for a row of another business.
@@ -41,6 +47,9 @@ class Action(StrEnum):
     RESCHEDULE = "reschedule"  # rule 6
     TAKE_ATTENDANCE = "take_attendance"  # rule 4
     SUBMIT_PLAN = "submit_plan"  # rule 4
+    ACCEPT_SERIES = "accept_series"  # the family accepts every proposal of a series (§10)
+    CANCEL_FOLLOWING = "cancel_following"  # this occurrence and the series' following ones
+    RESCHEDULE_FOLLOWING = "reschedule_following"  # move this and the following ones
 
 
 class Side(StrEnum):
@@ -55,6 +64,9 @@ FAMILY = frozenset({Side.FAMILY})
 STAFF = frozenset({Side.STAFF, Side.ADMIN})  # admins act as the staff member would
 UPCOMING = (SessionStatus.UPCOMING,)
 PENDING = (SessionStatus.PENDING,)
+# Still to come: open (pending, upcoming), or a series occurrence waiting for hours.
+# These may be cancelled or moved; a waiting one holds no hours and reserves no time.
+STILL_TO_COME = (*OPEN_STATUSES, SessionStatus.WAITING)
 
 
 def is_new_booking(ts: TutoringSession) -> bool:
@@ -111,6 +123,9 @@ _started = Condition(
 _attendance_missing = Condition(
     lambda ts, now: ts.attendance is None, "Attendance is taken already for this session."
 )
+_in_series = Condition(
+    lambda ts, now: ts.series_id is not None, "This session is not part of a weekly series."
+)
 _plan_missing = Condition(
     lambda ts, now: ts.plan_submitted_at is None,
     "The action plan is submitted already for this session.",
@@ -163,14 +178,15 @@ TABLE: tuple[Transition, ...] = (
     Transition(Action.DECLINE, FAMILY, PENDING, verb="declined"),
     # Rule 3 and §12: families cancel until the session starts; its staff member and admins
     # until attendance is recorded. Rule 4: a completed session is never cancelled.
+    # A series occurrence waiting for hours is cancelled the same way (nothing to refund).
     Transition(
         Action.CANCEL,
         FAMILY,
-        OPEN_STATUSES,
+        STILL_TO_COME,
         (_not_taken_place, _family_before_start),
         verb="cancelled",
     ),
-    Transition(Action.CANCEL, STAFF, OPEN_STATUSES, (_not_taken_place,), verb="cancelled"),
+    Transition(Action.CANCEL, STAFF, STILL_TO_COME, (_not_taken_place,), verb="cancelled"),
     # Rule 9: a new family booking is confirmed, or declined with a reason (which cancels).
     Transition(
         Action.CONFIRM,
@@ -186,9 +202,10 @@ TABLE: tuple[Transition, ...] = (
         (_new_booking_to_decline, _not_taken_place),
         verb="declined",
     ),
-    # Rule 6: an open session changes length or time; one that took place stays put.
-    Transition(Action.CHANGE_DURATION, STAFF, OPEN_STATUSES),
-    Transition(Action.RESCHEDULE, STAFF, OPEN_STATUSES, (_not_moved_after_it_took_place,)),
+    # Rule 6: an open session changes length or time; one that took place stays put. A
+    # waiting one too (it holds no hours, so its length moves none).
+    Transition(Action.CHANGE_DURATION, STAFF, STILL_TO_COME),
+    Transition(Action.RESCHEDULE, STAFF, STILL_TO_COME, (_not_moved_after_it_took_place,)),
     # Rule 4: attendance and the action plan, once each, after the start.
     Transition(
         Action.TAKE_ATTENDANCE,
@@ -203,6 +220,37 @@ TABLE: tuple[Transition, ...] = (
         UPCOMING,
         (_started, _plan_missing),
         from_elsewhere=_not_recordable,
+    ),
+    # Design §10: a series is answered, cancelled or moved "this and following" at once,
+    # by the same sides and under the same conditions as one of its sessions. Accepting
+    # the series pays each occurrence by rule 5 or leaves it waiting for hours.
+    Transition(
+        Action.ACCEPT_SERIES,
+        FAMILY,
+        PENDING,
+        (_in_series, _proposal_before_start),
+        verb="accepted",
+    ),
+    Transition(
+        Action.CANCEL_FOLLOWING,
+        FAMILY,
+        STILL_TO_COME,
+        (_in_series, _not_taken_place, _family_before_start),
+        verb="cancelled",
+    ),
+    Transition(
+        Action.CANCEL_FOLLOWING,
+        STAFF,
+        STILL_TO_COME,
+        (_in_series, _not_taken_place),
+        verb="cancelled",
+    ),
+    Transition(
+        Action.RESCHEDULE_FOLLOWING,
+        STAFF,
+        STILL_TO_COME,
+        (_in_series, _not_moved_after_it_took_place),
+        verb="moved",
     ),
 )
 

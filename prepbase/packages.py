@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from sqlalchemy import exists, select, update
@@ -195,6 +195,9 @@ def next_period_start(period: str, start: date, anchor: date | None = None) -> d
 class RenewalReport:
     renewed: int = 0
     expired: int = 0
+    # (student id, service) of each renewed package: hours arrived for them, and their
+    # sessions waiting for hours may be paid now (`scheduling.fill_waiting`).
+    hours_for: set[tuple[int, str]] = field(default_factory=set)
 
 
 def renew_package(session: Session, package: Package, period_start: date) -> bool:
@@ -262,5 +265,6 @@ def renew_due(session: Session, today: date) -> RenewalReport:
         while start <= today:
             if renew_package(session, package, start):
                 report.renewed += 1
+                report.hours_for.add((package.student_id, package.service))
             start = next_period_start(package.period, start, anchor)
     return report

@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from prepbase import business, packages, stripe_gateway
+from prepbase import business, packages, scheduling, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.hours import format_hours
 from prepbase.localtime import local_date
@@ -389,6 +389,11 @@ def fulfil_purchase(
     )
     session.flush()
     session.refresh(purchase)
+    # Design §10: the bought hours go to the student's sessions waiting for them.
+    tenant = session.get_one(Tenant, purchase.tenant_id)
+    scheduling.fill_waiting(
+        session, tenant, package.student_id, package.service, purchase.user, now
+    )
     return package
 
 
@@ -501,7 +506,12 @@ def renew_from_invoice(
     day = _day(tenant, period_start)
     package = purchase.package
     assert package is not None
+    # The locks that hours arriving need (`fill_waiting`), before the package's own.
+    scheduling.lock_for_hours(session, package.student_id)
     if packages.renew_package(session, package, day):
+        scheduling.fill_waiting(
+            session, tenant, package.student_id, package.service, None, now, locks_held=True
+        )
         return f"renewed package {package.id} for the period from {day.isoformat()}"
     return f"package {package.id}: the period from {day.isoformat()} was renewed already"
 

@@ -5,13 +5,18 @@ may make the move, changes rows and ledger entries, flushes, and raises `DomainE
 with a message for a person when the move is not allowed. Status changes are
 conditional UPDATEs (`… WHERE status IN (…)`), so of two concurrent requests only one
 moves a session; hour changes go through `prepbase.hours`, which cannot overdraw.
+
+Weekly series (design §10, the last sections): many ordinary sessions decided at once,
+shown first as a plan, and the sessions that wait for hours (`fill_waiting`, called
+wherever hours arrive).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+import logging
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -19,9 +24,17 @@ from sqlalchemy.orm import Session
 from prepbase import availability, business, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
-from prepbase.lifecycle import Action, actions_by_session, check, wrong_status
-from prepbase.localtime import format_when, local_date
+from prepbase.lifecycle import (
+    STILL_TO_COME,
+    Action,
+    actions_by_session,
+    allowed_actions,
+    check,
+    wrong_status,
+)
+from prepbase.localtime import format_when, local_date, local_to_utc, to_local
 from prepbase.mail import hours as hours_mail
+from prepbase.mail import series as series_mail
 from prepbase.mail import sessions as session_mail
 from prepbase.models import (
     OPEN_STATUSES,
@@ -30,6 +43,7 @@ from prepbase.models import (
     Package,
     Role,
     Service,
+    SessionSeries,
     SessionStatus,
     StaffService,
     Student,
@@ -38,6 +52,17 @@ from prepbase.models import (
     User,
     utcnow,
 )
+from prepbase.models.series import weekday_mask, weekdays_of
+from prepbase.series import (
+    NewSeries,
+    Occurrence,
+    Outcome,
+    PlanChanged,
+    SeriesPlan,
+    occurrence_days,
+)
+
+log = logging.getLogger(__name__)
 
 MIN_DURATION = 5
 MAX_DURATION = hours.MAX_SESSION_HOURS * 60
@@ -73,7 +98,12 @@ def _check_staff(session: Session, staff: User, service: str) -> None:
 
 
 def _lock_for_change(
-    session: Session, staff_id: int, student_id: int, ts: TutoringSession | None = None
+    session: Session,
+    staff_id: int,
+    student_id: int,
+    ts: TutoringSession | None = None,
+    *,
+    refunds: bool = False,
 ) -> None:
     """Take the row locks of a change to a session; every verb calls this first, before
     it reads what it decides on or changes anything.
@@ -95,12 +125,15 @@ def _lock_for_change(
     a ledger entry or cancellation naming a staff member as the actor (an admin who
     also teaches) never waits for that person's lock out of order.
     SQLite: BEGIN IMMEDIATE already runs one writer at a time; these are plain reads.
+
+    `refunds`: the change may give hours back, and hours that come back go to the
+    student's occurrences waiting for hours (`fill_waiting`), whose staff members are then
+    locked too — here, in the order, not after the student.
     """
-    # key_share=True: FOR NO KEY UPDATE on PostgreSQL.
-    session.execute(select(User.id).where(User.id == staff_id).with_for_update(key_share=True))
-    session.execute(
-        select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
-    )
+    staff_ids = {staff_id}
+    if refunds:
+        staff_ids |= _waiting_staff(session, student_id)
+    _lock_people(session, staff_ids, student_id)
     if ts is not None:
         session.refresh(ts, with_for_update={"key_share": True})
 
@@ -114,6 +147,7 @@ def _check_overlap(
     starts_at: datetime,
     ends_at: datetime,
     exclude_id: int | None = None,
+    exclude_ids: Collection[int] = (),
 ) -> None:
     clash = (
         select(TutoringSession)
@@ -133,6 +167,8 @@ def _check_overlap(
     )
     if exclude_id is not None:
         clash = clash.where(TutoringSession.id != exclude_id)
+    if exclude_ids:  # sessions that move together (a series' following occurrences)
+        clash = clash.where(TutoringSession.id.not_in(exclude_ids))
     other = session.scalar(clash)
     if other is None:
         return
@@ -212,7 +248,7 @@ def _not_enough(
     )
 
 
-def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+def _debit(session: Session, tenant: Tenant, actor: User | None, ts: TutoringSession) -> None:
     on = local_date(tenant, ts.starts_at)
     for package in payable_packages(session, ts.student_id, ts.service, on, ts.duration_minutes):
         change = hours.debit_for_session(session, package.id, ts, ts.duration_minutes, actor)
@@ -228,19 +264,25 @@ def _debit(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -
 
 
 def pick_package(
-    packages: list[Package], ts: TutoringSession, on: date
+    packages: list[Package],
+    ts: TutoringSession,
+    on: date,
+    spent: Mapping[int, int] | None = None,
 ) -> tuple[Package | None, int]:
     """Rule 5 over packages already loaded (oldest first): the one that would pay for
     `ts`, and the minutes its student could use that day. The same rule as
     `payable_packages` (`Package.usable_on`), so a page can preview many sessions
-    without a query each."""
+    without a query each. `spent`: minutes of each package (by id) already promised to
+    sessions earlier in the same preview (a series, occurrence by occurrence)."""
+    spent = spent or {}
     usable = [
         p
         for p in packages
         if p.student_id == ts.student_id and p.service == ts.service and p.usable_on(on)
     ]
-    payer = next((p for p in usable if p.remaining_minutes >= ts.duration_minutes), None)
-    return payer, sum(p.remaining_minutes for p in usable)
+    left = {p.id: p.remaining_minutes - spent.get(p.id, 0) for p in usable}
+    payer = next((p for p in usable if left[p.id] >= ts.duration_minutes), None)
+    return payer, sum(left.values())
 
 
 def preview_package(session: Session, tenant: Tenant, ts: TutoringSession) -> Package | None:
@@ -476,30 +518,47 @@ def cancel_session(
 ) -> None:
     """Rule 3: cancelling refunds any hours the session holds, to the same package; the
     other side is told by e-mail (unless the caller tells them itself). Families cancel
-    until the session starts, staff until attendance is recorded (`lifecycle.TABLE`)."""
-    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    until the session starts, staff until attendance is recorded (`lifecycle.TABLE`).
+    Hours that come back go to the student's occurrences waiting for them (§10)."""
+    now = now or utcnow()
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
+    _check_actor(actor, ts)
+    check(ts, actor, Action.CANCEL, now)
+    refunded = _cancel_locked(session, actor, ts, reason)
+    if notify:
+        session_mail.session_cancelled(session, tenant, actor, ts)
+    if refunded:
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
+
+
+def _check_actor(actor: User, ts: TutoringSession) -> None:
     if actor.role in STAFF_ROLES:
         _check_staff_actor(actor, ts)
     else:
         _check_family_actor(actor, ts.student)
-    check(ts, actor, Action.CANCEL, now or utcnow())
+
+
+def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: str) -> int:
+    """Rule 3 on a session its caller has locked and checked: CANCELLED, and the hours it
+    holds back to the package that paid. Returns the minutes refunded."""
     _move(
         session,
         ts,
-        OPEN_STATUSES,
+        STILL_TO_COME,
         SessionStatus.CANCELLED,
         cancelled_at=utcnow(),
         cancelled_by_id=actor.id,
         cancel_reason=reason.strip() or None,
     )
+    refunded = 0
     if ts.package_id is not None and ts.charged_minutes:
+        refunded = ts.charged_minutes
         hours.refund_for_session(
             session, ts.package_id, ts, ts.charged_minutes, actor, note="Session cancelled"
         )
         ts.charged_minutes = 0
         session.flush()
-    if notify:
-        session_mail.session_cancelled(session, tenant, actor, ts)
+    return refunded
 
 
 def confirm_session(
@@ -532,7 +591,7 @@ def reject_booking(
 ) -> None:
     """Rule 9: staff who cannot take a family booking decline it with a reason: the
     session is cancelled, its hours refunded, and the family is told."""
-    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
     _check_staff_actor(actor, ts)
     now = now or utcnow()
     check(ts, actor, Action.DECLINE_BOOKING, now)
@@ -551,11 +610,13 @@ def change_duration(
     minutes: int,
     now: datetime | None = None,
 ) -> None:
-    """Rule 6: an upcoming session's new length debits or refunds the difference."""
-    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    """Rule 6: an upcoming session's new length debits or refunds the difference (hours
+    that come back go to occurrences waiting for them, §10)."""
+    now = now or utcnow()
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
     _check_staff_actor(actor, ts)
     check_duration(minutes)
-    check(ts, actor, Action.CHANGE_DURATION, now or utcnow())
+    check(ts, actor, Action.CHANGE_DURATION, now)
     ends_at = ts.starts_at + timedelta(minutes=minutes)
     _check_overlap(
         session,
@@ -588,6 +649,8 @@ def change_duration(
     ts.duration_minutes = minutes
     ts.ends_at = ends_at
     session.flush()
+    if diff < 0 and ts.status == SessionStatus.UPCOMING and ts.package_id is not None:
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
 
 
 def reschedule(
@@ -669,3 +732,710 @@ def _complete_if_ready(session: Session, ts: TutoringSession) -> None:
         _move(
             session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
         )
+
+
+# --- weekly series (design §10) ------------------------------------------------------------
+#
+# A series is a rule (`prepbase.series`) that makes ordinary sessions, one per occurrence:
+# every rule above applies to each on its own. What is new: many sessions are decided at
+# once (one lock of the people, one load of the schedule and the packages), a person sees
+# what would happen before it does (a `SeriesPlan`, confirmed by its fingerprint), and an
+# occurrence no package can pay for waits for hours instead of being refused
+# (`SessionStatus.WAITING`: it holds no hours and reserves no time) until `fill_waiting`
+# pays it when hours arrive.
+
+
+def _lock_people(session: Session, staff_ids: Iterable[int], student_id: int) -> None:
+    """The people locks of `_lock_for_change` for a change that involves several staff
+    members (hours arriving for occurrences of several): staff rows in id order, then the
+    student's row — the same order as every verb, so none deadlocks."""
+    # key_share=True: FOR NO KEY UPDATE on PostgreSQL; ORDER BY: locked in that order.
+    session.execute(
+        select(User.id)
+        .where(User.id.in_(sorted(set(staff_ids))))
+        .order_by(User.id)
+        .with_for_update(key_share=True)
+    )
+    session.execute(
+        select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
+    )
+
+
+def _waiting_staff(session: Session, student_id: int) -> set[int]:
+    """The staff members of the student's occurrences waiting for hours."""
+    return set(
+        session.scalars(
+            select(TutoringSession.staff_id)
+            .where(
+                TutoringSession.student_id == student_id,
+                TutoringSession.status == SessionStatus.WAITING,
+            )
+            .distinct()
+        )
+    )
+
+
+def _series_packages(session: Session, student_id: int, service: str) -> list[Package]:
+    """The student's packages of the service, oldest first, for `pick_package`."""
+    return list(
+        session.scalars(
+            select(Package)
+            .where(Package.student_id == student_id, Package.service == service)
+            .order_by(Package.start_date, Package.id)
+        )
+    )
+
+
+def _occurrence_start(tenant: Tenant, day: date, at: time) -> tuple[datetime | None, str | None]:
+    """The instant of a wall-clock time on `day`, or why there is none (DST skips it)."""
+    try:
+        return local_to_utc(tenant, day, at), None
+    except DomainError:
+        return None, "That time does not exist that day (the clocks change); it is left out."
+
+
+def _paying(
+    packages: list[Package],
+    spent: dict[int, int],
+    student_id: int,
+    service: str,
+    minutes: int,
+    day: date,
+) -> Package | None:
+    """Rule 5 for the next occurrence of a plan (`pick_package`), minding the minutes
+    the earlier ones were promised; the payer's promise is added to `spent`."""
+    probe = TutoringSession(student_id=student_id, service=service, duration_minutes=minutes)
+    payer, _left = pick_package(packages, probe, day, spent)
+    if payer is not None:
+        spent[payer.id] = spent.get(payer.id, 0) + minutes
+    return payer
+
+
+def _plan_new(
+    session: Session, tenant: Tenant, new: NewSeries, *, by_family: bool, now: datetime
+) -> SeriesPlan:
+    """Each occurrence of the rule checked like a single session: a family's like a
+    booking (working hours, time off, overlaps, notice, horizon: `Schedule.family_refusal`)
+    and paid by rule 5 or left waiting; staff's like a proposal (ahead, no overlap;
+    outside working hours only noted). Two queries for the schedule, however many
+    occurrences, and one for the packages."""
+    days = occurrence_days(new.rule)
+    schedule = availability.load_schedule(
+        session,
+        tenant,
+        new.staff.id,
+        first_day=days[0],
+        last_day=days[-1],
+        student=new.student,
+        service=new.service,
+    )
+    if schedule is None:
+        raise DomainError(
+            f"{new.staff.name} does not offer {Service(new.service).label}.", field="staff"
+        )
+    packages = _series_packages(session, new.student.id, new.service) if by_family else []
+    spent: dict[int, int] = {}
+    length = timedelta(minutes=new.duration_minutes)
+    made: list[Occurrence] = []
+    last_end: datetime | None = None
+    for day in days:
+        starts_at, refusal = _occurrence_start(tenant, day, new.rule.start)
+        note = None
+        if starts_at is not None:
+            if by_family:
+                refusal = schedule.family_refusal(starts_at, new.duration_minutes, now)
+            elif starts_at <= now:
+                refusal = "That time has passed."
+            else:
+                refusal = schedule.clash(starts_at, starts_at + length)
+                note = schedule.outside_hours_note(starts_at, starts_at + length)
+            if refusal is None and last_end is not None and starts_at < last_end:
+                refusal = "It overlaps the series' session before it."
+        if refusal is not None or starts_at is None:
+            made.append(Occurrence(day, starts_at, Outcome.SKIP, note=refusal))
+            continue
+        last_end = starts_at + length
+        if not by_family:
+            made.append(Occurrence(day, starts_at, Outcome.BOOK, note=note))
+            continue
+        payer = _paying(packages, spent, new.student.id, new.service, new.duration_minutes, day)
+        outcome = Outcome.BOOK if payer is not None else Outcome.WAIT
+        made.append(Occurrence(day, starts_at, outcome, package=payer))
+    return SeriesPlan(new.rule.rhythm, new.duration_minutes, tuple(made))
+
+
+def _confirmed(plan: SeriesPlan, expected: str | None) -> SeriesPlan:
+    """The plan, if it makes any session and is the one the person saw (`expected`)."""
+    if expected is not None and expected != plan.fingerprint:
+        raise PlanChanged(plan)
+    if not plan.kept:
+        raise DomainError(
+            "None of these times is free: choose another time or other days.", field="start_time"
+        )
+    return plan
+
+
+def _checked(session: Session, new: NewSeries) -> NewSeries:
+    """The series' staff member offers its service (`_check_staff`), its length is a
+    session's; the service as a `Service`."""
+    check_duration(new.duration_minutes)
+    _check_staff(session, new.staff, Service(new.service))
+    return replace(new, service=Service(new.service))
+
+
+def plan_booking_series(
+    session: Session, tenant: Tenant, actor: User, new: NewSeries, now: datetime | None = None
+) -> SeriesPlan:
+    """What a family booking this series would get (the preview before confirming): the
+    occurrences booked and the package paying each (earliest first, rule 5), those that
+    would wait for hours, and those that are not free (and why)."""
+    _check_family_actor(actor, new.student)
+    return _plan_new(session, tenant, _checked(session, new), by_family=True, now=now or utcnow())
+
+
+def _make_series(
+    session: Session, actor: User, plan: SeriesPlan, new: NewSeries, *, by_family: bool
+) -> tuple[SessionSeries, list[TutoringSession]]:
+    """The series row and one session per kept occurrence (its status by its outcome)."""
+    kept = plan.kept
+    series = SessionSeries(
+        student=new.student,
+        staff=new.staff,
+        service=new.service,
+        every_weeks=new.rule.every_weeks,
+        weekdays=new.rule.mask,
+        start_minute=new.rule.start_minute,
+        duration_minutes=new.duration_minutes,
+        first_day=kept[0].day,
+        until=new.rule.until,
+        count=new.rule.count,
+        occurrences=len(kept),
+        booked_by_family=by_family,
+        created_by_id=actor.id,
+    )
+    session.add(series)
+    made = []
+    for position, occurrence in enumerate(kept, start=1):
+        assert occurrence.starts_at is not None  # kept occurrences have a time
+        if not by_family:
+            status = SessionStatus.PENDING
+        elif occurrence.outcome == Outcome.BOOK:
+            status = SessionStatus.UPCOMING
+        else:
+            status = SessionStatus.WAITING
+        ts = TutoringSession(
+            student=new.student,
+            staff=new.staff,
+            service=new.service,
+            starts_at=occurrence.starts_at,
+            ends_at=occurrence.starts_at + timedelta(minutes=new.duration_minutes),
+            duration_minutes=new.duration_minutes,
+            status=status,
+            scheduled_by=actor,
+            booked_by_family=by_family,
+            series=series,
+            series_position=position,
+        )
+        session.add(ts)
+        made.append(ts)
+    session.flush()
+    return series, made
+
+
+def book_series(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    new: NewSeries,
+    expected: str | None = None,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Design §10 with rule 1 per occurrence: a family books a weekly series. Each free
+    occurrence is UPCOMING and debited now, earliest first, from the package rule 5
+    picks; one no package can pay is kept Waiting for hours; one that is not free is not
+    made. `expected` is the fingerprint of the plan the family confirmed: if the plan
+    differs now (`PlanChanged`), nothing is booked."""
+    now = now or utcnow()
+    _check_family_actor(actor, new.student)
+    new = _checked(session, new)
+    # Every occurrence is checked after the locks, in the transaction that debits: a
+    # time another family took a moment ago is seen here, as for one booking.
+    _lock_for_change(session, new.staff.id, new.student.id)
+    plan = _confirmed(_plan_new(session, tenant, new, by_family=True, now=now), expected)
+    series, made = _make_series(session, actor, plan, new, by_family=True)
+    for ts in made:
+        if ts.status == SessionStatus.UPCOMING:
+            _debit(session, tenant, actor, ts)
+    return made
+
+
+def plan_proposed_series(
+    session: Session, tenant: Tenant, actor: User, new: NewSeries, now: datetime | None = None
+) -> SeriesPlan:
+    """What proposing this series would do (the staff's preview): the occurrences
+    proposed (with a note when outside working hours) and those not free (rule 7)."""
+    _check_proposer(actor, new.staff)
+    return _plan_new(session, tenant, _checked(session, new), by_family=False, now=now or utcnow())
+
+
+def _check_proposer(actor: User, staff: User) -> None:
+    # The same as `propose_session`'s checks.
+    if actor.role not in STAFF_ROLES:
+        raise NotFound("only staff propose sessions")
+    if actor.role != Role.ADMIN and staff.id != actor.id:
+        raise DomainError("You can propose sessions for yourself only.", field="staff")
+
+
+def propose_series(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    new: NewSeries,
+    expected: str | None = None,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Design §10 with rule 2 per occurrence: staff propose a weekly series; each free
+    occurrence is PENDING (no hours move until the family accepts), and the family is
+    e-mailed once for the series."""
+    now = now or utcnow()
+    _check_proposer(actor, new.staff)
+    new = _checked(session, new)
+    _lock_for_change(session, new.staff.id, new.student.id)
+    plan = _confirmed(_plan_new(session, tenant, new, by_family=False, now=now), expected)
+    series, made = _make_series(session, actor, plan, new, by_family=False)
+    series_mail.series_proposed(session, tenant, series, made)
+    return made
+
+
+def _series_sessions(
+    session: Session,
+    series_id: int,
+    statuses: Sequence[str],
+    *,
+    from_position: int = 1,
+) -> list[TutoringSession]:
+    """The series' sessions of these statuses from a position on, in series order; read
+    afresh (`populate_existing`), for a caller that holds the locks."""
+    return list(
+        session.scalars(
+            select(TutoringSession)
+            .where(
+                TutoringSession.series_id == series_id,
+                TutoringSession.status.in_(statuses),
+                TutoringSession.series_position >= from_position,
+            )
+            .order_by(TutoringSession.series_position, TutoringSession.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def _plan_acceptance(
+    session: Session, tenant: Tenant, series: SessionSeries, proposals: list[TutoringSession]
+) -> SeriesPlan:
+    """Each proposal paid by rule 5, earliest first (`pick_package`), or left waiting."""
+    packages = _series_packages(session, series.student_id, series.service)
+    spent: dict[int, int] = {}
+    made = []
+    for ts in proposals:
+        day = local_date(tenant, ts.starts_at)
+        payer = _paying(packages, spent, ts.student_id, ts.service, ts.duration_minutes, day)
+        outcome = Outcome.BOOK if payer is not None else Outcome.WAIT
+        made.append(Occurrence(day, ts.starts_at, outcome, package=payer, session=ts))
+    return SeriesPlan(series.rhythm, series.duration_minutes, tuple(made))
+
+
+def _open_proposals(session: Session, ts: TutoringSession, now: datetime) -> list[TutoringSession]:
+    # Proposals whose time has passed are not accepted (the lifecycle's ACCEPT row).
+    assert ts.series_id is not None
+    return [
+        p
+        for p in _series_sessions(session, ts.series_id, (SessionStatus.PENDING,))
+        if p.starts_at > now
+    ]
+
+
+def plan_series_acceptance(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, now: datetime | None = None
+) -> SeriesPlan:
+    """What accepting the series of `ts` would do (the preview before confirming): each
+    proposal still to come paid by rule 5, earliest first, or left waiting for hours."""
+    now = now or utcnow()
+    _check_family_actor(actor, ts.student)
+    check(ts, actor, Action.ACCEPT_SERIES, now)
+    assert ts.series is not None  # the lifecycle's ACCEPT_SERIES row holds
+    return _plan_acceptance(session, tenant, ts.series, _open_proposals(session, ts, now))
+
+
+def accept_series(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    expected: str | None = None,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Design §10 with rule 2 per occurrence: the family accepts every proposal of the
+    series still to come. Earliest first, each is UPCOMING and debited from the package
+    rule 5 picks, or, when none can pay, Waiting for hours (no hours held, its time no
+    longer reserved). Refused (`PlanChanged`) when that is not what they confirmed."""
+    now = now or utcnow()
+    if ts.series_id is None:
+        check(ts, actor, Action.ACCEPT_SERIES, now)  # refuses: not in a series
+    proposals = _open_proposals(session, ts, now)
+    _lock_people(session, {p.staff_id for p in proposals} | {ts.staff_id}, ts.student_id)
+    session.refresh(ts, with_for_update={"key_share": True})
+    _check_family_actor(actor, ts.student)
+    check(ts, actor, Action.ACCEPT_SERIES, now)
+    assert ts.series is not None
+    plan = _confirmed(
+        _plan_acceptance(session, tenant, ts.series, _open_proposals(session, ts, now)), expected
+    )
+    answered = []
+    for occurrence in plan.occurrences:
+        proposal = occurrence.session
+        assert proposal is not None
+        if occurrence.outcome == Outcome.BOOK:
+            _move(session, proposal, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
+            _debit(session, tenant, actor, proposal)
+        else:
+            _move(session, proposal, (SessionStatus.PENDING,), SessionStatus.WAITING)
+        answered.append(proposal)
+    return answered
+
+
+@dataclass
+class SeriesChange:
+    """What a "this and following" change did."""
+
+    changed: list[TutoringSession] = field(default_factory=list)
+    refunded: int = 0  # minutes that went back to packages
+    left: list[TutoringSession] = field(default_factory=list)  # that could not change
+
+
+def _following(session: Session, ts: TutoringSession) -> list[TutoringSession]:
+    assert ts.series_id is not None and ts.series_position is not None
+    return _series_sessions(session, ts.series_id, STILL_TO_COME, from_position=ts.series_position)
+
+
+def cancel_following(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    reason: str = "",
+    now: datetime | None = None,
+) -> SeriesChange:
+    """Design §10 with rule 3 per occurrence: cancel this occurrence and the series'
+    following ones. Each gives its hours back to the package that paid it; a waiting one
+    just cancels; one the actor may not cancel (it took place) is left as it is, and
+    completed ones never change. The other side gets one e-mail; the hours that came
+    back go to occurrences still waiting for them."""
+    now = now or utcnow()
+    if ts.series_id is None:
+        check(ts, actor, Action.CANCEL_FOLLOWING, now)  # refuses: not in a series
+    targets = _following(session, ts)
+    staff_ids = (
+        {t.staff_id for t in targets} | {ts.staff_id} | _waiting_staff(session, ts.student_id)
+    )
+    _lock_people(session, staff_ids, ts.student_id)
+    session.refresh(ts, with_for_update={"key_share": True})
+    _check_actor(actor, ts)
+    check(ts, actor, Action.CANCEL_FOLLOWING, now)
+    change = SeriesChange()
+    for target in _following(session, ts):
+        if Action.CANCEL not in allowed_actions(target, actor, now):
+            change.left.append(target)
+            continue
+        change.refunded += _cancel_locked(session, actor, target, reason)
+        change.changed.append(target)
+    if change.changed:
+        series_mail.series_cancelled(session, tenant, actor, change.changed, reason)
+    if change.refunded:
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
+    return change
+
+
+def reschedule_following(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    starts_at: datetime,
+    now: datetime | None = None,
+) -> SeriesChange:
+    """Design §10 with rule 6: move this occurrence to `starts_at` and the series'
+    following ones by as many days, to the same new wall-clock time (DST-exact); no hours
+    move. Every one is checked first (its time exists, is ahead, overlaps nothing); if
+    any cannot move, none does and the message lists them. The moved occurrences become a
+    series of their own with the new rule (the earlier ones keep the old)."""
+    now = now or utcnow()
+    if ts.series_id is None:
+        check(ts, actor, Action.RESCHEDULE_FOLLOWING, now)  # refuses: not in a series
+    targets = _following(session, ts)
+    _lock_people(session, {t.staff_id for t in targets} | {ts.staff_id}, ts.student_id)
+    session.refresh(ts, with_for_update={"key_share": True})
+    _check_staff_actor(actor, ts)
+    check(ts, actor, Action.RESCHEDULE_FOLLOWING, now)
+    moving = [t for t in _following(session, ts) if t.attendance is None]
+    new_local = to_local(tenant, starts_at)
+    shift = new_local.date() - local_date(tenant, ts.starts_at)
+    moves: list[tuple[TutoringSession, datetime]] = []
+    problems: list[str] = []
+    for target in moving:
+        day = local_date(tenant, target.starts_at) + shift
+        at, missing = _occurrence_start(tenant, day, new_local.time())
+        if at is None:
+            problems.append(f"{_day_text(day)}: {missing}")
+            continue
+        moves.append((target, at))
+    ids = [target.id for target in moving]
+    last_end: datetime | None = None
+    for target, at in moves:
+        ends = at + timedelta(minutes=target.duration_minutes)
+        try:
+            _check_future(at, now)
+            _check_overlap(
+                session,
+                tenant,
+                staff_id=target.staff_id,
+                student_id=target.student_id,
+                starts_at=at,
+                ends_at=ends,
+                exclude_ids=ids,
+            )
+            if last_end is not None and at < last_end:
+                raise DomainError("It would overlap the series' session before it.")
+        except DomainError as exc:
+            problems.append(f"{format_when(tenant.timezone, at)}: {exc.message}")
+        last_end = ends
+    if problems:
+        raise DomainError(
+            "Nothing was moved. " + " ".join(problems[:5]) + (" …" if len(problems) > 5 else ""),
+            field="start_time",
+        )
+    _split_series(session, tenant, ts, shift.days, new_local.hour * 60 + new_local.minute)
+    change = SeriesChange()
+    for target, at in moves:
+        target.starts_at = at
+        target.ends_at = at + timedelta(minutes=target.duration_minutes)
+        target.reminder_sent_at = None  # a reminder is due again before the new time
+        change.changed.append(target)
+    session.flush()
+    return change
+
+
+def _day_text(day: date) -> str:
+    return f"{day.strftime('%a')} {day.day} {day.strftime('%b %Y')}"
+
+
+def _split_series(
+    session: Session, tenant: Tenant, ts: TutoringSession, shift_days: int, start_minute: int
+) -> None:
+    """The series from `ts` on follows a new rule (`shift_days` later, at `start_minute`):
+    the whole series when `ts` is its first session, else a new series that takes `ts`
+    and every later session (renumbered from 1), so each rule says when its sessions are."""
+    old = ts.series
+    assert old is not None and ts.series_position is not None
+    weekdays = weekday_mask({(day + shift_days) % 7 for day in weekdays_of(old.weekdays)})
+    first_day = local_date(tenant, ts.starts_at) + timedelta(days=shift_days)
+    until = old.until + timedelta(days=shift_days) if old.until is not None else None
+    if ts.series_position == 1:
+        old.weekdays, old.start_minute, old.first_day, old.until = (
+            weekdays,
+            start_minute,
+            first_day,
+            until,
+        )
+        session.flush()
+        return
+    start = ts.series_position
+    new = SessionSeries(
+        student_id=old.student_id,
+        staff_id=old.staff_id,
+        service=old.service,
+        every_weeks=old.every_weeks,
+        weekdays=weekdays,
+        start_minute=start_minute,
+        duration_minutes=old.duration_minutes,
+        first_day=first_day,
+        until=until,
+        count=old.occurrences - start + 1 if old.count is not None else None,
+        occurrences=old.occurrences - start + 1,
+        booked_by_family=old.booked_by_family,
+        created_by_id=old.created_by_id,
+    )
+    session.add(new)
+    for later in _series_sessions(session, old.id, tuple(SessionStatus), from_position=start):
+        assert later.series_position is not None
+        later.series = new
+        later.series_position -= start - 1
+    old.occurrences = start - 1
+    if old.count is not None:
+        old.count = start - 1
+    session.flush()
+
+
+# --- waiting for hours ------------------------------------------------------------------
+
+
+@dataclass
+class FillReport:
+    """What hours arriving did to the occurrences waiting for them."""
+
+    booked: list[TutoringSession] = field(default_factory=list)  # now upcoming, paid
+    taken: list[tuple[TutoringSession, str]] = field(default_factory=list)  # and why
+    waiting: list[TutoringSession] = field(default_factory=list)  # still no package pays
+
+    @property
+    def summary(self) -> str:
+        """What happened, for the person who added the hours ("" when nothing did)."""
+        parts = []
+        if self.booked:
+            count = len(self.booked)
+            parts.append(
+                f"{count} session{'s' if count > 1 else ''} waiting for hours "
+                f"{'are' if count > 1 else 'is'} booked now."
+            )
+        if self.taken:
+            count = len(self.taken)
+            parts.append(
+                f"{count} waiting session{'s' if count > 1 else ''} could not be booked: "
+                "the time was taken meanwhile (the family is told)."
+            )
+        return " ".join(parts)
+
+
+def _waiting(
+    session: Session, student_id: int, service: str, now: datetime
+) -> list[TutoringSession]:
+    return list(
+        session.scalars(
+            select(TutoringSession)
+            .where(
+                TutoringSession.student_id == student_id,
+                TutoringSession.service == service,
+                TutoringSession.status == SessionStatus.WAITING,
+                TutoringSession.starts_at > now,
+            )
+            .order_by(TutoringSession.starts_at, TutoringSession.id)
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
+def lock_for_hours(session: Session, student_id: int) -> None:
+    """Before hours are added to an existing package of the student (a renewal, an
+    adjustment, a package switched back on): take the locks `fill_waiting` will need
+    then, in the order every verb takes them, before the package's row is locked; then
+    call `fill_waiting(…, locks_held=True)`."""
+    _lock_people(session, _waiting_staff(session, student_id), student_id)
+
+
+def _lock_staff_if_free(session: Session, staff_ids: set[int]) -> set[int]:
+    """Lock these staff rows where no other transaction holds them (SKIP LOCKED), and
+    say which this transaction holds now. For a caller that holds a student's lock
+    already: waiting for a staff row after it would break the lock order."""
+    return set(
+        session.scalars(
+            select(User.id)
+            .where(User.id.in_(sorted(staff_ids)))
+            .order_by(User.id)
+            .with_for_update(key_share=True, skip_locked=True)
+        )
+    )
+
+
+def fill_waiting(
+    session: Session,
+    tenant: Tenant,
+    student_id: int,
+    service: str,
+    actor: User | None,
+    now: datetime | None = None,
+    *,
+    locks_held: bool = False,
+) -> FillReport:
+    """Design §10: hours arrived for the student's `service` (a package added, renewed or
+    bought, hours refunded). Their occurrences waiting for hours that are still ahead are
+    paid by rule 5, earliest first, each becoming UPCOMING — if its time is still free (no
+    overlapping session of the staff member or the student, the staff member not away and
+    still teaching it). One whose time was taken stays waiting. The family and the staff
+    members are e-mailed when any was booked or found taken.
+
+    Every place that adds hours calls this; the verbs that refund call it themselves.
+    `locks_held`: the caller holds the student's lock already, and the staff members'
+    it read before (`_lock_for_change(refunds=True)`, `lock_for_hours`). A staff member
+    whose occurrence appeared since (a series booked meanwhile) is then locked only if
+    free: waiting for them after the student could deadlock. If not free, their
+    occurrence stays waiting until hours next arrive (rare: it needs that race)."""
+    now = now or utcnow()
+    report = FillReport()
+    if not _waiting(session, student_id, service, now):
+        return report
+    if not locks_held:
+        lock_for_hours(session, student_id)
+    waiting = _waiting(session, student_id, service, now)  # as they are under the locks
+    if not waiting:
+        return report
+    held = _lock_staff_if_free(session, {ts.staff_id for ts in waiting})
+    first = local_date(tenant, waiting[0].starts_at)
+    last = local_date(tenant, waiting[-1].starts_at)
+    schedules: dict[int, availability.Schedule | None] = {}
+    for ts in waiting:
+        if ts.staff_id not in held:
+            log.info("session %s stays waiting: its staff member is busy in another change", ts.id)
+            report.waiting.append(ts)
+            continue
+        if ts.staff_id not in schedules:
+            schedules[ts.staff_id] = availability.load_schedule(
+                session, tenant, ts.staff_id, first_day=first, last_day=last, service=service
+            )
+        taken = _taken(session, tenant, ts, schedules[ts.staff_id])
+        if taken is not None:
+            report.taken.append((ts, taken))
+            continue
+        day = local_date(tenant, ts.starts_at)
+        if not payable_packages(session, ts.student_id, ts.service, day, ts.duration_minutes):
+            report.waiting.append(ts)
+            continue
+        try:
+            with session.begin_nested():  # a package drained by a concurrent adjustment
+                _move(session, ts, (SessionStatus.WAITING,), SessionStatus.UPCOMING)
+                _debit(session, tenant, actor, ts)
+        except NotEnoughHours:
+            session.refresh(ts)
+            report.waiting.append(ts)
+            continue
+        report.booked.append(ts)
+    if report.booked or report.taken:
+        series_mail.waiting_filled(
+            session, tenant, report.booked, report.taken, len(report.waiting)
+        )
+    return report
+
+
+def _taken(
+    session: Session,
+    tenant: Tenant,
+    ts: TutoringSession,
+    schedule: availability.Schedule | None,
+) -> str | None:
+    """Why a waiting occurrence's time is no longer free, or None."""
+    if schedule is None:
+        return f"{ts.staff.name} no longer teaches {Service(ts.service).label} here."
+    if schedule.away_during(ts.starts_at, ts.ends_at):
+        return f"{ts.staff.name} is away then."
+    try:
+        _check_overlap(
+            session,
+            tenant,
+            staff_id=ts.staff_id,
+            student_id=ts.student_id,
+            starts_at=ts.starts_at,
+            ends_at=ts.ends_at,
+            exclude_id=ts.id,
+        )
+    except DomainError as exc:
+        return exc.message
+    return None

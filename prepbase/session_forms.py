@@ -1,4 +1,5 @@
-"""Form pieces for scheduling: the date, start time and duration of a session.
+"""Form pieces for scheduling: the date, start time and duration of a session, and
+"Repeat weekly" for a series.
 
 Families (Book Session), staff (Propose Session) and admins use the same fields; each
 view fills the student, staff and service choices it may offer.
@@ -9,13 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from wtforms import SelectChoice, SelectField, StringField, TextAreaField, TimeField
-from wtforms.validators import DataRequired, InputRequired, Length, Optional
+from wtforms import (
+    BooleanField,
+    HiddenField,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+    TextAreaField,
+    TimeField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from prepbase import hours
-from prepbase.forms import DayField, Form, IdSelectField
+from prepbase.forms import CheckboxesField, DayField, Form, IdSelectField
 from prepbase.localtime import local_to_utc
-from prepbase.models import Attendance, Service, Tenant, User
+from prepbase.models import WEEKDAYS, Attendance, Service, Tenant, User
+from prepbase.models.series import MAX_EVERY_WEEKS
+from prepbase.series import MAX_COUNT, WeeklyRule, make_rule
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
 ATTENDANCE_CHOICES = [SelectChoice(a.value, a.label) for a in Attendance]
@@ -61,6 +73,67 @@ class ScheduleForm(SessionTimeForm):
     staff = IdSelectField("Tutor or counselor", validators=[DataRequired()])
 
 
+EVERY_CHOICES = [
+    SelectChoice(str(n), "week" if n == 1 else f"{n} weeks") for n in range(1, MAX_EVERY_WEEKS + 1)
+]
+WEEKDAY_CHOICES = [SelectChoice(str(day), name) for day, name in enumerate(WEEKDAYS)]
+
+
+class RepeatScheduleForm(ScheduleForm):
+    """Book Session / Propose Session with "Repeat weekly" (design §10): every 1–4 weeks,
+    on one or more weekdays, for N sessions or until a day. A series is shown first as a
+    plan; the confirming form carries the plan's fingerprint (`plan`)."""
+
+    repeat = BooleanField("Repeat this session weekly")
+    every = SelectField("Every", choices=EVERY_CHOICES, default="1")
+    weekdays = CheckboxesField(
+        "On (none chosen: the date's weekday)", choices=WEEKDAY_CHOICES, coerce=int
+    )
+    count = IntegerField(
+        "Number of sessions",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_COUNT, message=f"Choose 1 to {MAX_COUNT} sessions."),
+        ],
+        render_kw={"inputmode": "numeric"},
+    )
+    until = DayField(
+        "Or until (the last day)",
+        validators=[Optional()],
+        description="A series lasts at most a year.",
+    )
+    plan = HiddenField()
+
+    def rule(self) -> WeeklyRule:
+        """The series' rule from the first day and time; DomainError under the field."""
+        return make_rule(
+            first_day=self.date.data,
+            start=self.start_time.data,
+            weekdays=self.weekdays.data or (),
+            every_weeks=int(self.every.data or 1),
+            until=self.until.data,
+            count=self.count.data,
+        )
+
+    def posted_values(self) -> list[tuple[str, str]]:
+        """Every field as posted (name, value), for the confirming form to carry along
+        as hidden inputs; the CSRF token and the plan are the confirming form's own."""
+        pairs: list[tuple[str, str]] = []
+        for field in self:
+            if field.short_name in ("csrf_token", "plan"):
+                continue
+            if field.short_name == "weekdays":
+                pairs += [(field.name, str(day)) for day in field.data or ()]
+            elif field.short_name == "repeat":
+                if field.data:
+                    pairs.append((field.name, "y"))
+            elif isinstance(field, SelectField):
+                pairs.append((field.name, str(field.data or "")))
+            else:
+                pairs.append((field.name, field._value()))
+        return pairs
+
+
 class AttendanceForm(Form):
     attendance = SelectField("Attendance", choices=ATTENDANCE_CHOICES, validators=[DataRequired()])
 
@@ -79,6 +152,7 @@ __all__ = [
     "ActionPlanForm",
     "AttendanceForm",
     "ReasonForm",
+    "RepeatScheduleForm",
     "ScheduleForm",
     "SessionTimeForm",
     "staff_choices",

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from sqlalchemy import Select, func, select
-from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from prepbase.lifecycle import is_new_booking, needs_completion
 from prepbase.models import OPEN_STATUSES, Package, SessionStatus, TutoringSession
@@ -24,11 +24,14 @@ RECENT_COMPLETED = 20
 
 
 def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringSession]]:
-    # Many-to-one joins: one row per session, no extra statement per row.
+    # Many-to-one joins: one row per session, no extra statement per row. A weekly
+    # series ("3 of 10 · every Tue"): one statement for all, and none when no session
+    # of the list belongs to one.
     return stmt.options(
         joinedload(TutoringSession.student),
         joinedload(TutoringSession.staff),
         joinedload(TutoringSession.package),
+        selectinload(TutoringSession.series),
     )
 
 
@@ -60,6 +63,7 @@ class StaffBoard:
     needs_completion: list[TutoringSession] = field(default_factory=list)
     upcoming: list[TutoringSession] = field(default_factory=list)
     pending: list[TutoringSession] = field(default_factory=list)
+    waiting: list[TutoringSession] = field(default_factory=list)  # for hours, still ahead
     completed: list[TutoringSession] = field(default_factory=list)
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
 
@@ -70,6 +74,7 @@ class StaffBoard:
             *self.needs_completion,
             *self.upcoming,
             *self.pending,
+            *self.waiting,
             *self.completed,
         ]
 
@@ -82,18 +87,25 @@ def staff_board(
     completed_limit: int = RECENT_COMPLETED,
 ) -> StaffBoard:
     """The sessions of `staff_id`: new family bookings to confirm, started sessions that
-    still need attendance or an action plan, upcoming and pending ones, and the most
-    recent completed ones. `today` is the business's day at `now`."""
+    still need attendance or an action plan, upcoming and pending ones, series
+    occurrences waiting for hours, and the most recent completed ones. `today` is the
+    business's day at `now`."""
     board = StaffBoard()
     open_sessions = session.scalars(
         _with_people(
             select(TutoringSession)
-            .where(TutoringSession.staff_id == staff_id, TutoringSession.status.in_(OPEN_STATUSES))
+            .where(
+                TutoringSession.staff_id == staff_id,
+                TutoringSession.status.in_((*OPEN_STATUSES, SessionStatus.WAITING)),
+            )
             .order_by(TutoringSession.starts_at, TutoringSession.id)
         )
     )
     for ts in open_sessions:
-        if ts.status == SessionStatus.PENDING:
+        if ts.status == SessionStatus.WAITING:
+            if ts.starts_at > now:  # one whose time passed was never held: gone
+                board.waiting.append(ts)
+        elif ts.status == SessionStatus.PENDING:
             board.pending.append(ts)
         elif needs_completion(ts, now):
             board.needs_completion.append(ts)
@@ -161,13 +173,14 @@ class StudentHistory:
 
     upcoming: list[TutoringSession] = field(default_factory=list)
     pending: list[TutoringSession] = field(default_factory=list)
+    waiting: list[TutoringSession] = field(default_factory=list)  # series, for hours
     completed: list[TutoringSession] = field(default_factory=list)
     closed: list[TutoringSession] = field(default_factory=list)  # cancelled or declined
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def sessions(self) -> list[TutoringSession]:
         """Every session of the student."""
-        return [*self.upcoming, *self.pending, *self.completed, *self.closed]
+        return [*self.upcoming, *self.pending, *self.waiting, *self.completed, *self.closed]
 
 
 def student_history(session: Session, student_id: int, today: date) -> StudentHistory:
@@ -184,6 +197,7 @@ def student_history(session: Session, student_id: int, today: date) -> StudentHi
     lists = {
         SessionStatus.UPCOMING: history.upcoming,
         SessionStatus.PENDING: history.pending,
+        SessionStatus.WAITING: history.waiting,
         SessionStatus.COMPLETED: history.completed,
     }
     for ts in rows:

@@ -11,12 +11,10 @@ from wtforms import (
     IntegerField,
     SelectChoice,
     SelectField,
-    SelectMultipleField,
     StringField,
     TelField,
     TextAreaField,
     ValidationError,
-    widgets,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
@@ -24,6 +22,7 @@ from prepbase import hours, money, packages
 from prepbase.business import REMINDER_CHOICES, STEP_CHOICES
 from prepbase.errors import DomainError
 from prepbase.forms import (
+    CheckboxesField,
     DayField,
     Form,
     IdSelectField,
@@ -44,11 +43,6 @@ STAFF_ROLE_CHOICES = [
     SelectChoice(r.value, r.label) for r in (Role.TUTOR, Role.COUNSELOR, Role.ADMIN)
 ]
 NEW_FAMILY = "new"
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = widgets.ListWidget(prefix_label=False)
-    option_widget = widgets.CheckboxInput()
 
 
 class StudentForm(Form):

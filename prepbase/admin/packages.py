@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import hours, packages
+from prepbase import hours, packages, scheduling
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
 from prepbase.admin.forms import CUSTOM, AdjustForm, PackageForm
@@ -89,6 +89,7 @@ def package_new(student_id: int) -> Response:
                 expires_on=form.expires_on.data,
                 offering=offering,
             )
+            filled = _hours_arrived(package)
         except DomainError as exc:
             refused(form, exc)
         else:
@@ -99,7 +100,7 @@ def package_new(student_id: int) -> Response:
             )
             if inactive_reason(package) is InactiveReason.EXPIRED:
                 message += " Its expiry date has passed, so it is Inactive · Expired."
-            flash(message, "success")
+            flash(" ".join(filter(None, [message, filled])), "success")
             return hx_redirect(url_for(".student_packages", student_id=student.id))
     if offering is not None:
         form.fill_from(offering)  # the offering's terms, shown in the disabled fields
@@ -112,6 +113,21 @@ def package_new(student_id: int) -> Response:
         offering=offering,
         has_offerings=bool(offerings),
     )
+
+
+def _hours_arrived(package: Package, *, locks_held: bool = False) -> str:
+    """Hours were added to the package: the student's sessions waiting for hours of its
+    service are paid now where they can be (design §10); what happened, in a sentence.
+    `locks_held`: `scheduling.lock_for_hours` ran before the package changed."""
+    report = scheduling.fill_waiting(
+        db.session,
+        g.tenant,
+        package.student_id,
+        package.service,
+        current_user,
+        locks_held=locks_held,
+    )
+    return report.summary
 
 
 # --- one package: its ledger, adjustments, status ---------------------------------------
@@ -145,10 +161,14 @@ def package_adjust(package_id: int) -> Response:
     package = get_or_404(Package, package_id)
     form = AdjustForm()
     if form.validate_on_submit():
+        adding = (form.minutes or 0) > 0
         try:
+            if adding:  # the locks hours arriving need, before the package's (lock order)
+                scheduling.lock_for_hours(db.session, package.student_id)
             change = hours.adjust(
                 db.session, package, form.minutes or 0, current_user, form.note.data
             )
+            filled = _hours_arrived(package, locks_held=True) if adding else ""
         except DomainError as exc:
             refused(form, exc)
         else:
@@ -156,7 +176,7 @@ def package_adjust(package_id: int) -> Response:
             sign = "+" if change.after > change.before else ""
             flash(
                 f"{package.name}: {sign}{hours.hours_phrase(change.after - change.before)}; "
-                f"{hours.format_hours(change.after)} remaining.",
+                f"{hours.format_hours(change.after)} remaining. {filled}".rstrip(),
                 "success",
             )
             return hx_redirect(url_for(".package_detail", package_id=package.id))
@@ -178,7 +198,11 @@ def package_toggle(package_id: int) -> Response:
         error = "Choose Active or Inactive."
     elif wanted != package.active_on(today):  # the status the page shows
         try:
+            if wanted:  # its hours count again: sessions waiting for hours may use them
+                scheduling.lock_for_hours(db.session, package.student_id)
             packages.set_package_active(db.session, current_user, package, wanted, today=today)
+            if wanted:
+                _hours_arrived(package, locks_held=True)
         except DomainError as exc:
             db.session.rollback()
             error = exc.message

@@ -10,19 +10,20 @@ from werkzeug.datastructures import MultiDict
 from wtforms import SelectChoice
 
 from prepbase.models import Student, Tenant
-from prepbase.session_forms import ScheduleForm, staff_choices
+from prepbase.session_forms import RepeatScheduleForm, ScheduleForm, staff_choices
 from prepbase.slots import bookable_staff
 
 
 def book_session_form(
     session: Session, tenant: Tenant, students: Sequence[Student], service: str | None = None
-) -> ScheduleForm:
-    """The Book Session form with the family's students and the staff who can teach.
+) -> RepeatScheduleForm:
+    """The Book Session form (with "Repeat weekly") with the family's students and the
+    staff who can teach.
 
     On a POST every active staff member stays a valid choice, so a tutor who does not
     offer the chosen service gets the domain's message instead of "Not a valid choice".
     """
-    form = ScheduleForm()
+    form = RepeatScheduleForm()
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
     form.staff.choices = staff_choices(bookable_staff(session, service))
     # With JavaScript, choosing a service reloads the staff select with who offers it.

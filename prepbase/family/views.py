@@ -7,7 +7,9 @@ row answers 404, exactly like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
@@ -39,7 +41,9 @@ from prepbase.models import (
     User,
     utcnow,
 )
-from prepbase.session_forms import ScheduleForm
+from prepbase.scheduling import PlanChanged, SeriesPlan
+from prepbase.series import NewSeries
+from prepbase.session_forms import RepeatScheduleForm, ScheduleForm
 from prepbase.tenant_url import get_or_404
 
 DASHBOARD = "family/dashboard.html"
@@ -51,7 +55,10 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     today = business_today(g.tenant, now)
     students = visible_students(db.session, current_user)
     active = packages.active_packages(db.session, [s.id for s in students], today)
-    open_sessions = family_sessions(db.session, students, OPEN_STATUSES)
+    # Open sessions, and series occurrences waiting for hours (design §10), in one query.
+    listed = family_sessions(db.session, students, (*OPEN_STATUSES, SessionStatus.WAITING))
+    open_sessions = [ts for ts in listed if ts.status != SessionStatus.WAITING]
+    waiting = [ts for ts in listed if ts.status == SessionStatus.WAITING and ts.starts_at > now]
     # The previews use the packages already on the page: no query per proposal.
     pending = scheduling.accept_previews(
         g.tenant, [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], active
@@ -73,7 +80,11 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
         "running_low": [p for p in active if p.running_low(g.tenant.low_balance_minutes)],
         "pending": pending,
         "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
-        "actions": scheduling.family_actions(open_sessions, pending, current_user, now),
+        "waiting": waiting,
+        "proposed_series": _first_of_each_series([row.session for row in pending], now),
+        "actions": scheduling.family_actions(
+            [*open_sessions, *waiting], pending, current_user, now
+        ),
         "action_form": ActionForm(),  # the CSRF token of the Accept/Decline/Cancel buttons
         "completed": family_sessions(
             db.session,
@@ -94,6 +105,16 @@ def dashboard() -> Response:
     context = _dashboard_context()
     context["notice"] = _answer_prompt(context["pending"])
     return render(DASHBOARD, **context)
+
+
+def _first_of_each_series(proposals: list[TutoringSession], now: datetime) -> list[TutoringSession]:
+    """Each proposed series once, by its first proposal still to come (a series is
+    accepted whole from there, design §10)."""
+    firsts: dict[int, TutoringSession] = {}
+    for ts in proposals:
+        if ts.series_id is not None and ts.starts_at > now:
+            firsts.setdefault(ts.series_id, ts)
+    return list(firsts.values())
 
 
 def _answer_prompt(pending: list[scheduling.AcceptPreview]) -> str | None:
@@ -190,6 +211,8 @@ def session_new() -> Response:
     if request.method == "GET":
         _fill_from_args(form)
     if form.validate_on_submit():
+        if form.repeat.data:
+            return _book_series(form, students)
         try:
             ts = scheduling.book_session(
                 db.session,
@@ -219,6 +242,72 @@ def session_new() -> Response:
         form=form,
         students=students,
         picker=_slot_picker(form, students),
+    )
+
+
+def _book_series(form: RepeatScheduleForm, students: list[Student]) -> Response:
+    """Book Session with "Repeat weekly" (design §10): first the plan — which sessions
+    are booked and from which package, which would wait for hours, which are not free —
+    then, posted again with the plan's fingerprint, the booking itself."""
+    try:
+        new = NewSeries(
+            student=_chosen_student(students, form.student.data),
+            staff=get_or_404(User, int(form.staff.data)),
+            service=form.service.data,
+            rule=form.rule(),
+            duration_minutes=form.duration_minutes(),
+        )
+        if not form.plan.data:
+            plan = scheduling.plan_booking_series(db.session, g.tenant, current_user, new)
+            return _series_preview(form, new, plan)
+        made = scheduling.book_series(
+            db.session, g.tenant, current_user, new, expected=form.plan.data
+        )
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except PlanChanged as exc:
+        db.session.rollback()  # nothing of a refused booking is kept
+        return _series_preview(form, new, exc.plan, error=exc.message, status=422)
+    except DomainError as exc:
+        db.session.rollback()
+        apply_domain_error(form, exc)
+        return render(
+            "family/book.html",
+            block="form",
+            status=422,
+            form=form,
+            students=students,
+            picker=_slot_picker(form, students),
+        )
+    waiting = sum(1 for ts in made if ts.status == SessionStatus.WAITING)
+    message = (
+        f"{new.student.first_name}'s weekly sessions with {new.staff.name} "
+        f"({new.rule.rhythm}): {len(made) - waiting} booked"
+    )
+    message += f", {waiting} waiting for hours." if waiting else "."
+    db.session.commit()
+    flash(message, "success")
+    return hx_redirect(url_for(".dashboard"))
+
+
+def _series_preview(
+    form: RepeatScheduleForm,
+    new: NewSeries,
+    plan: SeriesPlan,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        "family/series_preview.html",
+        block="form",
+        status=status,
+        form=form,
+        new=new,
+        plan=plan,
+        error=error,
+        change_url=f"{url_for('.session_new')}?{urlencode(form.posted_values())}",
     )
 
 
@@ -341,6 +430,77 @@ def session_cancel(session_id: int) -> Response:
         return message
 
     return _session_action(session_id, act, done)
+
+
+@bp.post("/sessions/<id:session_id>/cancel-following")
+def session_cancel_following(session_id: int) -> Response:
+    """Cancel this session of a weekly series and its following ones (design §10)."""
+    changes: dict[str, scheduling.SeriesChange] = {}
+
+    def act(ts: TutoringSession) -> None:
+        changes["done"] = scheduling.cancel_following(db.session, g.tenant, current_user, ts)
+
+    def done(ts: TutoringSession) -> str:
+        change = changes["done"]
+        message = f"Cancelled {len(change.changed)} of {ts.student.first_name}'s weekly sessions."
+        if change.refunded:
+            message += f" {hours_phrase(change.refunded)} went back to the packages."
+        return message
+
+    return _session_action(session_id, act, done)
+
+
+# --- Accept a weekly series --------------------------------------------------------------
+
+
+@bp.route("/sessions/<id:session_id>/accept-series", methods=["GET", "POST"])
+def series_accept(session_id: int) -> Response:
+    """Accept every proposal of a weekly series still to come (design §10): the page
+    shows which would be paid, and from which package, and which would wait for hours;
+    the button accepts exactly that (the plan's fingerprint), else it shows the new plan."""
+    ts = _own_session(session_id)
+    form = ActionForm()
+    error = None
+    plan: SeriesPlan | None = None
+    if request.method == "POST" and not form.validate_on_submit():
+        error = "Your form expired. Reload the page and try again."
+    elif request.method == "POST":
+        try:
+            answered = scheduling.accept_series(
+                db.session, g.tenant, current_user, ts, expected=request.form.get("plan", "")
+            )
+        except NotFound:
+            db.session.rollback()
+            abort(404)
+        except PlanChanged as exc:
+            db.session.rollback()
+            error, plan = exc.message, exc.plan
+        except DomainError as exc:
+            db.session.rollback()
+            error = exc.message
+        else:
+            waiting = sum(1 for p in answered if p.status == SessionStatus.WAITING)
+            message = f"Accepted {len(answered)} weekly sessions of {ts.student.first_name}"
+            message += f"; {waiting} wait for hours." if waiting else "."
+            db.session.commit()
+            flash(message, "success")
+            return hx_redirect(url_for(".dashboard"))
+    if plan is None:
+        try:
+            plan = scheduling.plan_series_acceptance(db.session, g.tenant, current_user, ts)
+        except NotFound:
+            abort(404)
+        except DomainError as exc:
+            error = exc.message
+    return render(
+        "family/series_accept.html",
+        block="accept",
+        status=422 if error else 200,
+        ts=ts,
+        plan=plan,
+        error=error,
+        form=form,
+    )
 
 
 # --- package history ------------------------------------------------------------------

@@ -28,6 +28,7 @@ from prepbase.models.people import (
     Student,
     User,
 )
+from prepbase.models.series import SessionSeries
 from prepbase.models.tenant import Tenant
 from prepbase.models.tokens import AuthToken, OutboundEmail
 
@@ -54,6 +55,7 @@ __all__ = [
     "PurchaseStatus",
     "Role",
     "Service",
+    "SessionSeries",
     "SessionStatus",
     "StaffService",
     "StripeEvent",

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
 from prepbase.models.people import Student, User
+from prepbase.models.series import SessionSeries
 from prepbase.tenancy import TenantScoped
 
 
@@ -64,10 +65,14 @@ class SessionStatus(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     DECLINED = "declined"
+    # A series occurrence no package could pay for when it was booked or accepted: it
+    # holds no hours and reserves no time (not in OPEN_STATUSES) until hours arrive
+    # (`scheduling.fill_waiting`).
+    WAITING = "waiting"
 
     @property
     def label(self) -> str:
-        return self.value.title()
+        return "Waiting for hours" if self is SessionStatus.WAITING else self.value.title()
 
 
 # A session still to happen (design §3): it holds its time on the calendar and may
@@ -272,9 +277,26 @@ class TutoringSession(TenantScoped, Base):
     # Set when `flask prepbase remind` claims the reminder (once per start time).
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # A weekly series' occurrence: which series, and its number in it (1, 2, …).
+    series_id: Mapped[int | None] = mapped_column(ForeignKey("session_series.id"), index=True)
+    series_position: Mapped[int | None] = mapped_column(Integer)
 
     student: Mapped[Student] = relationship()
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
     scheduled_by: Mapped[User | None] = relationship(foreign_keys=[scheduled_by_id])
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     package: Mapped[Package | None] = relationship()
+    series: Mapped[SessionSeries | None] = relationship()
+
+    @property
+    def status_label(self) -> str:
+        """The status as people read it ("Waiting for hours")."""
+        return SessionStatus(self.status).label
+
+    @property
+    def series_label(self) -> str | None:
+        """ "3 of 10 · every Tue" for an occurrence of a weekly series, else None."""
+        series = self.series
+        if series is None:
+            return None
+        return f"{self.series_position} of {series.occurrences} · {series.rhythm}"

@@ -2,13 +2,37 @@
 
 from __future__ import annotations
 
-from prepbase.session_forms import SessionTimeForm
+from wtforms import SelectChoice, SelectField
+
+from prepbase.session_forms import ReasonForm, SessionTimeForm
+
+THIS, FOLLOWING = "this", "following"
+
+
+def which_field(label: str) -> SelectField:
+    """For a weekly series' session (design §10): this one, or this and the following."""
+    return SelectField(
+        label,
+        choices=[
+            SelectChoice(THIS, "This session"),
+            SelectChoice(FOLLOWING, "This and following sessions of the series"),
+        ],
+        default=THIS,
+    )
 
 
 class RescheduleForm(SessionTimeForm):
-    """Move a session: a new date and start time; its length stays."""
+    """Move a session: a new date and start time; its length stays. In a series, the
+    following sessions may move with it (as many days, to the same new time)."""
 
     duration = None  # a subclass drops an inherited field by setting it to None
+    which = which_field("Move")
+
+
+class CancelForm(ReasonForm):
+    """Cancel Session, with an optional reason; in a series, this or this and following."""
+
+    which = which_field("Cancel")
 
 
 class DurationForm(SessionTimeForm):

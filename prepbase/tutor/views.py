@@ -8,6 +8,7 @@ A session that is not the actor's is a 404, like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from flask import abort, flash, g, request, url_for
 from flask_login import current_user
@@ -27,18 +28,20 @@ from prepbase.htmx import hx_redirect, render
 from prepbase.lifecycle import actions_by_session, allowed_actions
 from prepbase.localtime import business_today, format_when, to_local
 from prepbase.models import Role, SessionStatus, Student, TutoringSession, User, utcnow
+from prepbase.scheduling import PlanChanged, SeriesPlan
+from prepbase.series import NewSeries
 from prepbase.session_forms import (
     SERVICE_CHOICES,
     ActionPlanForm,
     AttendanceForm,
     ReasonForm,
-    ScheduleForm,
+    RepeatScheduleForm,
     staff_choices,
 )
 from prepbase.session_lists import staff_board
 from prepbase.tenant_url import get_or_404
 from prepbase.tutor.blueprint import bp
-from prepbase.tutor.forms import DurationForm, RescheduleForm
+from prepbase.tutor.forms import FOLLOWING, CancelForm, DurationForm, RescheduleForm
 
 
 def _refused(form: FlaskForm, exc: DomainError) -> None:
@@ -55,8 +58,8 @@ def _decline_form(ts: TutoringSession, **kwargs: object) -> ReasonForm:
     return form
 
 
-def _cancel_form(**kwargs: object) -> ReasonForm:
-    form = ReasonForm(prefix="cancel", **kwargs)
+def _cancel_form(**kwargs: object) -> CancelForm:
+    form = CancelForm(prefix="cancel", **kwargs)
     form.reason.label.text = "Reason (optional)"
     return form
 
@@ -112,7 +115,7 @@ def _offered(field: object, value: str) -> bool:
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
 def session_new() -> Response:
-    form = ScheduleForm()
+    form = RepeatScheduleForm()
     form.student.choices = _student_choices()
     form.service.choices = _service_choices(current_user)
     form.staff.choices = _staff_choices(current_user)
@@ -129,7 +132,11 @@ def session_new() -> Response:
         for name in ("date", "start_time"):
             if request.args.get(name):
                 form[name].process(request.args)
+        if request.args.get("repeat"):  # back from a series' preview: "Change the time"
+            form.process(formdata=request.args)
     if form.validate_on_submit():
+        if form.repeat.data:
+            return _propose_series(form)
         try:
             ts = scheduling.propose_session(
                 db.session,
@@ -159,6 +166,61 @@ def session_new() -> Response:
                 flash(f"Note: {outside} It is proposed anyway.", "info")
             return hx_redirect(url_for(".session_detail", session_id=ts.id))
     return render("tutor/propose.html", block="form", status=form_status(), form=form)
+
+
+def _propose_series(form: RepeatScheduleForm) -> Response:
+    """Propose Session with "Repeat weekly" (design §10): first the plan (which sessions
+    are proposed, which are not free and why), then, posted again with the plan's
+    fingerprint, the proposals themselves."""
+    try:
+        new = NewSeries(
+            student=get_or_404(Student, int(form.student.data)),
+            staff=get_or_404(User, int(form.staff.data)),
+            service=form.service.data,
+            rule=form.rule(),
+            duration_minutes=form.duration_minutes(),
+        )
+        if not form.plan.data:
+            plan = scheduling.plan_proposed_series(db.session, g.tenant, current_user, new)
+            return _series_preview(form, new, plan)
+        made = scheduling.propose_series(
+            db.session, g.tenant, current_user, new, expected=form.plan.data
+        )
+    except PlanChanged as exc:
+        db.session.rollback()
+        return _series_preview(form, new, exc.plan, error=exc.message, status=422)
+    except DomainError as exc:
+        _refused(form, exc)
+        return render("tutor/propose.html", block="form", status=422, form=form)
+    db.session.commit()
+    first = made[0]
+    flash(
+        f"{len(made)} weekly sessions proposed for {first.student.full_name} "
+        f"({new.rule.rhythm}, from {format_when(g.tenant.timezone, first.starts_at)}). They "
+        "are pending until the family accepts them; no hours move until then.",
+        "success",
+    )
+    return hx_redirect(url_for(".session_detail", session_id=first.id))
+
+
+def _series_preview(
+    form: RepeatScheduleForm,
+    new: NewSeries,
+    plan: SeriesPlan,
+    *,
+    error: str | None = None,
+    status: int = 200,
+) -> Response:
+    return render(
+        "tutor/series_preview.html",
+        block="form",
+        status=status,
+        form=form,
+        new=new,
+        plan=plan,
+        error=error,
+        change_url=f"{url_for('.session_new')}?{urlencode(form.posted_values())}",
+    )
 
 
 # --- one session --------------------------------------------------------------------------
@@ -285,7 +347,15 @@ def session_plan(session_id: int) -> Response:
 
 @bp.post("/sessions/<id:session_id>/cancel")
 def session_cancel(session_id: int) -> Response:
-    def act(ts: TutoringSession, form: ReasonForm) -> str:
+    def act(ts: TutoringSession, form: CancelForm) -> str:
+        if form.which.data == FOLLOWING:
+            change = scheduling.cancel_following(
+                db.session, g.tenant, current_user, ts, form.reason.data or ""
+            )
+            message = f"{len(change.changed)} sessions of the series cancelled."
+            if change.refunded:
+                message += f" {hours_phrase(change.refunded)} went back to the packages."
+            return message
         charged, package = ts.charged_minutes, ts.package
         scheduling.cancel_session(db.session, g.tenant, current_user, ts, form.reason.data or "")
         if charged and package is not None:
@@ -330,6 +400,14 @@ def session_duration(session_id: int) -> Response:
 @bp.post("/sessions/<id:session_id>/reschedule")
 def session_reschedule(session_id: int) -> Response:
     def act(ts: TutoringSession, form: RescheduleForm) -> str:
+        if form.which.data == FOLLOWING:
+            change = scheduling.reschedule_following(
+                db.session, g.tenant, current_user, ts, form.starts_at(g.tenant)
+            )
+            return (
+                f"{len(change.changed)} sessions of the series moved; this one to "
+                f"{format_when(g.tenant.timezone, ts.starts_at)}."
+            )
         scheduling.reschedule(db.session, g.tenant, current_user, ts, form.starts_at(g.tenant))
         return f"Session moved to {format_when(g.tenant.timezone, ts.starts_at)}."
 
