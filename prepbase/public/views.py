@@ -59,7 +59,7 @@ def sign_in() -> Response:
 def sign_in_links() -> Response:
     """Forgot the URL name: e-mail the address its sign-in links. The page says the same
     whether or not the address has an account, and the e-mails leave after the answer
-    has gone (the time it takes says nothing either)."""
+    has gone, so the SMTP conversation does not show in how long the answer takes."""
     form = SignInLinksForm()
     if not form.validate_on_submit():
         return _sign_in_page("public/signin.html", "links_form", links_form=form)
