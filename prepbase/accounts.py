@@ -122,6 +122,25 @@ _TENANT_AND_USER = (
 )
 
 
+def sign_in_accounts(session: Session, email: str) -> list[tuple[Tenant, User]]:
+    """Every business where `email` can sign in (an active account with a password),
+    with the account, by business name: the e-mail the home page's "Forgot your URL
+    name?" sends. Looks across businesses, as signing in must before a business is
+    known; the caller answers the same way whatever it finds."""
+    with unscoped():
+        rows = session.execute(
+            select(Tenant, User)
+            .join(User, User.tenant_id == Tenant.id)
+            .where(
+                User.email == normalize_email(email),
+                User.active.is_(True),
+                User.password_hash.is_not(None),
+            )
+            .order_by(Tenant.name, Tenant.id)
+        ).all()
+    return [(tenant, user) for tenant, user in rows]
+
+
 # --- passwords ---------------------------------------------------------------------
 
 

@@ -146,6 +146,13 @@ def weekly_ranges(staff: User) -> dict[int, Ranges]:
     return {day: sorted(ranges) for day, ranges in week.items()}
 
 
+def has_working_hours(session: Session, staff_id: int) -> bool:
+    """Whether a staff member has set weekly hours: until then their dashboard asks them
+    to (new tutors and counselors are booked at any time until they do)."""
+    first = select(WorkingHours.id).where(WorkingHours.staff_id == staff_id).limit(1)
+    return session.scalar(first) is not None
+
+
 def set_weekly_hours(
     session: Session,
     tenant: Tenant,

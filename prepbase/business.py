@@ -4,6 +4,7 @@ online payments), and whether it sells hours online."""
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from sqlalchemy import select
@@ -87,6 +88,38 @@ def validate_slug(session: Session, slug: str) -> str:
     if session.scalar(select(Tenant.id).where(Tenant.slug == slug)) is not None:
         raise DomainError("That URL name is already taken.", field="slug")
     return slug
+
+
+def find_business(session: Session, typed: str) -> Tenant:
+    """The business whose URL name a person typed into the home page's Sign in form.
+
+    Takes the name, or its sign-in address pasted whole (`https://…/bright-path/login`,
+    `/bright-path`); refuses, with what to do instead, anything no business uses. That
+    says no more than `/<name>/login` does, which answers 404 for a name nobody uses."""
+    text = (typed or "").strip()
+    if "@" in text and "/" not in text:
+        raise DomainError(
+            "That looks like an e-mail address. Enter it under “Forgot your URL name?” "
+            "and we will e-mail you your sign-in links.",
+            field="business",
+        )
+    path = urlsplit(text).path if "://" in text else text
+    parts = [part for part in path.split("/") if part]
+    if len(parts) > 1 and "://" not in text and "." in parts[0]:
+        parts = parts[1:]  # a host typed without https://: app.example.com/bright-path
+    name = parts[0].lower() if parts else ""
+    tenant = (
+        session.scalar(select(Tenant).where(Tenant.slug == name))
+        if SLUG_RE.match(name) and len(name) <= 40
+        else None
+    )
+    if tenant is None:
+        raise DomainError(
+            "No business signs in with that URL name. Check the spelling, or get your "
+            "sign-in links by e-mail below.",
+            field="business",
+        )
+    return tenant
 
 
 def validate_timezone(name: str) -> str:

@@ -4,11 +4,19 @@ Invariant: a package's `remaining_minutes` equals the sum of its ledger entries 
 never negative. Each change is one conditional UPDATE (so concurrent requests, processes
 or servers cannot overdraw: the database re-checks the condition on the locked row) plus
 one appended entry, in the caller's transaction.
+
+Entries are stamped when they are written. The one exception is `at=` on the verbs
+below: the date a change really happened, for writing down a past that did not happen
+in PrepBase (the demo business's history, `prepbase.demo`; later, imports). The pages,
+jobs and webhooks never pass it. A dated entry still goes through the same conditional
+UPDATE, and it may not lie in the future nor before the package's latest entry, so a
+package's entries stay in time order and each `balance_after` reads as its history.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -17,7 +25,7 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from prepbase.errors import DomainError
-from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User
+from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User, utcnow
 from prepbase.numbers import typed_decimal
 
 MAX_PACKAGE_HOURS = 2000
@@ -83,8 +91,11 @@ def _apply(
     note: str = "",
     renewal_period: object = None,
     require_active: bool = False,
+    at: datetime | None = None,
 ) -> Change | None:
     """Move `minutes` (signed) on a package if the balance allows; None when it does not."""
+    if at is not None:
+        _check_dated(session, package_id, at)
     adds_to_total = kind in (EntryKind.GRANT, EntryKind.RENEWAL) or (
         kind == EntryKind.ADJUSTMENT and minutes > 0
     )
@@ -113,6 +124,8 @@ def _apply(
         renewal_period=renewal_period,
         note=note,
     )
+    if at is not None:
+        entry.created_at = at
     session.add(entry)
     session.flush()
     # An object already loaded must not show the balance from before the UPDATE.
@@ -122,17 +135,40 @@ def _apply(
     return Change(package_id, after - minutes, after, entry)
 
 
+def _check_dated(session: Session, package_id: int, at: datetime) -> None:
+    # A programming error, not a person's: only the seeder and imports date entries.
+    if at > utcnow():
+        raise ValueError(f"a ledger entry cannot be dated in the future ({at})")
+    latest = session.scalar(
+        select(func.max(LedgerEntry.created_at)).where(LedgerEntry.package_id == package_id)
+    )
+    if latest is not None and at < latest:
+        raise ValueError(f"package {package_id} has an entry of {latest}, after {at}")
+
+
 def grant(
-    session: Session, package: Package, minutes: int, actor: User | None, note: str = ""
+    session: Session,
+    package: Package,
+    minutes: int,
+    actor: User | None,
+    note: str = "",
+    *,
+    at: datetime | None = None,
 ) -> Change:
     """Add hours to a package (its initial grant)."""
-    change = _apply(session, package.id, minutes, EntryKind.GRANT, actor, note=note)
+    change = _apply(session, package.id, minutes, EntryKind.GRANT, actor, note=note, at=at)
     assert change is not None  # a positive change always applies
     return change
 
 
 def renew(
-    session: Session, package: Package, minutes: int, period_start: object, note: str = ""
+    session: Session,
+    package: Package,
+    minutes: int,
+    period_start: object,
+    note: str = "",
+    *,
+    at: datetime | None = None,
 ) -> Change:
     """Grant a recurring package's hours for one period (unique per package and period)."""
     change = _apply(
@@ -143,13 +179,20 @@ def renew(
         None,
         note=note,
         renewal_period=period_start,
+        at=at,
     )
     assert change is not None
     return change
 
 
 def debit_for_session(
-    session: Session, package_id: int, ts: TutoringSession, minutes: int, actor: User | None
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User | None,
+    *,
+    at: datetime | None = None,
 ) -> Change | None:
     """Take a session's minutes from an active package; None if they are not all there."""
     return _apply(
@@ -160,6 +203,7 @@ def debit_for_session(
         actor,
         tutoring_session=ts,
         require_active=True,
+        at=at,
     )
 
 
@@ -170,21 +214,38 @@ def refund_for_session(
     minutes: int,
     actor: User | None,
     note: str = "",
+    *,
+    at: datetime | None = None,
 ) -> Change:
     """Give a session's minutes back to the package that paid (active or not)."""
     change = _apply(
-        session, package_id, minutes, EntryKind.REFUND, actor, tutoring_session=ts, note=note
+        session,
+        package_id,
+        minutes,
+        EntryKind.REFUND,
+        actor,
+        tutoring_session=ts,
+        note=note,
+        at=at,
     )
     assert change is not None
     return change
 
 
-def adjust(session: Session, package: Package, minutes: int, actor: User, note: str) -> Change:
+def adjust(
+    session: Session,
+    package: Package,
+    minutes: int,
+    actor: User,
+    note: str,
+    *,
+    at: datetime | None = None,
+) -> Change:
     """An admin's manual correction; the note says why and is required."""
     note = (note or "").strip()
     if not note:
         raise DomainError("Say why the hours change: the note is required.", field="note")
-    change = _apply(session, package.id, minutes, EntryKind.ADJUSTMENT, actor, note=note)
+    change = _apply(session, package.id, minutes, EntryKind.ADJUSTMENT, actor, note=note, at=at)
     if change is None:
         session.refresh(package)
         raise DomainError(
@@ -195,13 +256,21 @@ def adjust(session: Session, package: Package, minutes: int, actor: User, note: 
     return change
 
 
-def expire_leftover(session: Session, package: Package, note: str) -> Change | None:
+def expire_leftover(
+    session: Session, package: Package, note: str, *, at: datetime | None = None
+) -> Change | None:
     """Remove a recurring package's unused minutes when they do not roll over."""
     session.refresh(package, ["remaining_minutes"])
     if package.remaining_minutes <= 0:
         return None
     return _apply(
-        session, package.id, -package.remaining_minutes, EntryKind.ADJUSTMENT, None, note=note
+        session,
+        package.id,
+        -package.remaining_minutes,
+        EntryKind.ADJUSTMENT,
+        None,
+        note=note,
+        at=at,
     )
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import exists, select, update
 from sqlalchemy.exc import IntegrityError
@@ -110,8 +110,12 @@ def assign_package(
     rollover: bool = False,
     offering: Offering | None = None,
     note: str = "",
+    at: datetime | None = None,
 ) -> Package:
-    """＋ Add Package: give a student hours, with the initial grant in the ledger."""
+    """＋ Add Package: give a student hours, with the initial grant in the ledger.
+
+    `at` dates the package and its grant in the past (`prepbase.hours`: the demo's
+    history and imports only)."""
     kind, period_value = _check_kind(package_type, period)
     if expires_on is not None and expires_on < start_date:
         raise DomainError("The expiry date must be on or after the start date.", field="expires_on")
@@ -132,9 +136,11 @@ def assign_package(
         current_period_start=start_date if kind is PackageType.RECURRING else None,
         created_by_id=actor.id if actor else None,
     )
+    if at is not None:
+        package.created_at = at
     session.add(package)
     session.flush()
-    hours.grant(session, package, minutes, actor, note=note or "Package assigned")
+    hours.grant(session, package, minutes, actor, note=note or "Package assigned", at=at)
     session.refresh(package)
     return package
 
@@ -200,11 +206,14 @@ class RenewalReport:
     hours_for: set[tuple[int, str]] = field(default_factory=set)
 
 
-def renew_package(session: Session, package: Package, period_start: date) -> bool:
+def renew_package(
+    session: Session, package: Package, period_start: date, *, at: datetime | None = None
+) -> bool:
     """Grant one period's hours, once. False when that period was renewed already.
 
     The conditional UPDATE on `current_period_start` lets one runner win; the unique
-    (package, renewal_period) ledger index is the backstop.
+    (package, renewal_period) ledger index is the backstop. `at` dates the entries in
+    the past (`prepbase.hours`: the demo's history and imports only).
     """
     previous = package.current_period_start
     if previous is None or period_start <= previous:
@@ -218,10 +227,12 @@ def renew_package(session: Session, package: Package, period_start: date) -> boo
     if moved != 1:
         return False
     if not package.rollover:
-        hours.expire_leftover(session, package, "Unused hours of the last period do not roll over")
+        hours.expire_leftover(
+            session, package, "Unused hours of the last period do not roll over", at=at
+        )
     try:
         with session.begin_nested():
-            hours.renew(session, package, package.period_minutes, period_start, "Renewal")
+            hours.renew(session, package, package.period_minutes, period_start, "Renewal", at=at)
     except IntegrityError:
         return False
     session.refresh(package)

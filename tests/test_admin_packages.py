@@ -376,7 +376,9 @@ def test_package_past_its_expiry_is_used_nowhere_before_renew_runs(
 
     auth.as_role(business, "admin")
     dashboard = text(client.get("/acme/admin/"))
-    low = dashboard[dashboard.index("Running low") : dashboard.index("Get going")]
+    low = dashboard[
+        dashboard.index("Running low") : dashboard.index("Invitations not yet accepted")
+    ]
     assert "Old Package" not in low  # 1 hour left, but expired: not "running low"
     student_tab = text(client.get(f"/acme/admin/students/{business.students[0].id}/sessions"))
     assert "23<small" in student_tab
@@ -782,7 +784,7 @@ def test_dashboard_lists_packages_running_low(admin, business, db_session, make)
     make.call(packages.set_package_active, business.admin, paused, False)
 
     body = text(admin.get("/acme/admin/"))
-    section = body[body.index("Running low") : body.index("Get going")]
+    section = body[body.index("Running low") : body.index("Invitations not yet accepted")]
     assert "Growth Package" in section and "Ada Acme" in section
     assert f'href="/acme/admin/packages/{low.id}"' in section
     assert cells(re.findall(r"<tr>(.*?)</tr>", section, flags=re.S)[1]) == [

@@ -154,6 +154,11 @@ def test_changing_a_foreign_row_is_refused(two, db_session):
 PUBLIC_RULES = {
     "/",
     "/signup",
+    # The home page's Sign in: a URL name leads to /<slug>/login (telling no more than
+    # that page's 404 does); an e-mail address gets its own sign-in links, with the same
+    # answer for anyone (tests/test_first_day.py).
+    "/signin",
+    "/signin/links",
     "/healthz",
     "/favicon.ico",
     "/static/<path:filename>",

@@ -28,3 +28,20 @@ class SignupForm(Form):
             validate_slug(db.session, field.data or "")
         except DomainError as exc:
             raise ValidationError(exc.message) from None
+
+
+class FindBusinessForm(Form):
+    """Sign in, step one: which business (its URL name, or its sign-in address)."""
+
+    business = StringField(
+        "Your business's URL name",
+        validators=[DataRequired(message="Enter the URL name of your business."), Length(max=300)],
+        description="The name in your sign-in address: for /brightpath/login, it is brightpath.",
+        render_kw={"autocapitalize": "none", "spellcheck": "false", "autocomplete": "off"},
+    )
+
+
+class SignInLinksForm(Form):
+    """Forgot the URL name: an e-mail address to send the sign-in links to."""
+
+    email = email_field("Your e-mail")

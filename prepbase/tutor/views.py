@@ -82,6 +82,11 @@ def dashboard() -> Response:
         actions=actions_by_session(board.sessions(), current_user, now),
         action_form=ActionForm(),
         decline_forms={ts.id: _decline_form(ts, formdata=None) for ts in board.new_bookings},
+        # New staff are asked to set working hours until they have (not a redirect: the
+        # rest of the page works without them). An admin's "My teaching" asks only an
+        # admin who teaches.
+        needs_hours=(current_user.role != Role.ADMIN or bool(current_user.services))
+        and not availability.has_working_hours(db.session, current_user.id),
     )
 
 
