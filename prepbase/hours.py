@@ -149,7 +149,12 @@ def renew(
 
 
 def debit_for_session(
-    session: Session, package_id: int, ts: TutoringSession, minutes: int, actor: User | None
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User | None,
+    note: str = "",
 ) -> Change | None:
     """Take a session's minutes from an active package; None if they are not all there."""
     return _apply(
@@ -159,6 +164,7 @@ def debit_for_session(
         EntryKind.DEBIT,
         actor,
         tutoring_session=ts,
+        note=note,
         require_active=True,
     )
 

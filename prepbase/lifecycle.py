@@ -6,7 +6,9 @@ starts from, and the conditions that must hold, each with the sentence that refu
 move when it does not. The domain verbs (`prepbase.scheduling`) call `check` before they
 change anything, and the pages offer exactly `allowed_actions`: a button is shown if and
 only if the verb behind it would accept. The cancellation policy (design §12) adds its
-rows and conditions here.
+rows and conditions here. Creating a session (Book Session, Propose Session, Log Past
+Session) is no move of an existing one and has no row: its verb in `prepbase.scheduling`
+says who may create what.
 
 Sides: the family (a parent of the student's family, or the student), the session's own
 staff member, and admins (every session of their business). Someone who may not see the
@@ -41,6 +43,7 @@ class Action(StrEnum):
     RESCHEDULE = "reschedule"  # rule 6
     TAKE_ATTENDANCE = "take_attendance"  # rule 4
     SUBMIT_PLAN = "submit_plan"  # rule 4
+    REASSIGN = "reassign"  # admins hand the session to another staff member (no hours move)
 
 
 class Side(StrEnum):
@@ -53,6 +56,7 @@ class Side(StrEnum):
 
 FAMILY = frozenset({Side.FAMILY})
 STAFF = frozenset({Side.STAFF, Side.ADMIN})  # admins act as the staff member would
+ADMIN = frozenset({Side.ADMIN})
 UPCOMING = (SessionStatus.UPCOMING,)
 PENDING = (SessionStatus.PENDING,)
 
@@ -97,6 +101,11 @@ _new_booking_to_decline = Condition(
 _not_moved_after_it_took_place = Condition(
     lambda ts, now: ts.attendance is None,
     "This session took place (attendance is recorded); it cannot be moved.",
+)
+_not_reassigned_after_it_took_place = Condition(
+    lambda ts, now: ts.attendance is None,
+    "This session took place (attendance is recorded); it stays with the staff member "
+    "who gave it. Submit the action plan to complete it.",
 )
 _started = Condition(
     lambda ts, now: ts.starts_at <= now,
@@ -197,6 +206,15 @@ TABLE: tuple[Transition, ...] = (
         UPCOMING,
         (_started, _plan_missing),
         from_elsewhere=_not_recordable,
+    ),
+    # Issue 13: admins give an open session to another staff member (a substitute, or
+    # before deactivating someone), until attendance is recorded; no hours move.
+    Transition(
+        Action.REASSIGN,
+        ADMIN,
+        OPEN_STATUSES,
+        (_not_reassigned_after_it_took_place,),
+        verb="reassigned",
     ),
 )
 

@@ -1,5 +1,5 @@
 """The lists of sessions staff and admins look at: a staff member's board, the admin's
-filtered list, a student's history.
+filtered list, a student's history, the sessions to hand over before a deactivation.
 
 Plain queries taking the database session. Each list eager-loads the student, the staff
 member and the paying package in the same statement, so a page costs the same few
@@ -23,7 +23,7 @@ CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
 RECENT_COMPLETED = 20
 
 
-def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringSession]]:
+def _with_people(stmt: Select[TutoringSession]) -> Select[TutoringSession]:
     # Many-to-one joins: one row per session, no extra statement per row.
     return stmt.options(
         joinedload(TutoringSession.student),
@@ -118,6 +118,24 @@ def staff_board(
         session, (ts.student_id for ts in board.pending), today
     )
     return board
+
+
+def sessions_to_hand_over(session: Session, staff_id: int) -> list[TutoringSession]:
+    """The pending and upcoming sessions of a staff member, soonest first: what must be
+    reassigned or cancelled before they are deactivated, so nothing is left under
+    "(inactive)"."""
+    return list(
+        session.scalars(
+            _with_people(
+                select(TutoringSession)
+                .where(
+                    TutoringSession.staff_id == staff_id,
+                    TutoringSession.status.in_(OPEN_STATUSES),
+                )
+                .order_by(TutoringSession.starts_at, TutoringSession.id)
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)
