@@ -1,8 +1,8 @@
-"""Forms of the staff session page that the shared session forms do not cover."""
+"""Forms of the staff portal that the shared session forms do not cover."""
 
 from __future__ import annotations
 
-from prepbase.session_forms import SessionTimeForm
+from prepbase.session_forms import ActionPlanForm, AttendanceForm, ScheduleForm, SessionTimeForm
 
 
 class RescheduleForm(SessionTimeForm):
@@ -16,3 +16,7 @@ class DurationForm(SessionTimeForm):
 
     date = None
     start_time = None
+
+
+class LogPastSessionForm(ScheduleForm, AttendanceForm, ActionPlanForm):
+    """Log Past Session: who, what and when, with its attendance and action plan."""
