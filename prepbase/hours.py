@@ -191,6 +191,7 @@ def debit_for_session(
     ts: TutoringSession,
     minutes: int,
     actor: User | None,
+    note: str = "",
     *,
     at: datetime | None = None,
 ) -> Change | None:
@@ -202,6 +203,7 @@ def debit_for_session(
         EntryKind.DEBIT,
         actor,
         tutoring_session=ts,
+        note=note,
         require_active=True,
         at=at,
     )

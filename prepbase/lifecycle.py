@@ -6,7 +6,9 @@ starts from, and the conditions that must hold, each with the sentence that refu
 move when it does not. The domain verbs (`prepbase.scheduling`) call `check` before they
 change anything, and the pages offer exactly `allowed_actions`: a button is shown if and
 only if the verb behind it would accept. The cancellation policy (design §12) adds its
-rows and conditions here.
+rows and conditions here. Creating a session (Book Session, Propose Session, Log Past
+Session) is no move of an existing one and has no row: its verb in `prepbase.scheduling`
+says who may create what.
 
 Weekly series (design §10): an occurrence is an ordinary session, so every row applies to
 it; three more rows act on "this and following" occurrences or on the whole series, and
@@ -50,6 +52,7 @@ class Action(StrEnum):
     ACCEPT_SERIES = "accept_series"  # the family accepts every proposal of a series (§10)
     CANCEL_FOLLOWING = "cancel_following"  # this occurrence and the series' following ones
     RESCHEDULE_FOLLOWING = "reschedule_following"  # move this and the following ones
+    REASSIGN = "reassign"  # admins hand the session to another staff member (no hours move)
 
 
 class Side(StrEnum):
@@ -62,6 +65,7 @@ class Side(StrEnum):
 
 FAMILY = frozenset({Side.FAMILY})
 STAFF = frozenset({Side.STAFF, Side.ADMIN})  # admins act as the staff member would
+ADMIN = frozenset({Side.ADMIN})
 UPCOMING = (SessionStatus.UPCOMING,)
 PENDING = (SessionStatus.PENDING,)
 # Still to come: open (pending, upcoming), or a series occurrence waiting for hours.
@@ -115,6 +119,11 @@ _new_booking_to_decline = Condition(
 _not_moved_after_it_took_place = Condition(
     lambda ts, now: ts.attendance is None,
     "This session took place (attendance is recorded); it cannot be moved.",
+)
+_not_reassigned_after_it_took_place = Condition(
+    lambda ts, now: ts.attendance is None,
+    "This session took place (attendance is recorded); it stays with the staff member "
+    "who gave it. Submit the action plan to complete it.",
 )
 _started = Condition(
     lambda ts, now: ts.starts_at <= now,
@@ -251,6 +260,16 @@ TABLE: tuple[Transition, ...] = (
         STILL_TO_COME,
         (_in_series, _not_moved_after_it_took_place),
         verb="moved",
+    ),
+    # Issue 13: admins give a session still to come to another staff member (a
+    # substitute, or before deactivating someone), until attendance is recorded; no
+    # hours move.
+    Transition(
+        Action.REASSIGN,
+        ADMIN,
+        STILL_TO_COME,
+        (_not_reassigned_after_it_took_place,),
+        verb="reassigned",
     ),
 )
 

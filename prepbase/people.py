@@ -14,6 +14,7 @@ from prepbase.accounts import issue_token, normalize_email
 from prepbase.errors import DomainError
 from prepbase.models import STAFF_ROLES, Family, Role, Service, StaffService, Student, User
 from prepbase.paging import PER_PAGE, Page, paginate
+from prepbase.session_lists import sessions_to_hand_over
 
 # --- staff and family logins -------------------------------------------------------
 
@@ -125,6 +126,11 @@ def _ensure_another_admin(session: Session, user: User) -> None:
         )
 
 
+class SessionsToHandOver(DomainError):
+    """A staff member still has pending or upcoming sessions: they are reassigned or
+    cancelled first (Admin → Staff → Deactivate lists them with the choices)."""
+
+
 def set_active(session: Session, actor: User, user: User, active: bool) -> None:
     """Deactivate (cannot sign in, every session ends) or reactivate an account."""
     if not active:
@@ -132,9 +138,26 @@ def set_active(session: Session, actor: User, user: User, active: bool) -> None:
             raise DomainError("You cannot deactivate your own account.")
         if user.role == Role.ADMIN:
             _ensure_another_admin(session, user)
+        if user.role in STAFF_ROLES:
+            _check_nothing_to_hand_over(session, user)
         user.rotate_session_nonce()
     user.active = active
     session.flush()
+
+
+def _check_nothing_to_hand_over(session: Session, staff: User) -> None:
+    # The staff member's row lock first, as every session verb takes it before it adds or
+    # moves a session of theirs (`scheduling._lock_for_change`): a booking or reassignment
+    # holding it now commits before this count sees their sessions; a reassignment to
+    # them that comes later reads them again under the lock and finds them inactive.
+    session.execute(select(User.id).where(User.id == staff.id).with_for_update(key_share=True))
+    left = len(sessions_to_hand_over(session, staff.id))
+    if left:
+        sessions = "session" if left == 1 else "sessions"
+        raise SessionsToHandOver(
+            f"{staff.name} still has {left} pending or upcoming {sessions}. Reassign or "
+            "cancel them first, then deactivate."
+        )
 
 
 # --- families and students ---------------------------------------------------------

@@ -61,6 +61,7 @@ from prepbase.series import (
     SeriesPlan,
     occurrence_days,
 )
+from prepbase.session_lists import sessions_to_hand_over
 
 log = logging.getLogger(__name__)
 
@@ -97,6 +98,20 @@ def _check_staff(session: Session, staff: User, service: str) -> None:
         raise DomainError(f"{staff.name} does not offer {Service(service).label}.", field="staff")
 
 
+def _lock_people(
+    session: Session, staff_ids: Iterable[int | None], student_ids: Iterable[int]
+) -> None:
+    """Row locks on staff members, then on students, each in id order (see
+    `_lock_for_change`)."""
+    # key_share=True: FOR NO KEY UPDATE on PostgreSQL.
+    for staff_id in sorted({i for i in staff_ids if i is not None}):
+        session.execute(select(User.id).where(User.id == staff_id).with_for_update(key_share=True))
+    for student_id in sorted(set(student_ids)):
+        session.execute(
+            select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
+        )
+
+
 def _lock_for_change(
     session: Session,
     staff_id: int,
@@ -104,6 +119,7 @@ def _lock_for_change(
     ts: TutoringSession | None = None,
     *,
     refunds: bool = False,
+    new_staff_id: int | None = None,
 ) -> None:
     """Take the row locks of a change to a session; every verb calls this first, before
     it reads what it decides on or changes anything.
@@ -129,13 +145,32 @@ def _lock_for_change(
     `refunds`: the change may give hours back, and hours that come back go to the
     student's occurrences waiting for hours (`fill_waiting`), whose staff members are then
     locked too — here, in the order, not after the student.
+
+    A reassignment names two staff members (`new_staff_id`): both are locked, lower id
+    first, before the student. In the order "session's staff member, then the new one",
+    A→B and B→A at once (or A→B against a booking with B) would each hold one and wait
+    for the other; in id order they queue. A batch (`reassign_all`, `cancel_all`) locks
+    all its staff members, then all its students, each in id order, before the first
+    session, so its per-session locks are held already and the order stays the same.
+    A session reassigned while this request waited for the locks has another staff
+    member now, whose lock it does not hold: the move is refused.
     """
-    staff_ids = {staff_id}
+    staff_ids: set[int | None] = {staff_id, new_staff_id}
     if refunds:
         staff_ids |= _waiting_staff(session, student_id)
-    _lock_people(session, staff_ids, student_id)
+    _lock_people(session, staff_ids, (student_id,))
     if ts is not None:
-        session.refresh(ts, with_for_update={"key_share": True})
+        # The row lock, then the session read again: not one `refresh(with_for_update=…)`,
+        # which replays how the session was loaded, and a session loaded with its people
+        # (`session_lists`) would lock outer joins, which PostgreSQL refuses.
+        session.execute(
+            select(TutoringSession.id)
+            .where(TutoringSession.id == ts.id)
+            .with_for_update(key_share=True)
+        )
+        session.refresh(ts)
+        if ts.staff_id != staff_id:
+            raise DomainError("This session was just given to another staff member; open it again.")
 
 
 def _check_overlap(
@@ -148,11 +183,12 @@ def _check_overlap(
     ends_at: datetime,
     exclude_id: int | None = None,
     exclude_ids: Collection[int] = (),
+    statuses: Sequence[str] = OPEN_STATUSES,
 ) -> None:
     clash = (
         select(TutoringSession)
         .where(
-            TutoringSession.status.in_(OPEN_STATUSES),
+            TutoringSession.status.in_(statuses),
             TutoringSession.starts_at < ends_at,
             TutoringSession.ends_at > starts_at,
             # No session lasts longer than MAX_DURATION: this bound lets the index on
@@ -248,10 +284,14 @@ def _not_enough(
     )
 
 
-def _debit(session: Session, tenant: Tenant, actor: User | None, ts: TutoringSession) -> None:
+def _debit(
+    session: Session, tenant: Tenant, actor: User | None, ts: TutoringSession, note: str = ""
+) -> None:
     on = local_date(tenant, ts.starts_at)
     for package in payable_packages(session, ts.student_id, ts.service, on, ts.duration_minutes):
-        change = hours.debit_for_session(session, package.id, ts, ts.duration_minutes, actor)
+        change = hours.debit_for_session(
+            session, package.id, ts, ts.duration_minutes, actor, note=note
+        )
         if change is not None:  # another request may have drained it a moment ago
             ts.package_id = package.id
             ts.charged_minutes = ts.duration_minutes
@@ -745,22 +785,6 @@ def _complete_if_ready(session: Session, ts: TutoringSession) -> None:
 # pays it when hours arrive.
 
 
-def _lock_people(session: Session, staff_ids: Iterable[int], student_id: int) -> None:
-    """The people locks of `_lock_for_change` for a change that involves several staff
-    members (hours arriving for occurrences of several): staff rows in id order, then the
-    student's row — the same order as every verb, so none deadlocks."""
-    # key_share=True: FOR NO KEY UPDATE on PostgreSQL; ORDER BY: locked in that order.
-    session.execute(
-        select(User.id)
-        .where(User.id.in_(sorted(set(staff_ids))))
-        .order_by(User.id)
-        .with_for_update(key_share=True)
-    )
-    session.execute(
-        select(Student.id).where(Student.id == student_id).with_for_update(key_share=True)
-    )
-
-
 def _waiting_staff(session: Session, student_id: int) -> set[int]:
     """The staff members of the student's occurrences waiting for hours."""
     return set(
@@ -1083,7 +1107,7 @@ def accept_series(
     if ts.series_id is None:
         check(ts, actor, Action.ACCEPT_SERIES, now)  # refuses: not in a series
     proposals = _open_proposals(session, ts, now)
-    _lock_people(session, {p.staff_id for p in proposals} | {ts.staff_id}, ts.student_id)
+    _lock_people(session, {p.staff_id for p in proposals} | {ts.staff_id}, (ts.student_id,))
     session.refresh(ts, with_for_update={"key_share": True})
     _check_family_actor(actor, ts.student)
     check(ts, actor, Action.ACCEPT_SERIES, now)
@@ -1138,7 +1162,7 @@ def cancel_following(
     staff_ids = (
         {t.staff_id for t in targets} | {ts.staff_id} | _waiting_staff(session, ts.student_id)
     )
-    _lock_people(session, staff_ids, ts.student_id)
+    _lock_people(session, staff_ids, (ts.student_id,))
     session.refresh(ts, with_for_update={"key_share": True})
     _check_actor(actor, ts)
     check(ts, actor, Action.CANCEL_FOLLOWING, now)
@@ -1173,7 +1197,7 @@ def reschedule_following(
     if ts.series_id is None:
         check(ts, actor, Action.RESCHEDULE_FOLLOWING, now)  # refuses: not in a series
     targets = _following(session, ts)
-    _lock_people(session, {t.staff_id for t in targets} | {ts.staff_id}, ts.student_id)
+    _lock_people(session, {t.staff_id for t in targets} | {ts.staff_id}, (ts.student_id,))
     session.refresh(ts, with_for_update={"key_share": True})
     _check_staff_actor(actor, ts)
     check(ts, actor, Action.RESCHEDULE_FOLLOWING, now)
@@ -1329,7 +1353,7 @@ def lock_for_hours(session: Session, student_id: int) -> None:
     adjustment, a package switched back on): take the locks `fill_waiting` will need
     then, in the order every verb takes them, before the package's row is locked; then
     call `fill_waiting(…, locks_held=True)`."""
-    _lock_people(session, _waiting_staff(session, student_id), student_id)
+    _lock_people(session, _waiting_staff(session, student_id), (student_id,))
 
 
 def _lock_staff_if_free(session: Session, staff_ids: set[int]) -> set[int]:
@@ -1439,3 +1463,247 @@ def _taken(
     except DomainError as exc:
         return exc.message
     return None
+
+
+# --- sessions that already happened, and staff changes ----------------------------------
+
+LOG_PAST_DAYS = 365  # how far back a session may be logged
+TOOK_PLACE_OR_OPEN = (*OPEN_STATUSES, SessionStatus.COMPLETED)
+
+
+def _day(day: date) -> str:
+    return f"{day.strftime('%a')} {day.day} {day.strftime('%b %Y')}"
+
+
+def _check_past(tenant: Tenant, starts_at: datetime, now: datetime) -> None:
+    if starts_at > now:
+        later_today = local_date(tenant, starts_at) == local_date(tenant, now)
+        raise DomainError(
+            "Log Past Session is for sessions that took place: choose a start before now "
+            f"({format_when(tenant.timezone, now)}). Propose Session plans a future one.",
+            field="start_time" if later_today else "date",
+        )
+    if starts_at < now - timedelta(days=LOG_PAST_DAYS):
+        raise DomainError(
+            f"Log sessions of the last {LOG_PAST_DAYS} days only; "
+            "an admin can correct older hours on the package (Adjust).",
+            field="date",
+        )
+
+
+def _not_enough_to_log(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession
+) -> NotEnoughHours:
+    on = local_date(tenant, ts.starts_at)
+    left = hours_left(session, ts.student_id, ts.service, on)
+    student = ts.student
+    remedy = (
+        f"Add Package on {student.first_name}'s profile (one that started by then), "
+        "then log it again"
+        if actor.role == Role.ADMIN
+        else f"Ask an admin of {tenant.name} to add a package that started by then"
+    )
+    return NotEnoughHours(
+        f"Not enough hours: {student.first_name} had {hours.format_hours(left)} "
+        f"{Service(ts.service).label} hours usable on {_day(on)} and this session needs "
+        f"{hours.format_hours(ts.duration_minutes)}. {remedy}; nothing was logged."
+    )
+
+
+def log_past_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    student: Student,
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    attendance: str,
+    topics: str,
+    goals: str = "",
+    next_steps: str = "",
+    now: datetime | None = None,
+) -> TutoringSession:
+    """Design §10: a session that took place but was never entered is logged COMPLETED at
+    once, with its attendance and action plan (rule 4), and its hours are debited now
+    from the package that would have paid on its day (rule 5: `payable_packages` on that
+    day, so a package started since does not pay, one expired since still does). The
+    debit's note says who logged it and when: the family reads it in the package history.
+    Staff log their own sessions; admins anyone's."""
+    if actor.role not in STAFF_ROLES:
+        raise NotFound("only staff log sessions")
+    if actor.role != Role.ADMIN and staff.id != actor.id:
+        raise DomainError("You can log your own sessions only.", field="staff")
+    now = now or utcnow()
+    service = Service(service)
+    check_duration(duration_minutes)
+    _check_past(tenant, starts_at, now)
+    _check_staff(session, staff, service)
+    if attendance not in set(Attendance):
+        raise DomainError("Choose present, late or absent.", field="attendance")
+    if not (topics or "").strip():
+        raise DomainError("Write what the session covered.", field="topics")
+    ends_at = starts_at + timedelta(minutes=duration_minutes)
+    _lock_for_change(session, staff.id, student.id)
+    # Rule 7, for the past too: neither the staff member nor the student was in another
+    # session then (one that took place, or one still open).
+    _check_overlap(
+        session,
+        tenant,
+        staff_id=staff.id,
+        student_id=student.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        statuses=TOOK_PLACE_OR_OPEN,
+    )
+    ts = TutoringSession(
+        student=student,
+        staff=staff,
+        service=service,
+        starts_at=starts_at,
+        ends_at=ends_at,
+        duration_minutes=duration_minutes,
+        status=SessionStatus.COMPLETED,
+        scheduled_by=actor,
+        booked_by_family=False,
+        attendance=Attendance(attendance),
+        attendance_at=now,
+        plan_topics=topics.strip(),
+        plan_goals=(goals or "").strip(),
+        plan_next_steps=(next_steps or "").strip(),
+        plan_submitted_at=now,
+        completed_at=now,
+    )
+    session.add(ts)
+    session.flush()
+    note = f"Logged on {_day(local_date(tenant, now))} by {actor.name}"
+    try:
+        _debit(session, tenant, actor, ts, note=note)
+    except NotEnoughHours:
+        # The caller rolls back: the session row goes with the refusal.
+        raise _not_enough_to_log(session, tenant, actor, ts) from None
+    return ts
+
+
+def _check_new_staff(
+    session: Session, tenant: Tenant, ts: TutoringSession, new_staff: User, anyway: bool
+) -> None:
+    if new_staff.id == ts.staff_id:
+        raise DomainError(
+            f"{new_staff.name} gives this session already; choose someone else.", field="staff"
+        )
+    session.refresh(new_staff)  # as they are now, under their lock (deactivated since?)
+    _check_staff(session, new_staff, ts.service)
+    _check_overlap(
+        session,
+        tenant,
+        staff_id=new_staff.id,
+        student_id=ts.student_id,
+        starts_at=ts.starts_at,
+        ends_at=ts.ends_at,
+        exclude_id=ts.id,
+    )
+    if not anyway:
+        outside = availability.outside_hours(
+            session, tenant, new_staff, ts.starts_at, ts.duration_minutes
+        )
+        if outside is not None:
+            raise DomainError(
+                f"{outside} Tick “Assign anyway” to give it to them all the same.",
+                field="anyway",
+            )
+
+
+def reassign_session(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    new_staff: User,
+    *,
+    anyway: bool = False,
+    now: datetime | None = None,
+) -> User:
+    """Admins give a pending or upcoming session to another staff member (a substitute,
+    or before a deactivation); returns the one who had it. The new staff member must be
+    active, offer its service and be free then (rule 7); outside their working hours or
+    in their time off only with `anyway`. No hours move (the package that paid keeps
+    paying); both staff members and the family are told by e-mail."""
+    now = now or utcnow()
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, new_staff_id=new_staff.id)
+    check(ts, actor, Action.REASSIGN, now)
+    _check_new_staff(session, tenant, ts, new_staff, anyway)
+    previous = ts.staff
+    ts.staff = new_staff
+    session.flush()
+    session_mail.session_reassigned(session, tenant, actor, ts, previous)
+    return previous
+
+
+def _sessions_to_hand_over(
+    session: Session,
+    actor: User,
+    staff: User,
+    action: Action,
+    now: datetime,
+    new_staff: User | None = None,
+) -> list[TutoringSession]:
+    """The sessions of `staff` that `action` may move now, with every lock the batch
+    needs taken in `_lock_for_change`'s order: the staff members, then the students."""
+    if actor.role != Role.ADMIN:
+        raise NotFound("only admins hand sessions over")
+    _lock_people(session, (staff.id, new_staff.id if new_staff else None), ())
+    # Read under the staff member's lock: no session of theirs can be added meanwhile.
+    sessions = sessions_to_hand_over(session, staff.id)
+    _lock_people(session, (), (ts.student_id for ts in sessions))
+    return [ts for ts in sessions if action in allowed_actions(ts, actor, now)]
+
+
+def reassign_all(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    staff: User,
+    new_staff: User,
+    *,
+    anyway: bool = False,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Before a deactivation: every pending or upcoming session of `staff` that may be
+    reassigned goes to `new_staff` (as `reassign_session`, each). All or none: the first
+    refusal names its session and keeps every session where it was."""
+    now = now or utcnow()
+    sessions = _sessions_to_hand_over(session, actor, staff, Action.REASSIGN, now, new_staff)
+    for ts in sessions:
+        try:
+            reassign_session(session, tenant, actor, ts, new_staff, anyway=anyway, now=now)
+        except NotFound:
+            raise
+        except DomainError as exc:
+            raise DomainError(
+                f"{ts.student.full_name}, {format_when(tenant.timezone, ts.starts_at)}: "
+                f"{exc.message} Nothing was reassigned.",
+                field=exc.field,
+            ) from None
+    return sessions
+
+
+def cancel_all(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    staff: User,
+    reason: str = "",
+    *,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Before a deactivation: cancel every pending or upcoming session of `staff` that
+    may be cancelled (rule 3, each: its hours go back to its package, and its family and
+    the staff member are e-mailed)."""
+    now = now or utcnow()
+    sessions = _sessions_to_hand_over(session, actor, staff, Action.CANCEL, now)
+    for ts in sessions:
+        cancel_session(session, tenant, actor, ts, reason, now=now)
+    return sessions

@@ -1,5 +1,5 @@
 """The lists of sessions staff and admins look at: a staff member's board, the admin's
-filtered list, a student's history.
+filtered list, a student's history, the sessions to hand over before a deactivation.
 
 Plain queries taking the database session. Each list eager-loads the student, the staff
 member and the paying package in the same statement, so a page costs the same few
@@ -15,15 +15,15 @@ from datetime import date, datetime
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
-from prepbase.lifecycle import is_new_booking, needs_completion
-from prepbase.models import OPEN_STATUSES, Package, SessionStatus, TutoringSession
+from prepbase.lifecycle import STILL_TO_COME, is_new_booking, needs_completion
+from prepbase.models import Package, SessionStatus, TutoringSession
 from prepbase.paging import PER_PAGE, Page, paginate
 
 CLOSED = (SessionStatus.CANCELLED, SessionStatus.DECLINED)
 RECENT_COMPLETED = 20
 
 
-def _with_people(stmt: Select[tuple[TutoringSession]]) -> Select[tuple[TutoringSession]]:
+def _with_people(stmt: Select[TutoringSession]) -> Select[TutoringSession]:
     # Many-to-one joins: one row per session, no extra statement per row. A weekly
     # series ("3 of 10 · every Tue"): one statement for all, and none when no session
     # of the list belongs to one.
@@ -96,7 +96,7 @@ def staff_board(
             select(TutoringSession)
             .where(
                 TutoringSession.staff_id == staff_id,
-                TutoringSession.status.in_((*OPEN_STATUSES, SessionStatus.WAITING)),
+                TutoringSession.status.in_(STILL_TO_COME),
             )
             .order_by(TutoringSession.starts_at, TutoringSession.id)
         )
@@ -130,6 +130,24 @@ def staff_board(
         session, (ts.student_id for ts in board.pending), today
     )
     return board
+
+
+def sessions_to_hand_over(session: Session, staff_id: int) -> list[TutoringSession]:
+    """The pending, upcoming and waiting sessions of a staff member, soonest first: what
+    must be reassigned or cancelled before they are deactivated, so nothing is left under
+    "(inactive)"."""
+    return list(
+        session.scalars(
+            _with_people(
+                select(TutoringSession)
+                .where(
+                    TutoringSession.staff_id == staff_id,
+                    TutoringSession.status.in_(STILL_TO_COME),
+                )
+                .order_by(TutoringSession.starts_at, TutoringSession.id)
+            )
+        )
+    )
 
 
 @dataclass(frozen=True)

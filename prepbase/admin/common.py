@@ -1,21 +1,25 @@
-"""What several admin pages do alike: refuse a form, invite someone, go back."""
+"""What several admin pages do alike: refuse a form, invite someone, go back, offer whom
+a session may be reassigned to."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
 
 from flask import current_app, flash, g, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
+from wtforms import SelectChoice
 
-from prepbase import people
+from prepbase import people, slots
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import apply_domain_error
 from prepbase.htmx import hx_redirect
 from prepbase.mail.accounts import send_invitation
+from prepbase.models import User
+from prepbase.session_forms import staff_choices
 
 
 def refused(form: FlaskForm, exc: DomainError) -> None:
@@ -53,3 +57,15 @@ def back_or(fallback: str) -> str:
     if url and url.startswith(request.host_url + g.tenant.slug + "/"):
         return url
     return fallback
+
+
+def reassign_choices(
+    services: Iterable[str], staff_id: int, candidates: Sequence[User] | None = None
+) -> list[SelectChoice]:
+    """The active staff members sessions of `services` may be reassigned to: everyone
+    who offers all of them but `staff_id`, who has them now. `candidates` (the business's
+    active staff, `slots.bookable_staff`) when the page has them already."""
+    if candidates is None:
+        candidates = slots.bookable_staff(db.session)
+    wanted = set(services)
+    return staff_choices([u for u in candidates if u.id != staff_id and wanted <= set(u.services)])

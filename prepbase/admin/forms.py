@@ -348,6 +348,20 @@ class AdjustForm(Form):
 # --- the list filters (read from the query string: GET, no CSRF needed) -------------------
 
 
+class ReassignForm(Form):
+    """Give a session (or every session of someone leaving) to another staff member."""
+
+    staff = IdSelectField(
+        "Reassign to",
+        validators=[DataRequired(message="Choose who takes it.")],
+        invalid_choice_message="Choose one of the staff members listed.",
+    )
+    anyway = BooleanField(
+        "Assign anyway",
+        description="Even outside their working hours or in their time off.",
+    )
+
+
 class SessionFilterForm(Form):
     """The Sessions list's filters."""
 

@@ -17,6 +17,7 @@ from prepbase.forms import ActionForm
 from prepbase.htmx import hx_redirect
 from prepbase.mail.accounts import send_invitation
 from prepbase.models import User
+from prepbase.people import SessionsToHandOver
 from prepbase.tenant_url import get_or_404
 
 
@@ -25,6 +26,11 @@ def _set_active(user_id: int, active: bool) -> Response:
     if ActionForm().validate_on_submit():
         try:
             people.set_active(db.session, current_user, user, active)
+        except SessionsToHandOver as exc:
+            db.session.rollback()
+            flash(exc.message, "error")
+            # The page that lists them, with the choices (admin/staff.py).
+            return hx_redirect(url_for(".staff_deactivate", user_id=user.id))
         except DomainError as exc:
             db.session.rollback()
             flash(exc.message, "error")

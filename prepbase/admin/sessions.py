@@ -1,25 +1,29 @@
-"""Sessions: the business's Sessions list with its filters, and a student profile's
-Sessions tab. Acting on one session (propose, cancel, complete) happens on the staff
-session page, which admits admins for every session."""
+"""Sessions: the business's Sessions list with its filters, a student profile's Sessions
+tab, and Reassign (admins only). Acting on one session otherwise (propose, cancel,
+complete) happens on the staff session page, which admits admins for every session."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import g, request
+from flask import flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
+from prepbase import scheduling
 from prepbase.admin.blueprint import bp
-from prepbase.admin.forms import SessionFilterForm
+from prepbase.admin.common import reassign_choices, refused
+from prepbase.admin.forms import ReassignForm, SessionFilterForm
+from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.htmx import render
+from prepbase.forms import form_status
+from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
-from prepbase.lifecycle import actions_by_session
+from prepbase.lifecycle import Action, actions_by_session, allowed_actions
 from prepbase.localtime import business_today, day_start_utc
-from prepbase.models import STAFF_ROLES, Student, User, utcnow
+from prepbase.models import STAFF_ROLES, Student, TutoringSession, User, utcnow
 from prepbase.paging import Page
 from prepbase.session_lists import SessionFilters, filtered_sessions, student_history
 from prepbase.tenant_url import get_or_404
@@ -90,4 +94,40 @@ def student_sessions(student_id: int) -> Response:
         tab="sessions",
         history=history,
         actions=actions_by_session(history.sessions(), current_user, now),
+    )
+
+
+@bp.route("/sessions/<id:session_id>/reassign", methods=["GET", "POST"])
+def session_reassign(session_id: int) -> Response:
+    """Give a pending or upcoming session to another staff member who offers its service."""
+    ts = get_or_404(TutoringSession, session_id)
+    form = ReassignForm()
+    form.staff.choices = reassign_choices([ts.service], ts.staff_id)
+    if form.validate_on_submit():
+        try:
+            previous = scheduling.reassign_session(
+                db.session,
+                g.tenant,
+                current_user,
+                ts,
+                get_or_404(User, int(form.staff.data)),
+                anyway=form.anyway.data,
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"Session reassigned from {previous.name} to {ts.staff.name}; both of them "
+                "and the family are told by e-mail. No hours moved.",
+                "success",
+            )
+            return hx_redirect(url_for("tenant.tutor.session_detail", session_id=ts.id))
+    return render(
+        "admin/sessions/reassign.html",
+        block="form",
+        status=form_status(),
+        form=form,
+        ts=ts,
+        allowed=Action.REASSIGN in allowed_actions(ts, current_user, utcnow()),
     )

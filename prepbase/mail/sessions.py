@@ -1,5 +1,5 @@
-"""E-mails about sessions: proposals, cancellations, declined bookings, and a reminder
-before each one.
+"""E-mails about sessions: proposals, cancellations, declined bookings, reassignments,
+and a reminder before each one.
 
 Everything goes through the outbox (`prepbase.mail.outbox`), written in the transaction
 of the change it reports. Reminders are sent by `flask prepbase remind`: each session's
@@ -132,6 +132,45 @@ def booking_declined(session: Session, tenant: Tenant, ts: TutoringSession, reas
         refunded=ts.duration_minutes,
         link=mail_link(tenant, FAMILY_DASHBOARD),
     )
+
+
+def session_reassigned(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, previous: User
+) -> None:
+    """Tell the family, the staff member who had the session and the one who has it now
+    that an admin gave it to someone else (the actor is not told what they did)."""
+    when = format_when(tenant.timezone, ts.starts_at)
+    subject = f"{ts.student.first_name}'s session of {when} is now with {ts.staff.name}"
+    about = _about(tenant, ts)
+    common = {"actor": actor, "about": about, "previous": previous}
+    _to_family(
+        session,
+        tenant,
+        ts,
+        subject,
+        "session_reassigned",
+        audience="family",
+        link=_family_link(tenant, ts),
+        link_label="Your dashboard",
+        **common,
+    )
+    for staff, audience, link in (
+        (previous, "previous", None),  # no longer theirs: its page would be a 404
+        (ts.staff, "new", _staff_link(tenant, ts)),
+    ):
+        if staff.id != actor.id and staff.active:
+            queue_message(
+                session,
+                tenant,
+                staff,
+                subject,
+                "session_reassigned",
+                ts=ts,
+                audience=audience,
+                link=link,
+                link_label="The session",
+                **common,
+            )
 
 
 def _queue_reminder(session: Session, tenant: Tenant, ts: TutoringSession) -> None:

@@ -1,10 +1,16 @@
-"""Forms of the staff session page that the shared session forms do not cover."""
+"""Forms of the staff portal that the shared session forms do not cover."""
 
 from __future__ import annotations
 
 from wtforms import SelectChoice, SelectField
 
-from prepbase.session_forms import ReasonForm, SessionTimeForm
+from prepbase.session_forms import (
+    ActionPlanForm,
+    AttendanceForm,
+    ReasonForm,
+    ScheduleForm,
+    SessionTimeForm,
+)
 
 THIS, FOLLOWING = "this", "following"
 
@@ -40,3 +46,7 @@ class DurationForm(SessionTimeForm):
 
     date = None
     start_time = None
+
+
+class LogPastSessionForm(ScheduleForm, AttendanceForm, ActionPlanForm):
+    """Log Past Session: who, what and when, with its attendance and action plan."""

@@ -41,7 +41,13 @@ from prepbase.session_forms import (
 from prepbase.session_lists import staff_board
 from prepbase.tenant_url import get_or_404
 from prepbase.tutor.blueprint import bp
-from prepbase.tutor.forms import FOLLOWING, CancelForm, DurationForm, RescheduleForm
+from prepbase.tutor.forms import (
+    FOLLOWING,
+    CancelForm,
+    DurationForm,
+    LogPastSessionForm,
+    RescheduleForm,
+)
 
 
 def _refused(form: FlaskForm, exc: DomainError) -> None:
@@ -226,6 +232,55 @@ def _series_preview(
         error=error,
         change_url=f"{url_for('.session_new')}?{urlencode(form.posted_values())}",
     )
+
+
+# --- Log Past Session ----------------------------------------------------------------------
+
+
+@bp.route("/sessions/log", methods=["GET", "POST"])
+def session_log() -> Response:
+    """A session that took place but was never entered: completed at once, its hours
+    debited from the package that would have paid on its day (design §10)."""
+    form = LogPastSessionForm()
+    form.student.choices = _student_choices()
+    form.service.choices = _service_choices(current_user)
+    form.staff.choices = _staff_choices(current_user)
+    form.date.render_kw = {"max": business_today(g.tenant).isoformat()}
+    if request.method == "GET":
+        wanted = request.args.get("student", "")
+        if _offered(form.student, wanted):
+            form.student.data = wanted
+        if _offered(form.staff, str(current_user.id)):
+            form.staff.data = str(current_user.id)
+    if form.validate_on_submit():
+        try:
+            ts = scheduling.log_past_session(
+                db.session,
+                g.tenant,
+                current_user,
+                student=get_or_404(Student, int(form.student.data)),
+                staff=get_or_404(User, int(form.staff.data)),
+                service=form.service.data,
+                starts_at=form.starts_at(g.tenant),
+                duration_minutes=form.duration_minutes(),
+                attendance=form.attendance.data,
+                topics=form.topics.data,
+                goals=form.goals.data or "",
+                next_steps=form.next_steps.data or "",
+            )
+        except DomainError as exc:
+            _refused(form, exc)
+        else:
+            package = ts.package
+            db.session.commit()
+            flash(
+                f"Past session logged for {ts.student.full_name}, "
+                f"{format_when(g.tenant.timezone, ts.starts_at)}: completed, "
+                f"{hours_phrase(ts.charged_minutes)} from {package.name if package else ''}.",
+                "success",
+            )
+            return hx_redirect(url_for(".session_detail", session_id=ts.id))
+    return render("tutor/log_past.html", block="form", status=form_status(), form=form)
 
 
 # --- one session --------------------------------------------------------------------------
