@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 from sqlalchemy import select
 
-from prepbase import availability, hours, packages, scheduling
+from prepbase import availability, hours, packages, people, scheduling
 from prepbase.errors import DomainError, NotFound
 from prepbase.lifecycle import Action, allowed_actions
 from prepbase.localtime import local_to_utc, to_local
@@ -22,10 +22,12 @@ from prepbase.models import (
     SessionSeries,
     SessionStatus,
 )
+from prepbase.people import SessionsToHandOver
 from prepbase.scheduling import Outcome, PlanChanged
 from prepbase.series import NewSeries, make_rule, occurrence_days
 from prepbase.tenancy import as_tenant
 from tests.test_hours_rules import give
+from tests.test_reassign import hire
 
 NOW = datetime(2027, 1, 4, 15, 0, tzinfo=UTC)  # Mon 4 Jan 2027, 10:00 AM in New York
 FIRST = date(2027, 1, 5)  # the Tuesday after
@@ -792,3 +794,28 @@ def test_hours_helpers_never_touch_ledger_entries(world, db_session):
     assert hours.audit(db_session) == []
     total = db_session.scalar(select(Package.remaining_minutes))
     assert total == 0
+
+
+def test_waiting_occurrences_are_handed_over_before_a_deactivation(world, db_session):
+    """A departing tutor's series waits for hours in part: those occurrences are theirs
+    too, so deactivation waits for them, and Reassign all hands them over still waiting."""
+    give(db_session, world, "2", start=date(2027, 1, 1))
+    made = book(db_session, world, count=4)
+    assert statuses(made) == [UPCOMING, UPCOMING, WAITING, WAITING]
+    nora = hire(db_session, world)
+    with pytest.raises(SessionsToHandOver, match="still has 4 "):
+        people.set_active(db_session, world.admin, world.tutor, False)
+    moved = scheduling.reassign_all(
+        db_session, world.tenant, world.admin, world.tutor, nora, anyway=True, now=NOW
+    )
+    assert sorted(ts.id for ts in moved) == sorted(ts.id for ts in made)
+    for ts in made:
+        db_session.refresh(ts)
+    assert [(ts.staff_id, ts.status) for ts in made] == [
+        (nora.id, UPCOMING),
+        (nora.id, UPCOMING),
+        (nora.id, WAITING),
+        (nora.id, WAITING),
+    ]
+    people.set_active(db_session, world.admin, world.tutor, False)
+    assert world.tutor.active is False
