@@ -624,3 +624,16 @@ def test_series_rows_belong_to_their_business(acme, business, other_business, db
         assert db_session.scalars(select(Package)).all() == []
     with as_tenant(business.tenant.id):
         assert len(db_session.scalars(select(SessionSeries)).all()) == 1
+
+
+def test_a_family_opens_a_waiting_occurrence_and_reads_why_it_holds_no_hours(
+    client, auth, business, acme
+):
+    acme.give("1")
+    booked, waiting = acme.book(2)
+    auth.as_role(business, "parent")
+    page = text(client.get(f"/acme/family/sessions/{waiting.id}"))
+    assert "Waiting for hours" in page
+    assert "None yet: it is booked as soon as a package covers it" in page
+    paid = text(client.get(f"/acme/family/sessions/{booked.id}"))
+    assert "1 hour from Growth Package" in paid
