@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from typing import TYPE_CHECKING
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -13,6 +14,7 @@ from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 
 from prepbase.models.base import Base
 
@@ -26,7 +28,19 @@ class Session(FlaskSQLAlchemySession):
         return super().get_bind(mapper=mapper, clause=clause, bind=bind, **kwargs)
 
 
-db = SQLAlchemy(model_class=Base, session_options={"class_": Session})
+class Database(SQLAlchemy):
+    """Flask-SQLAlchemy, typed for what the code does with it.
+
+    `db.session` is a `scoped_session`: a proxy that hands every call to the request's
+    own `Session`. The domain takes a plain `Session` (it is handed one and never asks
+    for `db`), so the proxy is declared as what it stands for; otherwise every view's
+    call into the domain would need a cast."""
+
+    if TYPE_CHECKING:
+        session: OrmSession  # type: ignore[assignment]
+
+
+db = Database(model_class=Base, session_options={"class_": Session})
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
