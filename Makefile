@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
+# Parallel test workers (pytest-xdist); each has its own database. TEST_WORKERS=0 runs in one process.
+TEST_WORKERS ?= 2
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
 .PHONY: run test test-clock lint deps dev-deps static chromium bench clean
 
@@ -46,10 +49,10 @@ lint: $(VENV)/.dev
 
 # SQLite first; then PostgreSQL when TEST_DATABASE_URL names a server (CI always does).
 test: dev-deps chromium lint
-	PREPBASE_TEST_DB=sqlite $(BIN)/python -m pytest $(PYTEST_ARGS)
+	PREPBASE_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "--- again on PostgreSQL"; \
-	  PREPBASE_TEST_DB=postgres $(BIN)/python -m pytest $(PYTEST_ARGS); \
+	  PREPBASE_TEST_DB=postgres $(PYTEST) $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "CI needs TEST_DATABASE_URL (PostgreSQL)" >&2; exit 1; \
 	else echo "(TEST_DATABASE_URL not set: PostgreSQL run skipped on this machine)"; fi
 	$(MAKE) --no-print-directory test-clock
@@ -59,7 +62,7 @@ test: dev-deps chromium lint
 test-clock: dev-deps
 	@for at in 00:30 23:30; do \
 	  echo "--- again with the clock at $$at UTC"; \
-	  PREPBASE_TEST_CLOCK=$$at PREPBASE_TEST_DB=sqlite $(BIN)/python -m pytest -q $(PYTEST_ARGS) || exit 1; \
+	  PREPBASE_TEST_CLOCK=$$at PREPBASE_TEST_DB=sqlite $(PYTEST) -q $(PYTEST_ARGS) || exit 1; \
 	done
 
 bench: deps

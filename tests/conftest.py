@@ -141,7 +141,10 @@ def _postgres_url() -> str:
         pytest.exit("PREPBASE_TEST_DB=postgres needs TEST_DATABASE_URL", returncode=1)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
     try:
+        if worker:  # pytest -n: each worker migrates and uses a database of its own
+            url = _worker_database(url, worker)
         engine = sa.create_engine(url)
         with engine.connect() as conn:
             conn.execute(sa.text("DROP SCHEMA public CASCADE"))
@@ -151,6 +154,21 @@ def _postgres_url() -> str:
     except sa.exc.OperationalError as exc:
         pytest.exit(f"PostgreSQL at TEST_DATABASE_URL is not reachable: {exc}", returncode=1)
     return url
+
+
+def _worker_database(url: str, worker: str) -> str:
+    """`<database>_<worker>` on the same server, created when missing."""
+    base = sa.engine.make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        exists = conn.execute(
+            sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}
+        ).scalar()
+        if not exists:
+            conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.set(database=name).render_as_string(hide_password=False)
 
 
 @pytest.fixture(scope="session")
