@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TypedDict, cast
 
 from wtforms import (
     BooleanField,
@@ -33,6 +32,7 @@ from prepbase.forms import (
 )
 from prepbase.models import Offering, PackageType, Period, Role, Service, SessionStatus
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
+from prepbase.packages import Terms
 from prepbase.reports import MONTH, WEEK, ReportFilters
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
@@ -166,17 +166,6 @@ PERIOD_CHOICES = [SelectChoice("", "None (One-Time)")] + [
 NAME_MAX = 120
 
 
-class Terms(TypedDict):
-    """What a package is, as `packages.assign_package` and `save_offering` take it."""
-
-    name: str
-    service: str
-    package_type: str
-    period: str | None
-    minutes: int
-    rollover: bool
-
-
 def _hours_field(label: str, description: str) -> StringField:
     return StringField(
         label,
@@ -240,7 +229,7 @@ class PackageTermsForm(Form):
     def terms(self, offering: Offering | None = None) -> Terms:
         """The terms to save: the offering's when one supplies them, else the fields'."""
         if offering is not None:
-            return cast(Terms, packages.package_terms(offering))
+            return packages.package_terms(offering)
         return {
             "name": self.name.data,
             "service": self.service.data,
