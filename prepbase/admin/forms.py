@@ -8,7 +8,6 @@ from wtforms import (
     BooleanField,
     Field,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     TelField,
@@ -25,6 +24,7 @@ from prepbase.forms import (
     DayField,
     Form,
     IdSelectField,
+    SelectChoice,
     email_field,
     known_choice,
     name_field,
@@ -153,7 +153,7 @@ class PaymentSettingsForm(Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "payments")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
 
 # --- packages and offerings ---------------------------------------------------------------
@@ -231,7 +231,7 @@ class PackageTermsForm(Form):
         if offering is not None:
             return packages.package_terms(offering)
         return {
-            "name": self.name.data,
+            "name": self.name.data or "",
             "service": self.service.data,
             "package_type": self.package_type.data,
             "period": self.period.data or None,
@@ -299,7 +299,7 @@ class PackageForm(PackageTermsForm):
     )
 
     def uses_terms(self) -> bool:
-        return self.offering.data == CUSTOM
+        return bool(self.offering.data == CUSTOM)
 
     def validate_expires_on(self, field: Field) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:
