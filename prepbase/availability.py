@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -158,7 +158,7 @@ def set_weekly_hours(
     tenant: Tenant,
     actor: User,
     staff: User,
-    week: dict[int, Sequence[tuple[int, int]]],
+    week: Mapping[int, Sequence[tuple[int, int]]],
 ) -> None:
     """Replace the staff member's weekly working hours (days left out have none)."""
     check_editor(actor, staff)

@@ -215,6 +215,7 @@ def checkout_params(
         "client_reference_id": str(purchase.id),
         "customer_email": buyer.email,
         "metadata": metadata,
+        # Set with the purchase, before it goes to Checkout.
         "expires_at": int(purchase.checkout_expires_at.timestamp()),  # type: ignore[union-attr]
     }
     if recurring:

@@ -179,6 +179,7 @@ def _utc_offsets(timezone: str, start: datetime, end: datetime) -> list[tuple[da
     zone = ZoneInfo(timezone)
 
     def offset(moment: datetime) -> int:
+        # An aware time always has an offset (`utcoffset()` is typed for naive ones too).
         return int(moment.astimezone(zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
 
     moment = start - timedelta(days=1)
