@@ -46,6 +46,7 @@ run: deps
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
 	$(BIN)/lint-imports  # the import graph's floors, contracts in pyproject.toml
+	$(BIN)/mypy  # strict types for prepbase/, [tool.mypy] in pyproject.toml
 
 # SQLite first; then PostgreSQL when TEST_DATABASE_URL names a server (CI always does).
 test: dev-deps chromium lint
@@ -69,4 +70,4 @@ bench: deps
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache .import_linter_cache .mypy_cache

@@ -43,6 +43,7 @@ def create_app(env: str | None = None, **overrides: Any) -> Flask:
         logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
     if proxies:
+        # Flask's documented way to wrap the WSGI app (mypy sees a method replaced).
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
 
     register_extensions(app)
@@ -138,7 +139,7 @@ def register_template_helpers(app: Flask) -> None:
     app.jinja_env.globals.update(money=format_money)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).
-    forms = app.jinja_env.get_template("_macros/forms.html").module
+    forms = _macros(app, "_macros/forms.html")
     app.jinja_env.globals.update(
         field=forms.field,
         form_errors=forms.form_errors,
@@ -146,11 +147,11 @@ def register_template_helpers(app: Flask) -> None:
         filter_errors=forms.filter_errors,
         open_form=forms.open_form,
         post_button=forms.post_button,
-        pager=app.jinja_env.get_template("_macros/pager.html").module.pager,
-        how_to_reach=app.jinja_env.get_template("_macros/contact.html").module.how_to_reach,
+        pager=_macros(app, "_macros/pager.html").pager,
+        how_to_reach=_macros(app, "_macros/contact.html").how_to_reach,
     )
     # After the form macros: a macro module sees the globals there were when it loaded.
-    sessions = app.jinja_env.get_template("_macros/sessions.html").module
+    sessions = _macros(app, "_macros/sessions.html")
     app.jinja_env.globals.update(
         session_status=sessions.session_status,
         series_note=sessions.series_note,
@@ -158,6 +159,11 @@ def register_template_helpers(app: Flask) -> None:
         decline_booking_form=sessions.decline_booking_form,
         confirm_booking_button=sessions.confirm_booking_button,
     )
+
+
+def _macros(app: Flask, template: str) -> Any:
+    """A template's macros, as attributes (Jinja sets them when it runs the template)."""
+    return app.jinja_env.get_template(template).module
 
 
 def register_commands(app: Flask) -> None:

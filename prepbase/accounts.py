@@ -9,9 +9,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from typing import Any, cast
 
 from flask import current_app, has_app_context
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import CursorResult, bindparam, select, update
 from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -231,12 +232,13 @@ def use_token_to_set_password(session: Session, raw: str, purpose: str, password
     if token is None:
         raise DomainError("This link has expired or was already used.")
     check_password_strength(password)
-    spent = session.execute(
+    updated = session.execute(
         update(AuthToken)
         .where(AuthToken.id == token.id, AuthToken.used_at.is_(None))
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    spent = cast(CursorResult[Any], updated).rowcount
     if spent != 1:
         raise DomainError("This link has expired or was already used.")
     user = token.user

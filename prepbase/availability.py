@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from functools import cache
@@ -158,7 +158,7 @@ def set_weekly_hours(
     tenant: Tenant,
     actor: User,
     staff: User,
-    week: dict[int, Sequence[tuple[int, int]]],
+    week: Mapping[int, Sequence[tuple[int, int]]],
 ) -> None:
     """Replace the staff member's weekly working hours (days left out have none)."""
     check_editor(actor, staff)
@@ -240,14 +240,14 @@ def describe_time_off(row: TimeOff) -> str:
 def sessions_during(session: Session, tenant: Tenant, row: TimeOff) -> int:
     """How many pending/upcoming sessions of the staff member fall in the time off."""
     zone = ZoneInfo(tenant.timezone)
-    return session.scalar(
+    return session.execute(
         select(func.count(TutoringSession.id)).where(
             TutoringSession.staff_id == row.staff_id,
             TutoringSession.status.in_(OPEN_STATUSES),
             TutoringSession.starts_at < _utc(zone, row.ends_local),
             TutoringSession.ends_at > _utc(zone, row.starts_local),
         )
-    )
+    ).scalar_one()
 
 
 # --- time -----------------------------------------------------------------------------------
@@ -459,7 +459,7 @@ class Schedule:
 # once: building one anew (eager loads with criteria, EXISTS, OR) cost as much CPU as
 # running it, on every slots request.
 @cache
-def _staff_statement(with_service: bool) -> Select[tuple[User]]:
+def _staff_statement(with_service: bool) -> Select[User]:
     """An active staff member with their hours and the time off between the `off_from`
     and `off_to` parameters (wall-clock), of the `service` parameter when asked.
 
@@ -493,7 +493,7 @@ def _staff_statement(with_service: bool) -> Select[tuple[User]]:
 
 
 @cache
-def _busy_statement() -> Select[tuple[datetime, datetime, int]]:
+def _busy_statement() -> Select[datetime, datetime, int]:
     """Open sessions between `since` and `until` of the staff member or of the student
     (a `student_id` of None matches no session)."""
     return select(

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from flask import abort, flash, g, url_for
 from flask_login import current_user
@@ -33,9 +34,9 @@ class Where:
     hours: str
     time_off: str
     delete: str
-    args: dict[str, object] = field(default_factory=dict)
+    args: dict[str, Any] = field(default_factory=dict)
 
-    def url(self, endpoint: str, **more: object) -> str:
+    def url(self, endpoint: str, **more: Any) -> str:
         return url_for(getattr(self, endpoint), **self.args, **more)
 
 
@@ -112,6 +113,7 @@ def add_time_off(member: User, where: Where) -> Response:
     """Add a stretch of time off; say so when sessions are already booked in it."""
     form = TimeOffForm()
     if form.validate_on_submit():
+        assert form.first_day.data is not None and form.last_day.data is not None  # required
         try:
             row = availability.add_time_off(
                 db.session,

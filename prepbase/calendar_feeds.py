@@ -19,10 +19,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import date, datetime, timedelta
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import icalendar
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, joinedload
 
 from prepbase.errors import DomainError
@@ -74,7 +75,7 @@ def revoke_feed(session: Session, user: User) -> bool:
         .execution_options(synchronize_session=False)
     )
     session.flush()
-    return bool(result.rowcount)
+    return bool(cast(CursorResult[Any], result).rowcount)
 
 
 def create_feed(session: Session, user: User) -> str:
@@ -184,4 +185,5 @@ def build_calendar(
     cal.add_missing_timezones(
         first_date=date(today.year - 1, 1, 1), last_date=date(today.year + 3, 1, 1)
     )
-    return cal.to_ical()
+    ical: bytes = cal.to_ical()
+    return ical

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime
 
-from wtforms import SelectChoice, SelectField
+from wtforms import SelectField
 from wtforms.validators import Optional
 
 from prepbase.calendar_view import DEFAULT_VIEW, Choices, Filters, View, status_choices
-from prepbase.forms import DayField, Form, IdSelectField, known_choice
+from prepbase.forms import DayField, Form, IdSelectField, SelectChoice, known_choice
 from prepbase.session_forms import SERVICE_CHOICES
 
 

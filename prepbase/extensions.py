@@ -13,7 +13,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSQLAlchemySession
 from flask_wtf.csrf import CSRFProtect
 from sqlalchemy import event
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session as OrmSession
 
 from prepbase.models.base import Base
@@ -22,6 +22,7 @@ from prepbase.models.base import Base
 class Session(FlaskSQLAlchemySession):
     """Flask-SQLAlchemy's session, but an explicit `bind` (a test's connection) wins."""
 
+    # Untyped like the method it extends (Flask-SQLAlchemy's, itself over SQLAlchemy's).
     def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):  # type: ignore[no-untyped-def]
         if bind is None and self.bind is not None:
             return self.bind
@@ -37,7 +38,7 @@ class Database(SQLAlchemy):
     call into the domain would need a cast."""
 
     if TYPE_CHECKING:
-        session: OrmSession  # type: ignore[assignment]
+        session: OrmSession  # type: ignore[assignment]  # the proxy, as said above
 
 
 db = Database(model_class=Base, session_options={"class_": Session})
@@ -61,11 +62,11 @@ def _sqlite_on_connect(dbapi_connection: object, _record: object) -> None:
 
 
 @event.listens_for(Engine, "begin")
-def _sqlite_begin_immediate(conn: object) -> None:
+def _sqlite_begin_immediate(conn: Connection) -> None:
     # BEGIN IMMEDIATE takes the write lock up front, so two read-then-write
     # transactions queue behind each other instead of one failing half-way.
-    if conn.dialect.name == "sqlite":  # type: ignore[attr-defined]
-        conn.exec_driver_sql("BEGIN IMMEDIATE")  # type: ignore[attr-defined]
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 __all__ = ["csrf", "db", "limiter", "login_manager", "migrate"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, MutableMapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 from zoneinfo import available_timezones
 
 from flask import request
@@ -15,7 +15,6 @@ from wtforms import (
     Field,
     HiddenField,
     PasswordField,
-    SelectChoice,
     SelectField,
     SelectMultipleField,
     StringField,
@@ -23,6 +22,12 @@ from wtforms import (
     ValidationError,
     widgets,
 )
+
+# WTForms 3.3's choice; its stubs (types-wtforms 3.2) predate it, so it reads as Any.
+# Imported from here by every module that builds choices.
+from wtforms import SelectChoice as SelectChoice  # type: ignore[attr-defined]
+from wtforms.fields.core import UnboundField
+from wtforms.form import BaseForm
 from wtforms.validators import DataRequired, Email, EqualTo, Length, StopValidation
 
 from prepbase.accounts import MIN_PASSWORD_LENGTH
@@ -33,6 +38,8 @@ from prepbase.inputs import (
     parse_id,
 )
 from prepbase.localtime import DAY_OUT_OF_RANGE, FIRST_DAY, LAST_DAY
+
+_F = TypeVar("_F", bound=Field)
 
 
 def _plain_text(multiline: bool) -> Callable[[FlaskForm, Field], None]:
@@ -55,8 +62,15 @@ class Form(FlaskForm):
     is only ever hashed, and refusing characters at sign-in could lock someone out. A
     NUL byte never gets this far: `prepbase.inputs` refuses it for the whole request."""
 
+    if TYPE_CHECKING:
+        # Flask-WTF ships no types: what its constructor and check take and give.
+        def __init__(self, formdata: Any = ..., **kwargs: Any) -> None: ...
+        def validate_on_submit(self, extra_validators: Any = None) -> bool: ...
+
     class Meta(FlaskForm.Meta):
-        def bind_field(self, form: Any, unbound_field: Any, options: dict[str, Any]) -> Field:
+        def bind_field(
+            self, form: BaseForm, unbound_field: UnboundField[_F], options: MutableMapping[str, Any]
+        ) -> _F:
             field = super().bind_field(form, unbound_field, options)
             if isinstance(field, StringField) and not isinstance(
                 field, HiddenField | PasswordField
@@ -103,7 +117,7 @@ class IdSelectField(SelectField):
     def __init__(
         self,
         label: str | None = None,
-        validators: Sequence[Any] | None = None,
+        validators: tuple[Any, ...] | list[Any] | None = None,
         *,
         invalid_choice_message: str | None = None,
         **kwargs: Any,
@@ -112,7 +126,8 @@ class IdSelectField(SelectField):
             label,
             validators,
             coerce=id_text,
-            invalid_choice_message=invalid_choice_message,
+            # WTForms 3.3's messages; its stubs (types-wtforms 3.2) predate them.
+            invalid_choice_message=invalid_choice_message,  # type: ignore[call-arg]
             invalid_value_message=invalid_choice_message or "Not a valid choice.",
             **kwargs,
         )
@@ -221,10 +236,16 @@ def known_choice(message: str) -> Callable[[FlaskForm, SelectField], None]:
     string): a value not among the choices gets `message`; the empty "any" choice passes."""
 
     def check(_form: FlaskForm, field: SelectField) -> None:
-        if field.data and not any(c.value == field.data for c in field.choices):
+        if field.data and not any(c.value == field.data for c in choices(field)):
             raise ValidationError(message)
 
     return check
+
+
+def choices(field: SelectField) -> list[SelectChoice]:
+    """A select's choices: the `SelectChoice`s every PrepBase select is given (the stubs
+    know only the tuples of older WTForms)."""
+    return cast("list[SelectChoice]", field.choices)
 
 
 class ActionForm(Form):

@@ -21,6 +21,7 @@ def is_htmx() -> bool:
 
 def render_block(template_name: str, block: str, **context: Any) -> str:
     """Render one `{% block %}` of a template with the usual Flask context."""
+    # `current_app` is a proxy, typed as the Flask app it stands for.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     template = app.jinja_env.get_or_select_template(template_name)
     app.update_template_context(context)

@@ -7,8 +7,9 @@ import calendar
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import exists, select, update
+from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -82,9 +83,20 @@ def save_offering(
 TERMS = ("name", "service", "package_type", "period", "minutes", "rollover")
 
 
-def package_terms(source: object) -> dict[str, object]:
+class Terms(TypedDict):
+    """What a package is, as `assign_package` and `save_offering` take it."""
+
+    name: str
+    service: str
+    package_type: str
+    period: str | None
+    minutes: int
+    rollover: bool
+
+
+def package_terms(source: Offering | Purchase) -> Terms:
     """The terms a package copies from an offering, or from a purchase's snapshot of one."""
-    return {term: getattr(source, term) for term in TERMS}
+    return cast(Terms, {term: getattr(source, term) for term in TERMS})
 
 
 def set_offering_archived(
@@ -218,12 +230,13 @@ def renew_package(
     previous = package.current_period_start
     if previous is None or period_start <= previous:
         return False
-    moved = session.execute(
+    updated = session.execute(
         update(Package)
         .where(Package.id == package.id, Package.current_period_start == previous)
         .values(current_period_start=period_start)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    moved = cast(CursorResult[Any], updated).rowcount
     if moved != 1:
         return False
     if not package.rollover:
@@ -247,12 +260,13 @@ def renew_due(session: Session, today: date) -> RenewalReport:
     report = RenewalReport()
     # Data hygiene: an expired package reads Inactive · Expired everywhere at once
     # (`Package.active_on`); this also switches it off in its row.
-    expired = session.execute(
+    updated = session.execute(
         update(Package)
         .where(Package.active.is_(True), ~Package.not_expired_on(today))
         .values(active=False, inactive_reason=InactiveReason.EXPIRED)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    expired = cast(CursorResult[Any], updated).rowcount
     report.expired = expired or 0
     due = session.scalars(
         select(Package)
@@ -272,6 +286,8 @@ def renew_due(session: Session, today: date) -> RenewalReport:
     for package in due:
         # Catch up period by period (a job that did not run for a while), never twice.
         anchor = package.start_date
+        # The query picked recurring packages (they have a period) already started.
+        assert package.period is not None and package.current_period_start is not None
         start = next_period_start(package.period, package.current_period_start, anchor)
         while start <= today:
             if renew_package(session, package, start):

@@ -21,9 +21,9 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from prepbase import business, packages, scheduling, stripe_gateway
@@ -191,6 +191,10 @@ def checkout_params(
         "offering_id": str(purchase.offering_id),
     }
     recurring = purchase.package_type == PackageType.RECURRING
+    interval = ""
+    if recurring:
+        assert purchase.period is not None  # copied from its recurring offering
+        interval = STRIPE_INTERVAL[Period(purchase.period)]
     hours = format_hours(purchase.minutes)
     price_data: dict[str, Any] = {
         "currency": purchase.currency,
@@ -199,7 +203,7 @@ def checkout_params(
             "name": purchase.name,
             "description": " ".join(
                 [f"{hours} hours of {Service(purchase.service).label}"]
-                + ([f"every {STRIPE_INTERVAL[Period(purchase.period)]}"] if recurring else [])
+                + ([f"every {interval}"] if recurring else [])
                 + [f"for {student.full_name}"]
             ),
         },
@@ -211,10 +215,11 @@ def checkout_params(
         "client_reference_id": str(purchase.id),
         "customer_email": buyer.email,
         "metadata": metadata,
+        # Set with the purchase, before it goes to Checkout.
         "expires_at": int(purchase.checkout_expires_at.timestamp()),  # type: ignore[union-attr]
     }
     if recurring:
-        price_data["recurring"] = {"interval": STRIPE_INTERVAL[Period(purchase.period)]}
+        price_data["recurring"] = {"interval": interval}
         params["mode"] = "subscription"
         params["subscription_data"] = {"metadata": metadata}
         if fee_percent > 0:
@@ -229,7 +234,9 @@ def checkout_params(
     return params
 
 
-def open_checkout(session: Session, tenant: Tenant, purchase: Purchase, params: dict) -> str:
+def open_checkout(
+    session: Session, tenant: Tenant, purchase: Purchase, params: dict[str, Any]
+) -> str:
     """Create the purchase's Checkout Session on the business's Stripe account; its URL.
 
     If Stripe answers with an error or not in time, the purchase is marked failed and
@@ -241,7 +248,7 @@ def open_checkout(session: Session, tenant: Tenant, purchase: Purchase, params: 
         checkout = stripe_gateway.create_checkout_session(tenant, purchase.id, params)
     except stripe_gateway.StripeError as exc:
         log.warning("Checkout for purchase %s failed: %r", purchase.id, exc)
-        if isinstance(exc, stripe_gateway.stripe.APIConnectionError):
+        if isinstance(exc, stripe_gateway.APIConnectionError):
             message = (
                 "We could not reach Stripe to start the payment. Nothing was charged; "
                 "please try again in a minute."
@@ -255,10 +262,11 @@ def open_checkout(session: Session, tenant: Tenant, purchase: Purchase, params: 
         purchase.failure_message = message
         session.flush()
         raise CheckoutFailed(message) from exc
+    url: str = checkout.url
     purchase.checkout_session_id = checkout.id
-    purchase.checkout_url = checkout.url
+    purchase.checkout_url = url
     session.flush()
-    return checkout.url
+    return url
 
 
 def resumable_checkout(purchase: Purchase, now: datetime | None = None) -> str | None:
@@ -280,12 +288,13 @@ def cancel_purchase(session: Session, purchase: Purchase) -> bool:
 
     A payment made later through the same Checkout still fulfils the purchase.
     """
-    moved = session.execute(
+    updated = session.execute(
         update(Purchase)
         .where(Purchase.id == purchase.id, Purchase.status == PurchaseStatus.PENDING)
         .values(status=PurchaseStatus.CANCELLED, updated_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    moved = cast(CursorResult[Any], updated).rowcount
     session.refresh(purchase)
     return moved == 1
 
@@ -312,10 +321,11 @@ def _stripe_id(value: Any) -> str | None:
     """An expandable field: the id string, or the expanded object's id."""
     if value is None or isinstance(value, str):
         return value
-    return field(value, "id")
+    expanded_id: str | None = field(value, "id")
+    return expanded_id
 
 
-def _day(tenant: Tenant, timestamp: int) -> date:
+def _day(tenant: Tenant, timestamp: float) -> date:
     return local_date(tenant, datetime.fromtimestamp(int(timestamp), UTC))
 
 
@@ -352,7 +362,7 @@ def fulfil_purchase(
     moves the row, the others wait for its commit and then find it paid.
     """
     now = now or utcnow()
-    claimed = session.execute(
+    updated = session.execute(
         update(Purchase)
         .where(
             Purchase.id == purchase.id,
@@ -368,7 +378,8 @@ def fulfil_purchase(
             subscription_id=subscription_id or purchase.subscription_id,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = cast(CursorResult[Any], updated).rowcount
     if claimed != 1:
         session.refresh(purchase)
         return None
@@ -453,7 +464,7 @@ def settle_checkout(
 def fail_delayed_payment(session: Session, tenant: Tenant, checkout: Any) -> str:
     """The bank refused a delayed payment: the pending purchase is failed, and says why."""
     purchase = purchase_for_checkout(session, tenant, checkout)
-    moved = session.execute(
+    updated = session.execute(
         update(Purchase)
         .where(Purchase.id == purchase.id, Purchase.status == PurchaseStatus.PENDING)
         .values(
@@ -462,7 +473,8 @@ def fail_delayed_payment(session: Session, tenant: Tenant, checkout: Any) -> str
             failure_message="Your bank did not complete the payment, so no hours were added.",
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    moved = cast(CursorResult[Any], updated).rowcount
     return "purchase failed" if moved else f"ignored: purchase is {purchase.status}"
 
 

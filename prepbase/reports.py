@@ -57,13 +57,16 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from sqlalchemy import (
     ColumnElement,
+    ColumnExpressionArgument,
     Float,
     Select,
+    SQLColumnExpression,
     and_,
     case,
     func,
@@ -103,7 +106,9 @@ PLAN_GRACE = timedelta(hours=48)
 ATTENDED = (Attendance.PRESENT, Attendance.LATE)
 AFTER_RANGE = "9999-12-31"  # bucket label of ledger entries after the range
 _ZONE_NAME = re.compile(r"^[A-Za-z0-9_+\-/]+$")
-BY_BUCKET = literal_column("bucket")  # GROUP BY the output column, the same on both databases
+BY_BUCKET: ColumnElement[str] = literal_column(
+    "bucket"
+)  # GROUP BY the output column, the same on both databases
 
 
 # --- the period and the filters ---------------------------------------------------------
@@ -174,6 +179,7 @@ def _utc_offsets(timezone: str, start: datetime, end: datetime) -> list[tuple[da
     zone = ZoneInfo(timezone)
 
     def offset(moment: datetime) -> int:
+        # An aware time always has an offset (`utcoffset()` is typed for naive ones too).
         return int(moment.astimezone(zone).utcoffset().total_seconds() // 60)  # type: ignore[union-attr]
 
     moment = start - timedelta(days=1)
@@ -195,7 +201,7 @@ def _utc_offsets(timezone: str, start: datetime, end: datetime) -> list[tuple[da
 
 
 def local_bucket(
-    column: ColumnElement[datetime], unit: str, timezone: str, dialect: str, window: Window
+    column: SQLColumnExpression[datetime], unit: str, timezone: str, dialect: str, window: Window
 ) -> ColumnElement[str]:
     """The local week (its Monday) or month (its 1st) of a UTC timestamp, as 'YYYY-MM-DD'.
 
@@ -231,7 +237,9 @@ def local_bucket(
 
 
 def seconds_between(
-    earlier: ColumnElement[datetime], later: ColumnElement[datetime], dialect: str
+    earlier: SQLColumnExpression[datetime],
+    later: SQLColumnExpression[datetime | None],
+    dialect: str,
 ) -> ColumnElement[float]:
     """`later - earlier` in seconds, on PostgreSQL and SQLite."""
     if dialect == "postgresql":
@@ -260,7 +268,9 @@ def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
 
-def _minutes_if(condition: ColumnElement[bool], minutes: ColumnElement[int]) -> ColumnElement[int]:
+def _minutes_if(
+    condition: ColumnExpressionArgument[bool], minutes: ColumnExpressionArgument[int]
+) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, minutes), else_=0)), 0)
 
 
@@ -435,7 +445,7 @@ class StudentFigures:
         return reasons
 
 
-def _student_facts(filters: ReportFilters, window: Window) -> Select:
+def _student_facts(filters: ReportFilters, window: Window) -> Select[*tuple[Any, ...]]:
     """One row per student with every figure and the at-risk flags (a subquery's body)."""
     now = window.now
     in_range = and_(TS.starts_at >= window.start, TS.starts_at < window.end)
@@ -567,29 +577,29 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select:
     )
 
 
-def _figures(row: object, window: Window) -> StudentFigures:
-    last = row.last_session  # type: ignore[attr-defined]
+def _figures(row: Any, window: Window) -> StudentFigures:
+    last = row.last_session
     days = None
     if last is not None:
         days = (window.today - last.astimezone(ZoneInfo(window.timezone)).date()).days
     return StudentFigures(
-        student_id=row.student_id,  # type: ignore[attr-defined]
-        name=f"{row.first_name} {row.last_name}",  # type: ignore[attr-defined]
-        used=int(row.used),  # type: ignore[attr-defined]
-        completed_30=int(row.completed_30),  # type: ignore[attr-defined]
-        completed_90=int(row.completed_90),  # type: ignore[attr-defined]
-        attended=int(row.attended),  # type: ignore[attr-defined]
-        attendance_taken=int(row.attendance_taken),  # type: ignore[attr-defined]
-        no_shows=int(row.no_shows),  # type: ignore[attr-defined]
+        student_id=row.student_id,
+        name=f"{row.first_name} {row.last_name}",
+        used=int(row.used),
+        completed_30=int(row.completed_30),
+        completed_90=int(row.completed_90),
+        attended=int(row.attended),
+        attendance_taken=int(row.attendance_taken),
+        no_shows=int(row.no_shows),
         last_session=last,
         days_since_last=days,
-        remaining=int(row.remaining),  # type: ignore[attr-defined]
-        used_30=int(row.used_30),  # type: ignore[attr-defined]
-        runout=projected_runout(int(row.remaining), int(row.used_30), window.today),  # type: ignore[attr-defined]
-        beyond=int(row.beyond),  # type: ignore[attr-defined]
-        idle=bool(row.idle),  # type: ignore[attr-defined]
-        cancelled_30=int(row.cancelled_30),  # type: ignore[attr-defined]
-        plans_overdue=int(row.plans_overdue),  # type: ignore[attr-defined]
+        remaining=int(row.remaining),
+        used_30=int(row.used_30),
+        runout=projected_runout(int(row.remaining), int(row.used_30), window.today),
+        beyond=int(row.beyond),
+        idle=bool(row.idle),
+        cancelled_30=int(row.cancelled_30),
+        plans_overdue=int(row.plans_overdue),
     )
 
 

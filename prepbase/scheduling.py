@@ -17,8 +17,9 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any, cast
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
 from prepbase import availability, business, hours
@@ -377,12 +378,13 @@ def _move(
     session: Session, ts: TutoringSession, allowed: tuple[str, ...], to: str, **values: object
 ) -> None:
     """Change the status only if it is still one of `allowed` (one winner under races)."""
-    moved = session.execute(
+    updated = session.execute(
         update(TutoringSession)
         .where(TutoringSession.id == ts.id, TutoringSession.status.in_(allowed))
         .values(status=to, **values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    moved = cast(CursorResult[Any], updated).rowcount
     session.refresh(ts)
     if moved != 1:
         raise DomainError(_refusal(ts.status, to))
@@ -390,7 +392,7 @@ def _move(
 
 def _refusal(current: str, wanted: str) -> str:
     # A request that lost the race: the session moved on since `lifecycle.check` passed.
-    verbs = {
+    verbs: dict[str, str] = {
         SessionStatus.UPCOMING: "accepted",
         SessionStatus.CANCELLED: "cancelled",
         SessionStatus.DECLINED: "declined",
@@ -672,12 +674,13 @@ def change_duration(
         if diff > 0:
             change = hours.debit_for_session(session, ts.package_id, ts, diff, actor)
             if change is None:  # a session stays on the package that paid for it
-                package = session.scalar(select(Package).where(Package.id == ts.package_id))
+                package = session.scalars(select(Package).where(Package.id == ts.package_id)).one()
                 raise NotEnoughHours(
                     f"{package.name} has {hours.hours_phrase(package.remaining_minutes)} "
                     f"left; {hours.format_hours(diff)} more are needed to lengthen this session.",
                     field="duration",
                 )
+            assert ts.package is not None  # its package_id is set
             hours_mail.after_debit(
                 session, tenant, ts.package, change, sells_online=business.sells_online(tenant)
             )

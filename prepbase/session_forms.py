@@ -14,7 +14,6 @@ from wtforms import (
     BooleanField,
     HiddenField,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     TextAreaField,
@@ -23,7 +22,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from prepbase import hours
-from prepbase.forms import CheckboxesField, DayField, Form, IdSelectField
+from prepbase.forms import CheckboxesField, DayField, Form, IdSelectField, SelectChoice
 from prepbase.localtime import local_to_utc
 from prepbase.models import WEEKDAYS, Attendance, Service, Tenant, User
 from prepbase.models.series import MAX_EVERY_WEEKS
@@ -56,6 +55,7 @@ class SessionTimeForm(Form):
 
     def starts_at(self, tenant: Tenant) -> datetime:
         """The chosen start as UTC; DomainError when the wall-clock time does not exist."""
+        assert self.date.data is not None and self.start_time.data is not None  # required
         return local_to_utc(tenant, self.date.data, self.start_time.data)
 
     def duration_minutes(self) -> int:
@@ -106,6 +106,7 @@ class RepeatScheduleForm(ScheduleForm):
 
     def rule(self) -> WeeklyRule:
         """The series' rule from the first day and time; DomainError under the field."""
+        assert self.date.data is not None and self.start_time.data is not None  # required
         return make_rule(
             first_day=self.date.data,
             start=self.start_time.data,
@@ -130,7 +131,8 @@ class RepeatScheduleForm(ScheduleForm):
             elif isinstance(field, SelectField):
                 pairs.append((field.name, str(field.data or "")))
             else:
-                pairs.append((field.name, field._value()))
+                # Text, day and time fields: each writes its posted value with `_value()`.
+                pairs.append((field.name, field._value()))  # type: ignore[attr-defined]
         return pairs
 
 

@@ -22,6 +22,7 @@ from flask import current_app
 from prepbase.models import Tenant
 
 StripeError = stripe.StripeError
+APIConnectionError = stripe.APIConnectionError
 SignatureVerificationError = stripe.SignatureVerificationError
 # Stripe's own default: refuse signatures older than 5 min, and (our own check, the
 # library only looks back) dated more than 5 min ahead.
@@ -42,6 +43,7 @@ def client() -> stripe.StripeClient:
         config.get("STRIPE_API_BASE"),
         config.get("STRIPE_TIMEOUT_SECONDS"),
     )
+    clients: dict[tuple[Any, ...], stripe.StripeClient]
     clients = current_app.extensions.setdefault("prepbase_stripe", {})
     if key not in clients:
         api_key, api_base, timeout = key
@@ -56,8 +58,8 @@ def client() -> stripe.StripeClient:
     return clients[key]
 
 
-def _on(tenant: Tenant, idempotency_key: str | None = None) -> dict[str, Any]:
-    options: dict[str, Any] = {"stripe_account": tenant.stripe_account_id}
+def _on(tenant: Tenant, idempotency_key: str | None = None) -> stripe.RequestOptions:
+    options: stripe.RequestOptions = {"stripe_account": tenant.stripe_account_id}
     if idempotency_key:
         options["idempotency_key"] = idempotency_key
     return options
@@ -97,6 +99,7 @@ def create_account_link(tenant: Tenant, *, refresh_url: str, return_url: str, no
     business's id plus a nonce made for this click (a resend of the same request gets the
     same link; a later click never gets a spent one).
     """
+    assert tenant.stripe_account_id is not None  # both callers connected it first
     return client().v1.account_links.create(
         params={
             "account": tenant.stripe_account_id,
@@ -114,17 +117,18 @@ def create_account_link(tenant: Tenant, *, refresh_url: str, return_url: str, no
 def create_checkout_session(tenant: Tenant, purchase_id: int, params: dict[str, Any]) -> Any:
     """A Checkout Session on the business's account for one purchase (one per purchase)."""
     return client().v1.checkout.sessions.create(
+        # A plain dict (`payments.checkout_params`), not Stripe's TypedDict of the params.
         params=params,  # type: ignore[arg-type]
-        options=_on(tenant, f"purchase-{purchase_id}-checkout"),  # type: ignore[arg-type]
+        options=_on(tenant, f"purchase-{purchase_id}-checkout"),
     )
 
 
 def retrieve_checkout_session(tenant: Tenant, session_id: str) -> Any:
-    return client().v1.checkout.sessions.retrieve(session_id, options=_on(tenant))  # type: ignore[arg-type]
+    return client().v1.checkout.sessions.retrieve(session_id, options=_on(tenant))
 
 
 def retrieve_subscription(tenant: Tenant, subscription_id: str) -> Any:
-    return client().v1.subscriptions.retrieve(subscription_id, options=_on(tenant))  # type: ignore[arg-type]
+    return client().v1.subscriptions.retrieve(subscription_id, options=_on(tenant))
 
 
 # --- webhooks -----------------------------------------------------------------------------

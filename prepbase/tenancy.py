@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import TypeVar
 
 from sqlalchemy import ForeignKey, event, select
@@ -61,14 +61,14 @@ def current_tenant_id() -> int | None:
     return _current_tenant.get()
 
 
-def set_current_tenant(tenant_id: int | None) -> object:
+def set_current_tenant(tenant_id: int | None) -> Token[int | None]:
     """Enter a tenant for the rest of a request; returns a token for `reset_current_tenant`."""
     return _current_tenant.set(tenant_id)
 
 
-def reset_current_tenant(token: object) -> None:
+def reset_current_tenant(token: Token[int | None]) -> None:
     """Leave the tenant entered by `set_current_tenant`."""
-    _current_tenant.reset(token)  # type: ignore[arg-type]
+    _current_tenant.reset(token)
 
 
 @contextmanager
@@ -151,5 +151,6 @@ def get_scoped(session: Session, model: type[T], ident: object) -> T | None:
     the tenant criteria; this always asks the database.
     """
     return session.execute(
+        # Every tenant model has an `id` column; a bare TypeVar does not know it.
         select(model).where(model.id == ident)  # type: ignore[attr-defined]
     ).scalar_one_or_none()

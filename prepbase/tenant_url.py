@@ -8,7 +8,7 @@ it; `portal.py` does the nesting.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import Blueprint, abort, g, request, session
 from flask_login import current_user
@@ -23,7 +23,7 @@ tenant_bp = Blueprint("tenant", __name__, url_prefix="/<tenant_slug>")
 
 
 @tenant_bp.url_value_preprocessor
-def _load_tenant(_endpoint: str | None, values: dict[str, object] | None) -> None:
+def _load_tenant(_endpoint: str | None, values: dict[str, Any] | None) -> None:
     slug = (values or {}).pop("tenant_slug", None)
     if not slug:
         abort(404)

@@ -5,17 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from datetime import timedelta
+from typing import Any
 
 from flask import current_app, flash, g, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from prepbase import people, slots
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.forms import apply_domain_error
+from prepbase.forms import SelectChoice, apply_domain_error
 from prepbase.htmx import hx_redirect
 from prepbase.mail.accounts import send_invitation
 from prepbase.models import User
@@ -33,11 +33,11 @@ def invite_ttl() -> timedelta:
     return timedelta(days=current_app.config["INVITE_TTL_DAYS"])
 
 
-def invite(form: FlaskForm, done_url: Callable[[], str], **who: object) -> Response | None:
+def invite(form: FlaskForm, done_url: Callable[[], str], **who: Any) -> Response | None:
     """Invite someone (one transaction with the e-mail); the redirect, or None if refused
     (the form then carries the message)."""
     try:
-        email = form.email.data  # type: ignore[attr-defined]
+        email = form.email.data  # type: ignore[attr-defined]  # every invitation form has one
         user, raw = people.invite_user(
             db.session, current_user, email=email, ttl=invite_ttl(), **who
         )

@@ -28,7 +28,7 @@ def family_list() -> Response:
 def family_new() -> Response:
     form = FamilyForm()
     if form.validate_on_submit():
-        family = people.create_family(db.session, current_user, name=form.name.data)
+        family = people.create_family(db.session, current_user, name=form.name.data or "")
         db.session.commit()
         flash(f"{family.name} is added. Add its students and invite its parents.", "success")
         return hx_redirect(url_for(".family_detail", family_id=family.id))

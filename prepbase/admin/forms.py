@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import TypedDict, cast
 
 from wtforms import (
     BooleanField,
     Field,
     IntegerField,
-    SelectChoice,
     SelectField,
     StringField,
     TelField,
@@ -26,6 +24,7 @@ from prepbase.forms import (
     DayField,
     Form,
     IdSelectField,
+    SelectChoice,
     email_field,
     known_choice,
     name_field,
@@ -33,6 +32,7 @@ from prepbase.forms import (
 )
 from prepbase.models import Offering, PackageType, Period, Role, Service, SessionStatus
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
+from prepbase.packages import Terms
 from prepbase.reports import MONTH, WEEK, ReportFilters
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
@@ -153,7 +153,7 @@ class PaymentSettingsForm(Form):
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         kwargs.setdefault("prefix", "payments")
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
 
 # --- packages and offerings ---------------------------------------------------------------
@@ -164,17 +164,6 @@ PERIOD_CHOICES = [SelectChoice("", "None (One-Time)")] + [
     SelectChoice(p.value, p.label) for p in Period
 ]
 NAME_MAX = 120
-
-
-class Terms(TypedDict):
-    """What a package is, as `packages.assign_package` and `save_offering` take it."""
-
-    name: str
-    service: str
-    package_type: str
-    period: str | None
-    minutes: int
-    rollover: bool
 
 
 def _hours_field(label: str, description: str) -> StringField:
@@ -240,9 +229,9 @@ class PackageTermsForm(Form):
     def terms(self, offering: Offering | None = None) -> Terms:
         """The terms to save: the offering's when one supplies them, else the fields'."""
         if offering is not None:
-            return cast(Terms, packages.package_terms(offering))
+            return packages.package_terms(offering)
         return {
-            "name": self.name.data,
+            "name": self.name.data or "",
             "service": self.service.data,
             "package_type": self.package_type.data,
             "period": self.period.data or None,
@@ -310,7 +299,7 @@ class PackageForm(PackageTermsForm):
     )
 
     def uses_terms(self) -> bool:
-        return self.offering.data == CUSTOM
+        return bool(self.offering.data == CUSTOM)
 
     def validate_expires_on(self, field: Field) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:

@@ -7,7 +7,6 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from prepbase import hours, packages, scheduling
 from prepbase.admin.blueprint import bp
@@ -17,7 +16,7 @@ from prepbase.admin.words import inactive_reason, package_kind, service_name
 from prepbase.csv_export import csv_response, hours_cell
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.forms import ActionForm, form_status
+from prepbase.forms import ActionForm, SelectChoice, form_status
 from prepbase.htmx import hx_redirect, is_htmx, render
 from prepbase.localtime import business_today, format_when
 from prepbase.models import (
@@ -79,6 +78,7 @@ def package_new(student_id: int) -> Response:
         form.start_date.data = business_today(g.tenant)
     offering = next((o for o in offerings if str(o.id) == form.offering.data), None)
     if form.validate_on_submit():
+        assert form.start_date.data is not None  # required
         try:
             package = packages.assign_package(
                 db.session,
@@ -166,7 +166,7 @@ def package_adjust(package_id: int) -> Response:
             if adding:  # the locks hours arriving need, before the package's (lock order)
                 scheduling.lock_for_hours(db.session, package.student_id)
             change = hours.adjust(
-                db.session, package, form.minutes or 0, current_user, form.note.data
+                db.session, package, form.minutes or 0, current_user, form.note.data or ""
             )
             filled = _hours_arrived(package, locks_held=True) if adding else ""
         except DomainError as exc:

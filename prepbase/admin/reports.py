@@ -18,7 +18,6 @@ from markupsafe import Markup
 from sqlalchemy import select
 from werkzeug.exceptions import UnprocessableEntity
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from prepbase import reports
 from prepbase.admin.blueprint import bp
@@ -27,6 +26,7 @@ from prepbase.cache import Key, TimedCache
 from prepbase.charts import Series, bar_chart, line_chart
 from prepbase.csv_export import csv_response, hours_cell
 from prepbase.extensions import db
+from prepbase.forms import SelectChoice, choices
 from prepbase.hours import format_hours
 from prepbase.htmx import is_htmx, render
 from prepbase.inputs import page_number
@@ -149,7 +149,7 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
             students=reports.student_figures(db.session, filters, window, page=page_number()),
             risky=reports.at_risk(db.session, filters, window),
             staff=reports.staff_figures(db.session, filters, window),
-            staff_name={int(c.value): c.label for c in form.staff.choices if c.value},
+            staff_name={int(c.value): c.label for c in choices(form.staff) if c.value},
             generated_at=now,
             cache_seconds=_cache_seconds(),
             bucket_label=bucket_label,

@@ -10,7 +10,6 @@ from flask import flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from prepbase import scheduling
 from prepbase.admin.blueprint import bp
@@ -18,7 +17,7 @@ from prepbase.admin.common import reassign_choices, refused
 from prepbase.admin.forms import ReassignForm, SessionFilterForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.forms import form_status
+from prepbase.forms import SelectChoice, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
 from prepbase.lifecycle import Action, actions_by_session, allowed_actions

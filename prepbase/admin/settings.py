@@ -31,7 +31,7 @@ def settings() -> Response:
             business.update_business(
                 db.session,
                 g.tenant,
-                name=form.name.data,
+                name=form.name.data or "",
                 timezone=form.timezone.data,
                 low_balance_minutes=parse_hours(
                     form.low_balance_hours.data, field="low_balance_hours", max_hours=200
@@ -78,11 +78,12 @@ def _notice_minutes(text: str) -> int:
 def scheduling_settings() -> Response:
     form = scheduling_form(g.tenant)
     if form.validate_on_submit():
+        assert form.horizon_days.data is not None  # required
         try:
             business.update_booking_settings(
                 db.session,
                 g.tenant,
-                notice_minutes=_notice_minutes(form.notice_hours.data),
+                notice_minutes=_notice_minutes(form.notice_hours.data or ""),
                 horizon_days=form.horizon_days.data,
                 step_minutes=int(form.step_minutes.data),
                 reminder_hours=int(form.reminder_hours.data),

@@ -72,7 +72,7 @@ def staff_edit(user_id: int) -> Response:
                 db.session,
                 current_user,
                 user,
-                name=form.name.data,
+                name=form.name.data or "",
                 role=form.role.data,
                 services=form.services.data or [],
             )

@@ -8,7 +8,6 @@ from flask import flash, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
 
 from prepbase import people
 from prepbase.admin.blueprint import bp
@@ -16,7 +15,7 @@ from prepbase.admin.common import invite, refused
 from prepbase.admin.forms import NEW_FAMILY, StudentForm, StudentLoginForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db
-from prepbase.forms import ActionForm, form_status
+from prepbase.forms import ActionForm, SelectChoice, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
 from prepbase.models import Family, Role, Student
@@ -43,7 +42,8 @@ def _family_choices() -> list[SelectChoice]:
 
 def _chosen_family(form: StudentForm) -> Family:
     if form.family.data == NEW_FAMILY:
-        name = (form.new_family_name.data or "").strip() or f"{form.last_name.data.strip()} family"
+        last_name = form.last_name.data or ""
+        name = (form.new_family_name.data or "").strip() or f"{last_name.strip()} family"
         return people.create_family(db.session, current_user, name=name)
     if not (form.family.data or "").isdigit():
         raise DomainError("Choose a family.", field="family")
@@ -65,8 +65,8 @@ def _student_form_page(student: Student | None) -> Response:
                 current_user,
                 student,
                 family=_chosen_family(form),
-                first_name=form.first_name.data,
-                last_name=form.last_name.data,
+                first_name=form.first_name.data or "",
+                last_name=form.last_name.data or "",
                 grade=form.grade.data or "",
                 school=form.school.data or "",
                 notes=form.notes.data or "",

@@ -16,6 +16,7 @@ from prepbase.forms import apply_domain_error, form_status
 from prepbase.guards import dashboard_endpoint
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail.accounts import send_password_reset
+from prepbase.models import User
 from prepbase.tenant_url import signed_in_here
 
 GENERIC_LOGIN_ERROR = "Wrong e-mail or password."
@@ -36,7 +37,7 @@ def safe_next(target: str | None) -> str | None:
     return target
 
 
-def _start_session(user: accounts.User) -> None:
+def _start_session(user: User) -> None:
     # A fresh session at every sign-in: nothing from before (fixation) survives.
     session.clear()
     login_user(user)
@@ -59,7 +60,7 @@ def login() -> Response:
         if signed_in_here():
             return redirect(url_for(dashboard_endpoint(current_user.role)))
     if form.validate_on_submit():
-        user = accounts.authenticate(db.session, form.email.data, form.password.data)
+        user = accounts.authenticate(db.session, form.email.data or "", form.password.data or "")
         if user is not None:
             db.session.commit()
             _start_session(user)
@@ -85,7 +86,7 @@ def forgot_password() -> Response:
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         ttl = timedelta(minutes=current_app.config["RESET_TTL_MINUTES"])
-        found = accounts.request_password_reset(db.session, form.email.data, ttl)
+        found = accounts.request_password_reset(db.session, form.email.data or "", ttl)
         if found is not None:
             user, raw = found
             send_password_reset(db.session, g.tenant, user, raw)
@@ -102,7 +103,9 @@ def _set_password_page(raw: str, purpose: str, template: str) -> Response:
     form = SetPasswordForm()
     if form.validate_on_submit():
         try:
-            user = accounts.use_token_to_set_password(db.session, raw, purpose, form.password.data)
+            user = accounts.use_token_to_set_password(
+                db.session, raw, purpose, form.password.data or ""
+            )
         except DomainError as exc:
             db.session.rollback()
             apply_domain_error(form, exc)
@@ -140,7 +143,10 @@ def change_password() -> Response:
     if form.validate_on_submit():
         try:
             accounts.change_password(
-                db.session, current_user, form.current_password.data, form.password.data
+                db.session,
+                current_user,
+                form.current_password.data or "",
+                form.password.data or "",
             )
         except DomainError as exc:
             db.session.rollback()

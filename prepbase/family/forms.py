@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from flask import url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
-from wtforms import SelectChoice
 
+from prepbase.forms import SelectChoice
 from prepbase.models import Student, Tenant
 from prepbase.session_forms import RepeatScheduleForm, ScheduleForm, staff_choices
 from prepbase.slots import bookable_staff

@@ -41,8 +41,7 @@ from prepbase.models import (
     User,
     utcnow,
 )
-from prepbase.scheduling import PlanChanged, SeriesPlan
-from prepbase.series import NewSeries
+from prepbase.series import NewSeries, PlanChanged, SeriesPlan
 from prepbase.session_forms import RepeatScheduleForm, ScheduleForm
 from prepbase.tenant_url import get_or_404
 
@@ -192,7 +191,8 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> slots.SlotPicke
 def session_slots() -> Response:
     """The "When" part of Book Session for the choices in the URL (HTMX swaps it in)."""
     if not is_htmx():
-        return hx_redirect(url_for(".session_new", **request.args))
+        query: dict[str, Any] = request.args.to_dict()  # the first value of each
+        return hx_redirect(url_for(".session_new", **query))
     students = visible_students(db.session, current_user)
     form = slots_form(g.tenant, students, request.args)
     _default_choices(form)
@@ -313,6 +313,7 @@ def _series_preview(
 
 def _booked_message(ts: TutoringSession) -> str:
     package = ts.package
+    assert package is not None  # a booked session is paid from a package
     return (
         f"{ts.student.first_name}'s session with {ts.staff.name} is booked for "
         f"{_when(ts)}: {hours_phrase(ts.charged_minutes)} from {package.name} "
@@ -390,6 +391,7 @@ def _session_action(
 @bp.post("/sessions/<id:session_id>/accept")
 def session_accept(session_id: int) -> Response:
     def done(ts: TutoringSession) -> str:
+        assert ts.package is not None  # accepting paid it from a package
         return (
             f"Accepted: {ts.student.first_name}'s session of {_when(ts)} uses "
             f"{hours_phrase(ts.charged_minutes)} of {ts.package.name} "

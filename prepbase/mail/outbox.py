@@ -12,10 +12,10 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import CursorResult, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from prepbase.errors import DomainError
@@ -88,12 +88,13 @@ def requeue_stale(session: Session, now: datetime | None = None) -> int:
     """Put back messages whose sender died after claiming them (they may go out twice,
     which beats never: SMTP gives no way to know whether the crashed send happened)."""
     cutoff = (now or utcnow()) - STALE_CLAIM
-    requeued = session.execute(
+    updated = session.execute(
         update(OutboundEmail)
         .where(OutboundEmail.status == "sending", OutboundEmail.claimed_at < cutoff)
         .values(status=case((OutboundEmail.attempts >= MAX_ATTEMPTS, "failed"), else_="pending"))
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    requeued = cast(CursorResult[Any], updated).rowcount
     session.commit()
     return requeued or 0
 
@@ -144,7 +145,7 @@ def deliver_pending(session: Session, limit: int = 50, now: datetime | None = No
     ).all()
     reply_address = _reply_address(session)
     session.commit()
-    claimed.sort(key=lambda m: m.id)
+    claimed = sorted(claimed, key=lambda m: m.id)
     outgoing = [
         smtp.Outgoing(m.id, m.to_addr, m.subject, m.body, m.html_body, m.message_id, m.created_at)
         for m in claimed
@@ -202,14 +203,15 @@ def count_by_status(session: Session) -> dict[str, int]:
 def resend(session: Session, message: OutboundEmail) -> None:
     """An admin's Resend: a failed message goes back to pending with its attempts reset
     (same Message-ID: it is still that message); it is sent after the commit."""
-    moved = session.execute(
+    updated = session.execute(
         update(OutboundEmail)
         .where(OutboundEmail.id == message.id, OutboundEmail.status == "failed")
         .values(
             status="pending", attempts=0, next_attempt_at=None, claimed_at=None, last_error=None
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    moved = cast(CursorResult[Any], updated).rowcount
     if not moved:
         raise DomainError("This message is not waiting to be resent any more.")
     _send_after_request()

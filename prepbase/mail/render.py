@@ -25,6 +25,7 @@ _env = Environment(
 )
 _env.filters.update(hours=format_hours, hours_phrase=hours_phrase)
 # The pages' own macro: families read the same contact details on screen and by e-mail.
+# A macro is an attribute Jinja sets when it runs the template (unknown to its types).
 _env.globals["how_to_reach"] = _env.get_template("_macros/contact.html").module.how_to_reach  # type: ignore[attr-defined]
 
 

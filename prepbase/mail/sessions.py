@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from prepbase.hours import hours_phrase
@@ -226,7 +227,7 @@ def send_due_reminders(session: Session, tenant: Tenant, now: datetime | None = 
     for session_id in due:
         # Another host may have claimed it since the SELECT: the WHERE decides, and on
         # PostgreSQL the row lock makes the second UPDATE wait and then match nothing.
-        claimed = session.execute(
+        updated = session.execute(
             update(TutoringSession)
             .where(
                 TutoringSession.id == session_id,
@@ -235,7 +236,8 @@ def send_due_reminders(session: Session, tenant: Tenant, now: datetime | None = 
             )
             .values(reminder_sent_at=now)
             .execution_options(synchronize_session=False)
-        ).rowcount
+        )
+        claimed = cast(CursorResult[Any], updated).rowcount
         if claimed:
             ts = session.scalars(
                 select(TutoringSession).where(TutoringSession.id == session_id)

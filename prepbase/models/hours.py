@@ -175,7 +175,7 @@ class Package(TenantScoped, Base):
         """No expiry date, or one that is `day` or later (the package is valid through it)."""
         return self.expires_on is None or self.expires_on >= day
 
-    @not_expired_on.inplace.expression
+    @not_expired_on.expression  # in place, as `.inplace` would be (mypy misreads that one)
     @classmethod
     def _not_expired_on_sql(cls, day: date) -> ColumnElement[bool]:
         return or_(cls.expires_on.is_(None), cls.expires_on >= day)

@@ -46,7 +46,7 @@ def sign_in() -> Response:
     form = FindBusinessForm()
     if form.validate_on_submit():
         try:
-            tenant = find_business(db.session, form.business.data)
+            tenant = find_business(db.session, form.business.data or "")
         except DomainError as exc:
             apply_domain_error(form, exc)
         else:
@@ -63,7 +63,7 @@ def sign_in_links() -> Response:
     form = SignInLinksForm()
     if not form.validate_on_submit():
         return _sign_in_page("public/signin.html", "links_form", links_form=form)
-    queued = send_sign_in_links(db.session, sign_in_accounts(db.session, form.email.data))
+    queued = send_sign_in_links(db.session, sign_in_accounts(db.session, form.email.data or ""))
     db.session.commit()
     g.pop("outbox_pending", None)  # not in this request's after_request: see below
     response = _sign_in_page("public/signin.html", "links_form", 200, links_sent=True)
@@ -74,6 +74,7 @@ def sign_in_links() -> Response:
 def _deliver_later(tenant_ids: list[int]) -> Callable[[], None]:
     # Run once the response is sent (WSGI close), in an app context of its own; the
     # messages wait in each business's outbox meanwhile (and for `send-mail` on failure).
+    # `current_app` is a proxy, typed as the Flask app it stands for.
     app = current_app._get_current_object()  # type: ignore[attr-defined]
 
     def deliver() -> None:
@@ -96,12 +97,12 @@ def signup() -> Response:
         try:
             tenant, admin = signup_business(
                 db.session,
-                business_name=form.business_name.data,
-                slug=form.slug.data,
+                business_name=form.business_name.data or "",
+                slug=form.slug.data or "",
                 timezone=form.timezone.data,
-                admin_name=form.admin_name.data,
-                email=form.email.data,
-                password=form.password.data,
+                admin_name=form.admin_name.data or "",
+                email=form.email.data or "",
+                password=form.password.data or "",
             )
         except DomainError as exc:
             db.session.rollback()  # a failed sign-up leaves no half-made business

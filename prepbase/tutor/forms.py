@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from wtforms import SelectChoice, SelectField
+from wtforms import SelectField
 
+from prepbase.forms import SelectChoice
 from prepbase.session_forms import (
     ActionPlanForm,
     AttendanceForm,
@@ -31,7 +32,8 @@ class RescheduleForm(SessionTimeForm):
     """Move a session: a new date and start time; its length stays. In a series, the
     following sessions may move with it (as many days, to the same new time)."""
 
-    duration = None  # a subclass drops an inherited field by setting it to None
+    # A subclass drops an inherited field by setting it to None (WTForms' way).
+    duration = None  # type: ignore[assignment]
     which = which_field("Move")
 
 
@@ -44,8 +46,8 @@ class CancelForm(ReasonForm):
 class DurationForm(SessionTimeForm):
     """Change a session's length, in hours."""
 
-    date = None
-    start_time = None
+    date = None  # type: ignore[assignment]  # dropped (WTForms' way, as above)
+    start_time = None  # type: ignore[assignment]  # dropped too
 
 
 class LogPastSessionForm(ScheduleForm, AttendanceForm, ActionPlanForm):

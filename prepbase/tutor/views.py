@@ -8,6 +8,7 @@ A session that is not the actor's is a 404, like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TypeVar
 from urllib.parse import urlencode
 
 from flask import abort, flash, g, request, url_for
@@ -15,21 +16,27 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 from werkzeug.wrappers import Response
-from wtforms import SelectChoice
+from wtforms import SelectField
 
 from prepbase import availability, packages, reports, scheduling, slots
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.feed_pages import add_feed_routes
-from prepbase.forms import ActionForm, apply_domain_error, form_status
+from prepbase.forms import (
+    ActionForm,
+    Form,
+    SelectChoice,
+    apply_domain_error,
+    choices,
+    form_status,
+)
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
 from prepbase.lifecycle import actions_by_session, allowed_actions
 from prepbase.localtime import business_today, format_when, to_local
 from prepbase.models import Role, SessionStatus, Student, TutoringSession, User, utcnow
-from prepbase.scheduling import PlanChanged, SeriesPlan
-from prepbase.series import NewSeries
+from prepbase.series import NewSeries, PlanChanged, SeriesPlan
 from prepbase.session_forms import (
     SERVICE_CHOICES,
     ActionPlanForm,
@@ -120,8 +127,8 @@ def _service_choices(actor: User) -> list[SelectChoice]:
     return [SelectChoice(s.value, s.label) for s in actor.services]
 
 
-def _offered(field: object, value: str) -> bool:
-    return any(choice.value == value for choice in field.choices)  # type: ignore[attr-defined]
+def _offered(field: SelectField, value: str) -> bool:
+    return any(choice.value == value for choice in choices(field))
 
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
@@ -264,7 +271,7 @@ def session_log() -> Response:
                 starts_at=form.starts_at(g.tenant),
                 duration_minutes=form.duration_minutes(),
                 attendance=form.attendance.data,
-                topics=form.topics.data,
+                topics=form.topics.data or "",
                 goals=form.goals.data or "",
                 next_steps=form.next_steps.data or "",
             )
@@ -350,11 +357,14 @@ def session_detail(session_id: int) -> Response:
     return _session_page(_staff_session(session_id))
 
 
+_F = TypeVar("_F", bound=Form)
+
+
 def _act(
     session_id: int,
     form_name: str,
-    make_form: Callable[[TutoringSession], FlaskForm],
-    act: Callable[[TutoringSession, FlaskForm], str],
+    make_form: Callable[[TutoringSession], _F],
+    act: Callable[[TutoringSession, _F], str],
 ) -> Response:
     """Run one action from the session page: commit and go back on success, else show
     the form (its block, for htmx) with the refusal, 422, nothing kept."""
@@ -396,7 +406,7 @@ def session_plan(session_id: int) -> Response:
             g.tenant,
             current_user,
             ts,
-            topics=form.topics.data,
+            topics=form.topics.data or "",
             goals=form.goals.data or "",
             next_steps=form.next_steps.data or "",
         )
