@@ -96,7 +96,7 @@ def _apply(
     """Move `minutes` (signed) on a package if the balance allows; None when it does not."""
     if at is not None:
         _check_dated(session, package_id, at)
-    adds_to_total = kind in (EntryKind.GRANT, EntryKind.RENEWAL) or (
+    adds_to_total = kind in (EntryKind.GRANT, EntryKind.RENEWAL, EntryKind.OPENING_BALANCE) or (
         kind == EntryKind.ADJUSTMENT and minutes > 0
     )
     stmt = update(Package).where(Package.id == package_id)
@@ -158,6 +158,30 @@ def grant(
     """Add hours to a package (its initial grant)."""
     change = _apply(session, package.id, minutes, EntryKind.GRANT, actor, note=note, at=at)
     assert change is not None  # a positive change always applies
+    return change
+
+
+def open_balance(
+    session: Session,
+    package: Package,
+    total_minutes: int,
+    used_minutes: int,
+    actor: User,
+    note: str,
+) -> Change:
+    """A balance brought from another system: its Total Hrs as an Opening balance entry,
+    then, when some were used there already, a Used before import entry for them, so
+    Total and Remaining read as they did before the move and the ledger still sums to
+    the balance (the audit compares only that sum)."""
+    change = _apply(session, package.id, total_minutes, EntryKind.OPENING_BALANCE, actor, note=note)
+    assert change is not None  # a positive change always applies
+    if used_minutes:
+        used = _apply(
+            session, package.id, -used_minutes, EntryKind.USED_BEFORE_IMPORT, actor, note=note
+        )
+        if used is None:  # more used than granted: the caller checks; never half an opening
+            raise ValueError("used hours exceed the opening balance")
+        change = used
     return change
 
 

@@ -116,6 +116,76 @@ def assign_package(
 
     `at` dates the package and its grant in the past (`prepbase.hours`: the demo's
     history and imports only)."""
+    package = _new_package(
+        session,
+        actor,
+        student,
+        name=name,
+        service=service,
+        package_type=package_type,
+        period=period,
+        minutes=minutes,
+        start_date=start_date,
+        expires_on=expires_on,
+        rollover=rollover,
+        offering=offering,
+        at=at,
+    )
+    hours.grant(session, package, minutes, actor, note=note or "Package assigned", at=at)
+    session.refresh(package)
+    return package
+
+
+def open_imported_package(
+    session: Session,
+    actor: User,
+    student: Student,
+    *,
+    name: str,
+    service: str,
+    total_minutes: int,
+    used_minutes: int,
+    start_date: date,
+    expires_on: date | None,
+    note: str,
+) -> Package:
+    """A One-Time package brought from another system: its hours arrive as an Opening
+    balance (`hours.open_balance`), not as a grant made here."""
+    if not 0 <= used_minutes <= total_minutes:
+        raise DomainError("Remaining hours cannot be more than Total hours.", field="hours")
+    package = _new_package(
+        session,
+        actor,
+        student,
+        name=name,
+        service=service,
+        package_type=PackageType.ONE_TIME,
+        period=None,
+        minutes=total_minutes,
+        start_date=start_date,
+        expires_on=expires_on,
+    )
+    hours.open_balance(session, package, total_minutes, used_minutes, actor, note)
+    return package
+
+
+def _new_package(
+    session: Session,
+    actor: User,
+    student: Student,
+    *,
+    name: str,
+    service: str,
+    package_type: str,
+    period: str | None,
+    minutes: int,
+    start_date: date,
+    expires_on: date | None = None,
+    rollover: bool = False,
+    offering: Offering | None = None,
+    at: datetime | None = None,
+) -> Package:
+    # A package with no hours yet: its first ledger entry gives them.
     kind, period_value = _check_kind(package_type, period)
     if expires_on is not None and expires_on < start_date:
         raise DomainError("The expiry date must be on or after the start date.", field="expires_on")
@@ -140,8 +210,6 @@ def assign_package(
         package.created_at = at
     session.add(package)
     session.flush()
-    hours.grant(session, package, minutes, actor, note=note or "Package assigned", at=at)
-    session.refresh(package)
     return package
 
 
