@@ -12,7 +12,16 @@ from sqlalchemy.orm import Session, contains_eager
 
 from prepbase.accounts import issue_token, normalize_email
 from prepbase.errors import DomainError
-from prepbase.models import STAFF_ROLES, Family, Role, Service, StaffService, Student, User
+from prepbase.models import (
+    STAFF_ROLES,
+    AuthToken,
+    Family,
+    Role,
+    Service,
+    StaffService,
+    Student,
+    User,
+)
 from prepbase.paging import PER_PAGE, Page, paginate
 from prepbase.session_lists import sessions_to_hand_over
 
@@ -65,15 +74,8 @@ def invite_user(
     services = list(services) if role in STAFF_ROLES else []
     if role in {Role.TUTOR, Role.COUNSELOR} and not services:
         raise DomainError("Choose at least one service.", field="services")
-    user = User(
-        email=email,
-        name=name.strip(),
-        role=role,
-        password_hash=None,
-        family=family,
-        student=student,
-    )
-    _set_services(user, services)
+    user = new_account(name=name, email=email, role=role, services=services, family=family)
+    user.student = student
     session.add(user)
     try:
         session.flush()
@@ -82,6 +84,52 @@ def invite_user(
             "Someone in this business already uses that e-mail.", field="email"
         ) from exc
     return user, issue_token(session, user, "invite", ttl, created_by=actor)
+
+
+def new_account(
+    *,
+    name: str,
+    email: str,
+    role: Role,
+    services: Iterable[str] = (),
+    family: Family | None = None,
+) -> User:
+    """An account with no password yet, not added to any session: the caller has checked
+    the e-mail is free (one at a time, or a whole import at once) and invites it when
+    the business is ready (`invite_user`, `uninvited_people`)."""
+    user = User(
+        email=normalize_email(email),
+        name=name.strip(),
+        role=role,
+        password_hash=None,
+        family=family,
+    )
+    _set_services(user, services)
+    return user
+
+
+def uninvited_people(session: Session) -> list[User]:
+    """Active accounts that were never sent an invitation: the people an import added
+    (every other way of adding someone invites them at once)."""
+    invited = select(AuthToken.id).where(
+        AuthToken.user_id == User.id, AuthToken.purpose == "invite"
+    )
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.password_hash.is_(None), User.active.is_(True), ~invited.exists())
+            .order_by(User.id)
+        )
+    )
+
+
+def invite_uninvited(session: Session, actor: User, ttl: timedelta) -> list[tuple[User, str]]:
+    """Invitations for everyone an import added who was never invited: each with its
+    link, for the caller to send in the same transaction."""
+    return [
+        (user, issue_token(session, user, "invite", ttl, created_by=actor))
+        for user in uninvited_people(session)
+    ]
 
 
 def reissue_invite(session: Session, actor: User, user: User, ttl: timedelta) -> str:

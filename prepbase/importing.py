@@ -1,0 +1,813 @@
+"""Moving in: families and students, staff, or opening balances from a spreadsheet.
+
+Three steps, each a plain function: `read_upload` turns the uploaded bytes into rows (or
+refuses the whole file with a message), `plan` says for every row what it will do or
+why it will not, and `apply_import` writes the good rows in the caller's transaction —
+or none of them when the admin chose "all or nothing". Between preview and confirm the
+file waits as text on its `ImportRun` (server-side); confirming moves that record from
+"previewed" to "imported" in one conditional UPDATE, so a replayed or doubled confirm
+imports nothing a second time. The plan is made again at confirm time, against what the
+business holds then.
+
+Idempotent: people are matched by e-mail, students by name within their family, opening
+balances by student, package name and service; what already exists is left unchanged.
+E-mails are only ever compared within this business (tenant scoping): an address used
+by another business is simply new here, and nothing of theirs is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from charset_normalizer import from_bytes
+from email_validator import EmailNotValidError, validate_email
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from prepbase import hours, packages, people
+from prepbase.errors import DomainError
+from prepbase.localtime import business_today
+from prepbase.models import (
+    STAFF_ROLES,
+    EntryKind,
+    Family,
+    ImportKind,
+    ImportRun,
+    ImportStatus,
+    LedgerEntry,
+    Package,
+    Role,
+    Service,
+    Student,
+    Tenant,
+    User,
+    utcnow,
+)
+
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000
+# No cell of these files needs more (names are 120, e-mails 254); a longer one is refused
+# with its row. The csv module's own limit (128 kB) stops a 1 MB cell first: file-level.
+MAX_CELL = 1_000
+# Text a spreadsheet would run as a formula when the file is opened again (OWASP's
+# list; `csv_export` neutralises the same starts on the way out). A cell of the upload
+# that starts so is refused, with its row: no name or e-mail starts that way.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# What spreadsheets write for "nothing here".
+BLANKS = frozenset({"", "-", "--", "n/a", "na"})
+
+
+class ImportFileError(DomainError):
+    """The whole file is refused (size, encoding, NUL bytes, rows, columns)."""
+
+
+# --- columns ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of a kind's template: its name in the template, the other names it is
+    known by in other systems' exports, and whether every row needs it."""
+
+    key: str
+    label: str
+    required: bool = False
+    aliases: tuple[str, ...] = ()
+    max_length: int = 120
+
+
+COLUMNS: dict[ImportKind, tuple[Column, ...]] = {
+    ImportKind.FAMILIES: (
+        Column("family_name", "Family name", aliases=("family", "household", "account name")),
+        Column(
+            "parent_name",
+            "Parent name",
+            True,
+            ("parent", "guardian", "guardian name", "contact name", "parent full name"),
+        ),
+        Column(
+            "parent_email",
+            "Parent email",
+            True,
+            (
+                "email",
+                "e-mail",
+                "parent e-mail",
+                "guardian email",
+                "contact email",
+                "email address",
+            ),
+            254,
+        ),
+        Column(
+            "student_first_name",
+            "Student first name",
+            aliases=("first name", "student first"),
+            max_length=80,
+        ),
+        Column(
+            "student_last_name",
+            "Student last name",
+            aliases=("last name", "student last"),
+            max_length=80,
+        ),
+        Column("grade", "Grade", aliases=("year", "grade level", "class"), max_length=40),
+        Column("school", "School", aliases=("school name",)),
+    ),
+    ImportKind.STAFF: (
+        Column("name", "Name", True, ("full name", "staff name", "tutor name", "tutor")),
+        Column("email", "Email", True, ("e-mail", "email address", "staff email"), 254),
+        Column("role", "Role", aliases=("position", "type"), max_length=40),
+        Column("services", "Services", aliases=("service", "subjects"), max_length=200),
+    ),
+    ImportKind.BALANCES: (
+        Column(
+            "parent_email",
+            "Parent email",
+            True,
+            ("email", "e-mail", "parent e-mail", "guardian email", "contact email", "family email"),
+            254,
+        ),
+        Column(
+            "student_first_name", "Student first name", True, ("first name", "student first"), 80
+        ),
+        Column("student_last_name", "Student last name", True, ("last name", "student last"), 80),
+        Column("package_name", "Package name", aliases=("package", "plan", "product")),
+        Column("service", "Service", True, ("service type", "lesson type"), 40),
+        Column(
+            "total_hours",
+            "Total hours",
+            True,
+            ("total hrs", "hours", "hours purchased", "purchased hours", "total"),
+            20,
+        ),
+        Column(
+            "remaining_hours",
+            "Remaining hours",
+            aliases=("remaining hrs", "hours remaining", "balance", "hours left", "remaining"),
+            max_length=20,
+        ),
+        Column("start_date", "Start date", aliases=("start", "purchase date"), max_length=20),
+        Column(
+            "expires_on", "Expires on", aliases=("expiry", "expiry date", "expires"), max_length=20
+        ),
+    ),
+}
+
+EXAMPLES: dict[ImportKind, tuple[str, ...]] = {
+    ImportKind.FAMILIES: (
+        "Rivera",
+        "Ana Rivera",
+        "ana.rivera@example.com",
+        "Leo",
+        "Rivera",
+        "8",
+        "Lincoln Middle",
+    ),
+    ImportKind.STAFF: ("Sam Lee", "sam.lee@example.com", "Tutor", "Tutoring"),
+    ImportKind.BALANCES: (
+        "ana.rivera@example.com",
+        "Leo",
+        "Rivera",
+        "Growth Package",
+        "Tutoring",
+        "24",
+        "20.5",
+        "2026-09-01",
+        "",
+    ),
+}
+
+
+def _header_key(text: str) -> str:
+    # "Parent E-mail", "parent_email" and "PARENT EMAIL" are one name.
+    return re.sub(r"[^a-z0-9]+", " ", text.lower().replace("e-mail", "email")).strip()
+
+
+def template_csv(kind: ImportKind) -> tuple[list[str], list[str]]:
+    """The header and one example row of a kind's downloadable template."""
+    return [c.label for c in COLUMNS[kind]], list(EXAMPLES[kind])
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """Which column of the file feeds which of ours: what the admin confirms."""
+
+    header: list[str]
+    index: dict[str, int]  # our column key → position in the file
+    matched: list[tuple[str, str | None]]  # each header of the file → our label, or None
+
+    def missing(self, kind: ImportKind) -> list[str]:
+        return [c.label for c in COLUMNS[kind] if c.required and c.key not in self.index]
+
+
+def map_columns(kind: ImportKind, header: Sequence[str]) -> Mapping:
+    """Match the file's column names (and their common variants) to the kind's columns;
+    the first column matching a name wins, the others are ignored."""
+    by_name: dict[str, Column] = {}
+    for column in COLUMNS[kind]:
+        for name in (column.label, column.key, *column.aliases):
+            by_name.setdefault(_header_key(name), column)
+    index: dict[str, int] = {}
+    matched: list[tuple[str, str | None]] = []
+    for position, name in enumerate(header):
+        column = by_name.get(_header_key(name))
+        if column is not None and column.key not in index:
+            index[column.key] = position
+            matched.append((name, column.label))
+        else:
+            matched.append((name, None))
+    return Mapping(list(header), index, matched)
+
+
+# --- reading the file ---------------------------------------------------------------------
+
+
+def decode(data: bytes) -> str:
+    """The file's text: UTF-8, with or without a byte-order mark, as spreadsheets export
+    it. Anything else is refused with the encoding it looks like and how to fix it —
+    guessing would put wrong letters in people's names."""
+    if b"\x00" in data and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ImportFileError(
+            "This file contains NUL bytes, so it is not a CSV text file. Export the sheet "
+            "again as CSV (UTF-8)."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data[:65536]).best()
+    seen = f" (it looks like {best.encoding})" if best is not None else ""
+    raise ImportFileError(
+        f"This file is not saved as UTF-8{seen}. In Excel choose File → Save As → "
+        "“CSV UTF-8 (comma delimited)”; in Google Sheets or LibreOffice, export as CSV "
+        "with the UTF-8 character set."
+    )
+
+
+def _delimiter(text: str) -> str:
+    # Comma or semicolon (Excel in many European locales). The Sniffer reads the first
+    # lines; when it cannot tell, the header decides.
+    first = text[:8192]
+    try:
+        return csv.Sniffer().sniff(first, delimiters=",;").delimiter
+    except csv.Error:
+        header = first.splitlines()[0] if first else ""
+        return ";" if header.count(";") > header.count(",") else ","
+
+
+def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
+    """The header and the data rows (blank lines skipped), or a file-level refusal."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    try:
+        header = next(reader, None)
+        if header is None or not any(cell.strip() for cell in header):
+            raise ImportFileError("This file is empty: the first line should name the columns.")
+        rows = []
+        for row in reader:
+            if not any(cell.strip() for cell in row):
+                continue
+            rows.append(row)
+            if len(rows) > MAX_ROWS:
+                raise ImportFileError(
+                    f"This file has more than {MAX_ROWS:,} rows. Split it into files of "
+                    f"{MAX_ROWS:,} rows or fewer and import them one after another."
+                )
+    except csv.Error as exc:
+        raise ImportFileError(
+            f"Line {reader.line_num} of this file cannot be read as CSV ({exc}). A cell may "
+            "be far too long, or a quote left open."
+        ) from exc
+    return [cell.strip() for cell in header], rows
+
+
+def read_upload(data: bytes) -> str:
+    """Check an upload's size and encoding; its text."""
+    if len(data) > MAX_BYTES:
+        raise ImportFileError(
+            "This file is larger than 5 MB. Split it into smaller files and import them "
+            "one after another."
+        )
+    if not data.strip():
+        raise ImportFileError("This file is empty.")
+    return decode(data)
+
+
+# --- the plan: what each row will do -----------------------------------------------------
+
+
+# What a row does (plain strings: the page's words and classes).
+OUTCOME_NEW = "new"
+OUTCOME_UNCHANGED = "unchanged"
+OUTCOME_REFUSED = "refused"
+
+
+@dataclass
+class RowPlan:
+    """One row of the file: its number as a spreadsheet shows it (the header is row 1),
+    its cells by our column key, and what it will do or why it will not."""
+
+    number: int
+    raw: list[str]
+    cells: dict[str, str]
+    outcome: str = OUTCOME_NEW
+    actions: list[str] = field(default_factory=list)
+    refusal: str = ""
+    # What apply_import needs, filled by the planner of the kind.
+    target: dict[str, object] = field(default_factory=dict)
+
+    def refuse(self, message: str) -> None:
+        self.outcome = OUTCOME_REFUSED
+        self.refusal = message
+
+
+@dataclass
+class Plan:
+    """The preview: the mapping, every row's plan, and the counts."""
+
+    kind: ImportKind
+    mapping: Mapping
+    rows: list[RowPlan]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.rows if row.outcome == outcome)
+
+    @property
+    def refused(self) -> list[RowPlan]:
+        return [row for row in self.rows if row.outcome == OUTCOME_REFUSED]
+
+
+def _cells(kind: ImportKind, mapping: Mapping, number: int, raw: list[str]) -> RowPlan:
+    cells: dict[str, str] = {}
+    row = RowPlan(number, raw, cells)
+    for column in COLUMNS[kind]:
+        position = mapping.index.get(column.key)
+        value = raw[position].strip() if position is not None and position < len(raw) else ""
+        if value.lower() in BLANKS:
+            value = ""
+        cells[column.key] = value
+        if row.refusal:
+            continue
+        if len(value) > min(column.max_length, MAX_CELL):
+            row.refuse(f"{column.label} is longer than {column.max_length} characters.")
+        elif value.startswith(FORMULA_STARTS):
+            row.refuse(
+                f"{column.label} starts with “{value[0]}”, which a spreadsheet would run as "
+                "a formula. Remove that character."
+            )
+        elif any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+            row.refuse(f"{column.label} contains line breaks or control characters.")
+        elif column.required and not value:
+            row.refuse(f"{column.label} is missing.")
+    return row
+
+
+def _email(row: RowPlan, key: str, label: str) -> str:
+    text = row.cells[key]
+    try:
+        validate_email(text, check_deliverability=False)
+    except EmailNotValidError:
+        row.refuse(f"{label} “{text}” is not a valid e-mail address.")
+        return ""
+    return text.lower()
+
+
+def _last_word(name: str) -> str:
+    return name.split()[-1] if name.split() else name
+
+
+def _duplicate(row: RowPlan, seen: dict[object, int], key: object, what: str) -> bool:
+    first = seen.setdefault(key, row.number)
+    if first != row.number:
+        row.refuse(f"Duplicate of row {first}: the same {what} appears twice in this file.")
+        return True
+    return False
+
+
+def _users_by_email(session: Session, emails: set[str]) -> dict[str, User]:
+    # One statement for the whole file (chunked below SQLite's variable limit); scoped
+    # to this business like every query.
+    found: dict[str, User] = {}
+    listed = sorted(emails)
+    for start in range(0, len(listed), 900):
+        chunk = listed[start : start + 900]
+        for user in session.scalars(select(User).where(func.lower(User.email).in_(chunk))):
+            found[user.email.lower()] = user
+    return found
+
+
+def _students_by_family(session: Session, family_ids: set[int]) -> dict[int, list[Student]]:
+    found: dict[int, list[Student]] = {}
+    listed = sorted(family_ids)
+    for start in range(0, len(listed), 900):
+        chunk = listed[start : start + 900]
+        for student in session.scalars(select(Student).where(Student.family_id.in_(chunk))):
+            found.setdefault(student.family_id, []).append(student)
+    return found
+
+
+def _student_key(first: str, last: str) -> tuple[str, str]:
+    return first.casefold(), last.casefold()
+
+
+def _plan_families(session: Session, rows: list[RowPlan]) -> None:
+    for row in rows:
+        if not row.refusal:
+            row.cells["parent_email"] = _email(row, "parent_email", "Parent email")
+    users = _users_by_email(session, {r.cells["parent_email"] for r in rows if not r.refusal})
+    families = {u.family_id for u in users.values() if u.role == Role.PARENT and u.family_id}
+    students = _students_by_family(session, {f for f in families if f is not None})
+    seen: dict[object, int] = {}
+    seen_parents: set[str] = set()
+    for row in rows:
+        if row.refusal:
+            continue
+        cells = row.cells
+        email = cells["parent_email"]
+        first, last = cells["student_first_name"], cells["student_last_name"]
+        if last and not first:
+            row.refuse("Student first name is missing (a last name is given).")
+            continue
+        last = last or _last_word(cells["parent_name"])[:80]
+        if _duplicate(row, seen, (email, *_student_key(first, last)), "parent and student"):
+            continue
+        user = users.get(email)
+        existing = False
+        if user is not None:
+            if user.role != Role.PARENT or user.family is None:
+                row.refuse(
+                    f"{email} already signs in here as {Role(user.role).label.lower()}; "
+                    "a parent needs an e-mail of their own."
+                )
+                continue
+            row.outcome = OUTCOME_UNCHANGED
+            row.actions.append(f"Existing family {user.family.name} (matched by parent e-mail)")
+            row.target["family_id"] = user.family_id
+            existing = True
+        elif email not in seen_parents:
+            family_name = cells["family_name"] or _last_word(cells["parent_name"])
+            row.actions.append(f"New family {family_name}")
+            row.actions.append(f"New parent {cells['parent_name']} <{email}>")
+        else:
+            row.outcome = OUTCOME_NEW
+            row.actions.append(f"Family of {email} (earlier in this file)")
+        seen_parents.add(email)
+        row.target["family_name"] = cells["family_name"] or _last_word(cells["parent_name"])
+        row.target["student_last_name"] = last
+        if not first:
+            continue
+        known = existing and any(
+            _student_key(s.first_name, s.last_name) == _student_key(first, last)
+            for s in students.get(user.family_id or 0, [])  # type: ignore[union-attr]
+        )
+        if known:
+            row.actions.append(f"Student {first} {last} already there")
+        else:
+            row.outcome = OUTCOME_NEW
+            row.actions.append(f"New student {first} {last}")
+            row.target["new_student"] = True
+
+
+def _role(text: str) -> Role | None:
+    wanted = text.strip().casefold() or "tutor"
+    for role in (Role.TUTOR, Role.COUNSELOR, Role.ADMIN):
+        if wanted in (role.value, role.label.casefold()) or (
+            role is Role.COUNSELOR and wanted == "counsellor"
+        ):
+            return role
+    return None
+
+
+def _service(text: str) -> Service | None:
+    wanted = text.strip().casefold().replace("counselling", "counseling")
+    for service in Service:
+        if wanted in (service.value, service.label.casefold()):
+            return service
+    return None
+
+
+def _services(row: RowPlan, text: str, role: Role) -> list[Service] | None:
+    names = [n for n in re.split(r"\s*(?:[;,/&]|\band\b)\s*", text) if n.strip()]
+    services: list[Service] = []
+    for name in names:
+        service = _service(name)
+        if service is None:
+            row.refuse(f"Unknown service “{name}”: use Tutoring or Counseling.")
+            return None
+        services.append(service)
+    if not services and role is not Role.ADMIN:
+        services = [Service.COUNSELING if role is Role.COUNSELOR else Service.TUTORING]
+    return services
+
+
+def _plan_staff(session: Session, rows: list[RowPlan]) -> None:
+    for row in rows:
+        if not row.refusal:
+            row.cells["email"] = _email(row, "email", "Email")
+    users = _users_by_email(session, {r.cells["email"] for r in rows if not r.refusal})
+    seen: dict[object, int] = {}
+    for row in rows:
+        if row.refusal:
+            continue
+        email = row.cells["email"]
+        role = _role(row.cells["role"])
+        if role is None:
+            row.refuse(f"Unknown role “{row.cells['role']}”: use Tutor, Counselor or Admin.")
+            continue
+        services = _services(row, row.cells["services"], role)
+        if services is None or _duplicate(row, seen, email, "e-mail"):
+            continue
+        user = users.get(email)
+        if user is not None:
+            if user.role not in STAFF_ROLES:
+                row.refuse(f"{email} already signs in here as a family member.")
+                continue
+            row.outcome = OUTCOME_UNCHANGED
+            row.actions.append(f"{user.name} is already on your staff")
+            continue
+        listed = ", ".join(s.label for s in services) or "no services"
+        row.actions.append(f"New {role.label.lower()} {row.cells['name']} <{email}> ({listed})")
+        row.target.update(role=role, services=services)
+
+
+def _day(row: RowPlan, key: str, label: str) -> date | None:
+    text = row.cells[key]
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        row.refuse(f"{label} “{text}” is not a date like 2026-09-01.")
+        return None
+
+
+def _plan_balances(session: Session, rows: list[RowPlan], today: date) -> None:
+    for row in rows:
+        if not row.refusal:
+            row.cells["parent_email"] = _email(row, "parent_email", "Parent email")
+    users = _users_by_email(session, {r.cells["parent_email"] for r in rows if not r.refusal})
+    families = {u.family_id for u in users.values() if u.role == Role.PARENT and u.family_id}
+    students = _students_by_family(session, {f for f in families if f is not None})
+    student_ids = [s.id for group in students.values() for s in group]
+    opened: set[tuple[int, str, str]] = set()
+    for start in range(0, len(student_ids), 900):
+        chunk = student_ids[start : start + 900]
+        opened.update(
+            (p.student_id, p.name.casefold(), p.service)
+            for p in session.scalars(
+                select(Package).where(
+                    Package.student_id.in_(chunk),
+                    select(LedgerEntry.id)
+                    .where(
+                        LedgerEntry.package_id == Package.id,
+                        LedgerEntry.kind == EntryKind.OPENING_BALANCE,
+                    )
+                    .exists(),
+                )
+            )
+        )
+    seen: dict[object, int] = {}
+    for row in rows:
+        if row.refusal:
+            continue
+        cells = row.cells
+        service = _service(cells["service"])
+        if service is None:
+            row.refuse(f"Unknown service “{cells['service']}”: use Tutoring or Counseling.")
+            continue
+        try:
+            total = hours.parse_hours(
+                cells["total_hours"], field="total_hours", max_hours=hours.MAX_PACKAGE_HOURS
+            )
+            remaining = total
+            if cells["remaining_hours"] and cells["remaining_hours"] not in ("0", "0.0", "0,0"):
+                remaining = hours.parse_hours(
+                    cells["remaining_hours"],
+                    field="remaining_hours",
+                    max_hours=hours.MAX_PACKAGE_HOURS,
+                )
+            elif cells["remaining_hours"]:
+                remaining = 0
+        except DomainError as exc:
+            label = "Total hours" if exc.field == "total_hours" else "Remaining hours"
+            row.refuse(f"{label}: {exc.message}")
+            continue
+        if remaining > total:
+            row.refuse("Remaining hours are more than Total hours.")
+            continue
+        start_date = _day(row, "start_date", "Start date") or today
+        expires_on = _day(row, "expires_on", "Expires on")
+        if row.refusal:
+            continue
+        if expires_on is not None and expires_on < start_date:
+            row.refuse("Expires on is before the start date.")
+            continue
+        user = users.get(cells["parent_email"])
+        if user is None or user.role != Role.PARENT or user.family_id is None:
+            row.refuse(
+                f"No family here has the parent e-mail {cells['parent_email']}: import the "
+                "families first."
+            )
+            continue
+        key = _student_key(cells["student_first_name"], cells["student_last_name"])
+        student = next(
+            (
+                s
+                for s in students.get(user.family_id, [])
+                if _student_key(s.first_name, s.last_name) == key
+            ),
+            None,
+        )
+        if student is None:
+            row.refuse(
+                f"{user.family.name if user.family else 'That family'} has no student "
+                f"{cells['student_first_name']} {cells['student_last_name']}."
+            )
+            continue
+        name = cells["package_name"] or f"{service.label} hours"
+        if _duplicate(row, seen, (student.id, name.casefold(), service), "student and package"):
+            continue
+        if (student.id, name.casefold(), service.value) in opened:
+            row.outcome = OUTCOME_UNCHANGED
+            row.actions.append(f"{student.full_name} already has {name} from an import")
+            continue
+        used = total - remaining
+        shown = f"{hours.format_hours(remaining)} of {hours.hours_phrase(total)} left"
+        row.actions.append(f"New package {name} for {student.full_name}: {shown}")
+        row.target.update(
+            student=student,
+            name=name,
+            service=service,
+            total=total,
+            used=used,
+            start_date=start_date,
+            expires_on=expires_on,
+        )
+
+
+def plan(session: Session, tenant: Tenant, kind: ImportKind, text: str) -> Plan:
+    """What importing `text` would do now, row by row; nothing is written."""
+    header, raw_rows = read_rows(text)
+    mapping = map_columns(kind, header)
+    missing = mapping.missing(kind)
+    if missing:
+        raise ImportFileError(
+            "This file has no column for "
+            + ", ".join(missing)
+            + ". Name the columns as in the template (download it below)."
+        )
+    rows = [_cells(kind, mapping, number, raw) for number, raw in enumerate(raw_rows, start=2)]
+    if kind is ImportKind.FAMILIES:
+        _plan_families(session, rows)
+    elif kind is ImportKind.STAFF:
+        _plan_staff(session, rows)
+    else:
+        _plan_balances(session, rows, business_today(tenant))
+    return Plan(kind, mapping, rows)
+
+
+# --- the two steps ------------------------------------------------------------------------
+
+
+def preview_import(
+    session: Session, tenant: Tenant, actor: User, kind: ImportKind, file_name: str, data: bytes
+) -> tuple[ImportRun, Plan]:
+    """Upload: read the file and plan it; keep it on a "previewed" record for confirm."""
+    text = read_upload(data)
+    result = plan(session, tenant, kind, text)
+    run = ImportRun(
+        kind=kind,
+        status=ImportStatus.PREVIEWED,
+        file_name=(file_name or "upload.csv")[:255],
+        file_text=text,
+        created_by_id=actor.id,
+        rows_total=len(result.rows),
+        rows_created=result.count(OUTCOME_NEW),
+        rows_unchanged=result.count(OUTCOME_UNCHANGED),
+        rows_refused=result.count(OUTCOME_REFUSED),
+    )
+    session.add(run)
+    session.flush()
+    return run, result
+
+
+def refused_rows_csv(result: Plan) -> str:
+    """The refused rows as the file had them, with the row number and the reason, as raw
+    CSV text (the download neutralises formula cells: `csv_export`)."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(["Row", "Why it was not imported", *result.mapping.header])
+    for row in result.refused:
+        writer.writerow([row.number, row.refusal, *row.raw])
+    return buffer.getvalue()
+
+
+def apply_import(
+    session: Session, tenant: Tenant, actor: User, run: ImportRun, *, all_or_nothing: bool
+) -> Plan:
+    """Confirm: write every good row (or none, with "all or nothing" and a refused row)
+    in the caller's transaction, once. Raises DomainError when there is nothing to do."""
+    claimed = session.execute(
+        update(ImportRun)
+        .where(ImportRun.id == run.id, ImportRun.status == ImportStatus.PREVIEWED)
+        .values(status=ImportStatus.IMPORTED, imported_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if claimed != 1:
+        raise DomainError("This file was imported already; nothing was imported again.")
+    session.refresh(run)
+    kind = ImportKind(run.kind)
+    result = plan(session, tenant, kind, run.file_text)
+    refused = result.refused
+    if all_or_nothing and refused:
+        raise DomainError(
+            f"{len(refused)} row{'s' if len(refused) != 1 else ''} cannot be imported, and you "
+            "chose all or nothing: nothing was imported. Fix those rows, or import the "
+            "good rows only."
+        )
+    today = business_today(tenant)
+    note = f"imported on {today.isoformat()} by {actor.name}"
+    if kind is ImportKind.FAMILIES:
+        _write_families(session, result)
+    elif kind is ImportKind.STAFF:
+        _write_staff(session, result)
+    else:
+        for row in result.rows:
+            if row.outcome == OUTCOME_NEW:
+                t = row.target
+                packages.open_imported_package(
+                    session,
+                    actor,
+                    t["student"],  # type: ignore[arg-type]
+                    name=str(t["name"]),
+                    service=str(t["service"]),
+                    total_minutes=int(t["total"]),  # type: ignore[call-overload]
+                    used_minutes=int(t["used"]),  # type: ignore[call-overload]
+                    start_date=t["start_date"],  # type: ignore[arg-type]
+                    expires_on=t["expires_on"],  # type: ignore[arg-type]
+                    note=note,
+                )
+    run.rows_total = len(result.rows)
+    run.rows_created = result.count(OUTCOME_NEW)
+    run.rows_unchanged = result.count(OUTCOME_UNCHANGED)
+    run.rows_refused = len(refused)
+    run.refused_csv = refused_rows_csv(result) if refused else ""
+    run.file_text = ""
+    session.flush()
+    return result
+
+
+def _write_families(session: Session, result: Plan) -> None:
+    families: dict[str, Family] = {}
+    for row in result.rows:
+        if row.outcome != OUTCOME_NEW:
+            continue
+        cells, target = row.cells, row.target
+        email = cells["parent_email"]
+        family = families.get(email)
+        if family is None and "family_id" in target:
+            family = session.get_one(Family, target["family_id"])
+        if family is None:
+            family = Family(name=str(target["family_name"]))
+            session.add(family)
+            parent = people.new_account(
+                name=cells["parent_name"], email=email, role=Role.PARENT, family=family
+            )
+            session.add(parent)
+        families[email] = family
+        if target.get("new_student"):
+            session.add(
+                Student(
+                    family=family,
+                    first_name=cells["student_first_name"],
+                    last_name=str(target["student_last_name"]),
+                    grade=cells["grade"],
+                    school=cells["school"],
+                    notes="",
+                )
+            )
+    session.flush()
+
+
+def _write_staff(session: Session, result: Plan) -> None:
+    for row in result.rows:
+        if row.outcome == OUTCOME_NEW:
+            session.add(
+                people.new_account(
+                    name=row.cells["name"],
+                    email=row.cells["email"],
+                    role=row.target["role"],  # type: ignore[arg-type]
+                    services=row.target["services"],  # type: ignore[arg-type]
+                )
+            )
+    session.flush()
+
+
+def import_runs(session: Session) -> list[ImportRun]:
+    """The business's imports, newest first: the record under Settings → Import."""
+    return list(session.scalars(select(ImportRun).order_by(ImportRun.id.desc())))
