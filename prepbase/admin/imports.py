@@ -7,7 +7,7 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import abort, flash, g, url_for
+from flask import abort, flash, g, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -76,8 +76,9 @@ def import_upload() -> Response:
     return _page(form, form_status())
 
 
-@bp.get("/settings/import/template/<kind>.csv")
-def import_template(kind: str) -> Response:
+@bp.get("/settings/import/template.csv")
+def import_template() -> Response:
+    kind = request.args.get("kind", "")
     if kind not in ImportKind.__members__.values():
         abort(404)
     header, example = importing.template_csv(ImportKind(kind))
