@@ -434,6 +434,12 @@ def _plan_families(session: Session, rows: list[RowPlan]) -> None:
             row.refuse("Student first name is missing (a last name is given).")
             continue
         last = last or _last_word(cells["parent_name"])[:80]
+        # As on Add Student: a new family is named after its student's last name.
+        family_name = (
+            cells["family_name"]
+            or (cells["student_last_name"] and last)
+            or (_last_word(cells["parent_name"]))
+        )
         if _duplicate(row, seen, (email, *_student_key(first, last)), "parent and student"):
             continue
         user = users.get(email)
@@ -450,14 +456,13 @@ def _plan_families(session: Session, rows: list[RowPlan]) -> None:
             row.target["family_id"] = user.family_id
             existing = True
         elif email not in seen_parents:
-            family_name = cells["family_name"] or _last_word(cells["parent_name"])
             row.actions.append(f"New family {family_name}")
             row.actions.append(f"New parent {cells['parent_name']} <{email}>")
         else:
             row.outcome = OUTCOME_NEW
             row.actions.append(f"Family of {email} (earlier in this file)")
         seen_parents.add(email)
-        row.target["family_name"] = cells["family_name"] or _last_word(cells["parent_name"])
+        row.target["family_name"] = family_name
         row.target["student_last_name"] = last
         if not first:
             continue
