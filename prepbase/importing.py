@@ -360,17 +360,27 @@ def _cells(kind: ImportKind, mapping: Mapping, number: int, raw: list[str]) -> R
                 f"{column.label} starts with “{value[0]}”, which a spreadsheet would run as "
                 "a formula. Remove that character."
             )
-        elif any(ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in value):
+        elif _CONTROL.search(value):
             row.refuse(f"{column.label} contains line breaks or control characters.")
         elif column.required and not value:
             row.refuse(f"{column.label} is missing.")
     return row
 
 
+# A plain ASCII address, checked quickly (a file holds thousands); anything else goes
+# through email_validator, as the forms' Email() check does.
+_PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+)
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
 def _email(row: RowPlan, key: str, label: str) -> str:
     text = row.cells[key]
     try:
-        validate_email(text, check_deliverability=False)
+        if not _PLAIN_EMAIL.fullmatch(text):
+            validate_email(text, check_deliverability=False)
     except EmailNotValidError:
         row.refuse(f"{label} “{text}” is not a valid e-mail address.")
         return ""
@@ -389,25 +399,53 @@ def _duplicate(row: RowPlan, seen: dict[object, int], key: object, what: str) ->
     return False
 
 
-def _users_by_email(session: Session, emails: set[str]) -> dict[str, User]:
-    # One statement for the whole file (chunked below SQLite's variable limit); scoped
-    # to this business like every query.
-    found: dict[str, User] = {}
-    listed = sorted(emails)
-    for start in range(0, len(listed), 900):
-        chunk = listed[start : start + 900]
-        for user in session.scalars(select(User).where(func.lower(User.email).in_(chunk))):
-            found[user.email.lower()] = user
+@dataclass(frozen=True)
+class Person:
+    """Who already signs in with an e-mail of the file (this business only)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    family_id: int | None
+    family_name: str | None
+
+
+def _chunks(values: set[str] | set[int]) -> list[list]:  # type: ignore[type-arg]
+    # Below SQLite's limit of bound parameters per statement.
+    listed = sorted(values)
+    return [listed[start : start + 900] for start in range(0, len(listed), 900)]
+
+
+def _people_by_email(session: Session, emails: set[str]) -> dict[str, Person]:
+    # Columns, not objects: a file may name 10,000 people. Scoped to this business like
+    # every query.
+    found: dict[str, Person] = {}
+    for chunk in _chunks(emails):
+        for row in session.execute(
+            select(User.id, User.email, User.name, User.role, User.family_id, Family.name)
+            .outerjoin(Family, Family.id == User.family_id)
+            .where(func.lower(User.email).in_(chunk))
+        ):
+            found[row[1].lower()] = Person(*row)
     return found
 
 
-def _students_by_family(session: Session, family_ids: set[int]) -> dict[int, list[Student]]:
-    found: dict[int, list[Student]] = {}
-    listed = sorted(family_ids)
-    for start in range(0, len(listed), 900):
-        chunk = listed[start : start + 900]
-        for student in session.scalars(select(Student).where(Student.family_id.in_(chunk))):
-            found.setdefault(student.family_id, []).append(student)
+def _students_by_family(
+    session: Session, family_ids: set[int]
+) -> dict[int, dict[tuple[str, str], tuple[int, str]]]:
+    # Each family's students by name (see _student_key): their id and full name.
+    found: dict[int, dict[tuple[str, str], tuple[int, str]]] = {}
+    for chunk in _chunks(family_ids):
+        for student_id, family_id, first, last in session.execute(
+            select(Student.id, Student.family_id, Student.first_name, Student.last_name).where(
+                Student.family_id.in_(chunk)
+            )
+        ):
+            found.setdefault(family_id, {})[_student_key(first, last)] = (
+                student_id,
+                f"{first} {last}".strip(),
+            )
     return found
 
 
@@ -419,9 +457,9 @@ def _plan_families(session: Session, rows: list[RowPlan]) -> None:
     for row in rows:
         if not row.refusal:
             row.cells["parent_email"] = _email(row, "parent_email", "Parent email")
-    users = _users_by_email(session, {r.cells["parent_email"] for r in rows if not r.refusal})
+    users = _people_by_email(session, {r.cells["parent_email"] for r in rows if not r.refusal})
     families = {u.family_id for u in users.values() if u.role == Role.PARENT and u.family_id}
-    students = _students_by_family(session, {f for f in families if f is not None})
+    students = _students_by_family(session, families)
     seen: dict[object, int] = {}
     seen_parents: set[str] = set()
     for row in rows:
@@ -443,17 +481,17 @@ def _plan_families(session: Session, rows: list[RowPlan]) -> None:
         if _duplicate(row, seen, (email, *_student_key(first, last)), "parent and student"):
             continue
         user = users.get(email)
-        existing = False
+        existing, row_family = False, 0
         if user is not None:
-            if user.role != Role.PARENT or user.family is None:
+            if user.role != Role.PARENT or user.family_id is None:
                 row.refuse(
                     f"{email} already signs in here as {Role(user.role).label.lower()}; "
                     "a parent needs an e-mail of their own."
                 )
                 continue
             row.outcome = OUTCOME_UNCHANGED
-            row.actions.append(f"Existing family {user.family.name} (matched by parent e-mail)")
-            row.target["family_id"] = user.family_id
+            row.actions.append(f"Existing family {user.family_name} (matched by parent e-mail)")
+            row.target["family_id"] = row_family = user.family_id
             existing = True
         elif email not in seen_parents:
             row.actions.append(f"New family {family_name}")
@@ -466,11 +504,7 @@ def _plan_families(session: Session, rows: list[RowPlan]) -> None:
         row.target["student_last_name"] = last
         if not first:
             continue
-        known = existing and any(
-            _student_key(s.first_name, s.last_name) == _student_key(first, last)
-            for s in students.get(user.family_id or 0, [])  # type: ignore[union-attr]
-        )
-        if known:
+        if existing and _student_key(first, last) in students.get(row_family, {}):
             row.actions.append(f"Student {first} {last} already there")
         else:
             row.outcome = OUTCOME_NEW
@@ -514,7 +548,7 @@ def _plan_staff(session: Session, rows: list[RowPlan]) -> None:
     for row in rows:
         if not row.refusal:
             row.cells["email"] = _email(row, "email", "Email")
-    users = _users_by_email(session, {r.cells["email"] for r in rows if not r.refusal})
+    users = _people_by_email(session, {r.cells["email"] for r in rows if not r.refusal})
     seen: dict[object, int] = {}
     for row in rows:
         if row.refusal:
@@ -555,17 +589,17 @@ def _plan_balances(session: Session, rows: list[RowPlan], today: date) -> None:
     for row in rows:
         if not row.refusal:
             row.cells["parent_email"] = _email(row, "parent_email", "Parent email")
-    users = _users_by_email(session, {r.cells["parent_email"] for r in rows if not r.refusal})
+    users = _people_by_email(session, {r.cells["parent_email"] for r in rows if not r.refusal})
     families = {u.family_id for u in users.values() if u.role == Role.PARENT and u.family_id}
-    students = _students_by_family(session, {f for f in families if f is not None})
-    student_ids = [s.id for group in students.values() for s in group]
+    students = _students_by_family(session, families)
+    student_ids = [sid for group in students.values() for sid, _name in group.values()]
     opened: set[tuple[int, str, str]] = set()
     for start in range(0, len(student_ids), 900):
         chunk = student_ids[start : start + 900]
         opened.update(
-            (p.student_id, p.name.casefold(), p.service)
-            for p in session.scalars(
-                select(Package).where(
+            (student_id, name.casefold(), service)
+            for student_id, name, service in session.execute(
+                select(Package.student_id, Package.name, Package.service).where(
                     Package.student_id.in_(chunk),
                     select(LedgerEntry.id)
                     .where(
@@ -620,36 +654,30 @@ def _plan_balances(session: Session, rows: list[RowPlan], today: date) -> None:
             )
             continue
         key = _student_key(cells["student_first_name"], cells["student_last_name"])
-        student = next(
-            (
-                s
-                for s in students.get(user.family_id, [])
-                if _student_key(s.first_name, s.last_name) == key
-            ),
-            None,
-        )
-        if student is None:
+        found = students.get(user.family_id, {}).get(key)
+        if found is None:
             row.refuse(
-                f"{user.family.name if user.family else 'That family'} has no student "
+                f"{user.family_name or 'That family'} has no student "
                 f"{cells['student_first_name']} {cells['student_last_name']}."
             )
             continue
+        student_id, student_name = found
         name = cells["package_name"] or f"{service.label} hours"
-        if _duplicate(row, seen, (student.id, name.casefold(), service), "student and package"):
+        if _duplicate(row, seen, (student_id, name.casefold(), service), "student and package"):
             continue
-        if (student.id, name.casefold(), service.value) in opened:
+        if (student_id, name.casefold(), service.value) in opened:
             row.outcome = OUTCOME_UNCHANGED
-            row.actions.append(f"{student.full_name} already has {name} from an import")
+            row.actions.append(f"{student_name} already has {name} from an import")
             continue
         used = total - remaining
         shown = f"{hours.format_hours(remaining)} of {hours.hours_phrase(total)} left"
-        row.actions.append(f"New package {name} for {student.full_name}: {shown}")
-        row.target.update(
-            student=student,
+        row.actions.append(f"New package {name} for {student_name}: {shown}")
+        row.target["balance"] = packages.Imported(
+            student_id=student_id,
             name=name,
             service=service,
-            total=total,
-            used=used,
+            total_minutes=total,
+            used_minutes=used,
             start_date=start_date,
             expires_on=expires_on,
         )
@@ -742,21 +770,12 @@ def apply_import(
     elif kind is ImportKind.STAFF:
         _write_staff(session, result)
     else:
-        for row in result.rows:
-            if row.outcome == OUTCOME_NEW:
-                t = row.target
-                packages.open_imported_package(
-                    session,
-                    actor,
-                    t["student"],  # type: ignore[arg-type]
-                    name=str(t["name"]),
-                    service=str(t["service"]),
-                    total_minutes=int(t["total"]),  # type: ignore[call-overload]
-                    used_minutes=int(t["used"]),  # type: ignore[call-overload]
-                    start_date=t["start_date"],  # type: ignore[arg-type]
-                    expires_on=t["expires_on"],  # type: ignore[arg-type]
-                    note=note,
-                )
+        packages.open_imported_packages(
+            session,
+            actor,
+            [row.target["balance"] for row in result.rows if row.outcome == OUTCOME_NEW],  # type: ignore[misc]
+            note,
+        )
     run.rows_total = len(result.rows)
     run.rows_created = result.count(OUTCOME_NEW)
     run.rows_unchanged = result.count(OUTCOME_UNCHANGED)
@@ -768,35 +787,33 @@ def apply_import(
 
 
 def _write_families(session: Session, result: Plan) -> None:
-    families: dict[str, Family] = {}
-    for row in result.rows:
-        if row.outcome != OUTCOME_NEW:
-            continue
-        cells, target = row.cells, row.target
-        email = cells["parent_email"]
-        family = families.get(email)
-        if family is None and "family_id" in target:
-            family = session.get_one(Family, target["family_id"])
-        if family is None:
-            family = Family(name=str(target["family_name"]))
-            session.add(family)
-            parent = people.new_account(
-                name=cells["parent_name"], email=email, role=Role.PARENT, family=family
+    rows = [row for row in result.rows if row.outcome == OUTCOME_NEW]
+    # New families first (one per new parent e-mail, in file order), then every new
+    # student with its family's id.
+    households: dict[str, people.NewHousehold] = {}
+    for row in rows:
+        email = row.cells["parent_email"]
+        if "family_id" not in row.target and email not in households:
+            households[email] = people.NewHousehold(
+                str(row.target["family_name"]), row.cells["parent_name"], email
             )
-            session.add(parent)
-        families[email] = family
-        if target.get("new_student"):
-            session.add(
-                Student(
-                    family=family,
-                    first_name=cells["student_first_name"],
-                    last_name=str(target["student_last_name"]),
-                    grade=cells["grade"],
-                    school=cells["school"],
-                    notes="",
-                )
+    family_ids = dict(
+        zip(households, people.add_households(session, list(households.values())), strict=True)
+    )
+    people.add_students(
+        session,
+        [
+            people.NewStudent(
+                family_id=int(row.target.get("family_id") or family_ids[row.cells["parent_email"]]),  # type: ignore[call-overload]
+                first_name=row.cells["student_first_name"],
+                last_name=str(row.target["student_last_name"]),
+                grade=row.cells["grade"],
+                school=row.cells["school"],
             )
-    session.flush()
+            for row in rows
+            if row.target.get("new_student")
+        ],
+    )
 
 
 def _write_staff(session: Session, result: Plan) -> None:
