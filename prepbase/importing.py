@@ -216,10 +216,10 @@ def map_columns(kind: ImportKind, header: Sequence[str]) -> Mapping:
     index: dict[str, int] = {}
     matched: list[tuple[str, str | None]] = []
     for position, name in enumerate(header):
-        column = by_name.get(_header_key(name))
-        if column is not None and column.key not in index:
-            index[column.key] = position
-            matched.append((name, column.label))
+        ours = by_name.get(_header_key(name))
+        if ours is not None and ours.key not in index:
+            index[ours.key] = position
+            matched.append((name, ours.label))
         else:
             matched.append((name, None))
     return Mapping(list(header), index, matched)
