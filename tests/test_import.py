@@ -9,6 +9,7 @@ import re
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from prepbase import importing
 from prepbase.csv_export import BOM
@@ -24,6 +25,7 @@ from prepbase.models import (
     User,
 )
 from prepbase.tenancy import as_tenant
+from tests.test_races import in_tenant, load, run_threads
 
 FAMILIES = (
     "Family name,Parent name,Parent email,Student first name,Student last name,Grade,School\r\n"
@@ -384,3 +386,43 @@ def test_templates_download_and_read_back(client, admin):
         mapping = importing.map_columns(kind, header)
         assert not mapping.missing(kind)
     assert client.get(admin.url("/admin/settings/import/template.csv?kind=x")).status_code == 404
+
+
+# --- a race: two confirms of one preview at the same moment --------------------------------
+
+
+def test_two_confirms_at_once_import_once(app, engine, committed):
+    with app.app_context(), as_tenant(committed.tenant.id), Session(engine) as session:
+        admin = load(session, User, committed.admin.id)
+        tenant = session.get(type(committed.tenant), committed.tenant.id)
+        run, _ = importing.preview_import(
+            session, tenant, admin, ImportKind.FAMILIES, "f.csv", FAMILIES.encode()
+        )
+        session.commit()
+        run_id = run.id
+
+    def confirm_once(_i: int) -> str:
+        def act(session: Session) -> str:
+            tenant = session.get(type(committed.tenant), committed.tenant.id)
+            importing.apply_import(
+                session,
+                tenant,
+                load(session, User, committed.admin.id),
+                load(session, ImportRun, run_id),
+                all_or_nothing=False,
+            )
+            return "imported"
+
+        with app.app_context():
+            return in_tenant(engine, committed, act)
+
+    results = run_threads(4, confirm_once)
+    assert (
+        sorted(results)
+        == ["imported"]
+        + ["refused: This file was imported already; nothing was imported again."] * 3
+    ), results
+    with as_tenant(committed.tenant.id), Session(engine) as session:
+        assert (
+            session.scalar(select(func.count(User.id)).where(User.email == "ana@example.com")) == 1
+        )
