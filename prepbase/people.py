@@ -10,6 +10,7 @@ from datetime import timedelta
 from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.sql import ColumnElement
 
 from prepbase.accounts import issue_token, normalize_email
 from prepbase.errors import DomainError
@@ -179,17 +180,37 @@ def add_students(session: Session, students: Sequence[NewStudent]) -> None:
         )
 
 
-def uninvited_people(session: Session) -> list[User]:
-    """Active accounts that were never sent an invitation: the people an import added
-    (every other way of adding someone invites them at once)."""
-    invited = select(AuthToken.id).where(
-        AuthToken.user_id == User.id, AuthToken.purpose == "invite"
+def ever_invited() -> ColumnElement[bool]:
+    """SQL: the user was sent an invitation at some point (an import adds people
+    without one; every other way of adding someone invites them at once)."""
+    return (
+        select(AuthToken.id)
+        .where(AuthToken.user_id == User.id, AuthToken.purpose == "invite")
+        .exists()
     )
+
+
+def uninvited_people(session: Session) -> list[User]:
+    """Active accounts without a password that were never sent an invitation: the
+    people an import added, until the admin sends their invitations."""
     return list(
         session.scalars(
             select(User)
-            .where(User.password_hash.is_(None), User.active.is_(True), ~invited.exists())
+            .where(User.password_hash.is_(None), User.active.is_(True), ~ever_invited())
             .order_by(User.id)
+        )
+    )
+
+
+def never_invited_ids(session: Session, user_ids: Sequence[int]) -> set[int]:
+    """Which of these people were never sent an invitation (their status reads so)."""
+    if not user_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(User.id).where(
+                User.id.in_(user_ids), User.password_hash.is_(None), ~ever_invited()
+            )
         )
     )
 

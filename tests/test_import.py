@@ -426,3 +426,17 @@ def test_two_confirms_at_once_import_once(app, engine, committed):
         assert (
             session.scalar(select(func.count(User.id)).where(User.email == "ana@example.com")) == 1
         )
+
+
+def test_imported_people_read_not_invited_yet_until_invited(client, admin, db_session):
+    do_import(client, admin, "families", FAMILIES)
+    dashboard = client.get(admin.url("/admin/")).get_data(as_text=True)
+    assert "2 people added by an import have not been invited yet" in dashboard
+    assert "ana@example.com" not in dashboard  # not listed as invitations not accepted
+    with as_tenant(admin.tenant.id):
+        ana = db_session.scalar(select(User).where(User.email == "ana@example.com"))
+    family = client.get(admin.url(f"/admin/families/{ana.family_id}")).get_data(as_text=True)
+    assert "Not invited yet" in family and "Send invitation" in family
+    client.post(admin.url(f"/admin/people/{ana.id}/resend-invite"))
+    family = client.get(admin.url(f"/admin/families/{ana.family_id}")).get_data(as_text=True)
+    assert "Not invited yet" not in family and "Resend invitation" in family
