@@ -440,3 +440,15 @@ def test_imported_people_read_not_invited_yet_until_invited(client, admin, db_se
     client.post(admin.url(f"/admin/people/{ana.id}/resend-invite"))
     family = client.get(admin.url(f"/admin/families/{ana.family_id}")).get_data(as_text=True)
     assert "Not invited yet" not in family and "Resend invitation" in family
+
+
+def test_htmx_upload_refusal_swaps_the_form_only(client, admin):
+    response = client.post(
+        admin.url("/admin/settings/import"),
+        data={"kind": "families", "file": (io.BytesIO(b"\x00\x01"), "x.csv")},
+        content_type="multipart/form-data",
+        headers={"HX-Request": "true"},
+    )
+    body = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert body.lstrip().startswith('<form id="import-form"') and "NUL bytes" in body

@@ -35,8 +35,10 @@ TOO_LARGE = (
 
 
 def _page(form: ImportUploadForm, status: int = 200) -> Response:
+    # htmx swaps the upload form alone (a refused file); the full page otherwise.
     return render(
         "admin/settings/import.html",
+        block="upload_form",
         status=status,
         form=form,
         columns=importing.COLUMNS,
