@@ -263,7 +263,13 @@ def _delimiter(text: str) -> str:
 
 def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
     """The header and the data rows (blank lines skipped), or a file-level refusal."""
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    # Excel may write the separator on a line of its own first: "sep=;".
+    first, _, rest = text.partition("\n")
+    if first.strip().lower() in ("sep=;", "sep=,"):
+        delimiter, text = first.strip()[-1], rest
+    else:
+        delimiter = _delimiter(text)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
     try:
         header = next(reader, None)
         if header is None or not any(cell.strip() for cell in header):
@@ -707,7 +713,7 @@ def preview_import(
     run = ImportRun(
         kind=kind,
         status=ImportStatus.PREVIEWED,
-        file_name=(file_name or "upload.csv")[:255],
+        file_name=(_CONTROL.sub("", file_name) or "upload.csv")[:255],
         file_text=text,
         created_by_id=actor.id,
         rows_total=len(result.rows),

@@ -452,3 +452,12 @@ def test_htmx_upload_refusal_swaps_the_form_only(client, admin):
     body = response.get_data(as_text=True)
     assert response.status_code == 422
     assert body.lstrip().startswith('<form id="import-form"') and "NUL bytes" in body
+
+
+def test_excel_sep_line_and_a_hostile_file_name(client, admin, db_session):
+    text = "sep=;\r\nParent name;Parent email\r\nAl X;al@example.com\r\n"
+    response = upload(client, admin, "families", text, name="a\x01<b>.csv")
+    run_id = run_id_of(response)
+    page = client.get(admin.url(f"/admin/settings/import/{run_id}")).get_data(as_text=True)
+    assert "New parent Al X &lt;al@example.com&gt;" in page
+    assert "Import: a&lt;b&gt;.csv" in page
