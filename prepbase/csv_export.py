@@ -18,8 +18,8 @@ from decimal import Decimal
 from flask import Response
 
 from prepbase.hours import format_hours
+from prepbase.importing import FORMULA_STARTS
 
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 BOM = "\ufeff"
 
 

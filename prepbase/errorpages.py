@@ -57,7 +57,7 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
-        message = exc.description if exc.code in (403, 410, 422) and _custom(exc) else None
+        message = exc.description if exc.code in (403, 410, 413, 422) and _custom(exc) else None
         return error_response(exc.code, message)
 
     # A Host header outside TRUSTED_HOSTS is refused before any other hook runs (CSRF,

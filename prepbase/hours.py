@@ -15,18 +15,20 @@ package's entries stay in time order and each `balance_after` reads as its histo
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from prepbase.errors import DomainError
 from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User, utcnow
 from prepbase.numbers import typed_decimal
+from prepbase.tenancy import stamp_rows
 
 MAX_PACKAGE_HOURS = 2000
 MAX_SESSION_HOURS = 12
@@ -96,7 +98,7 @@ def _apply(
     """Move `minutes` (signed) on a package if the balance allows; None when it does not."""
     if at is not None:
         _check_dated(session, package_id, at)
-    adds_to_total = kind in (EntryKind.GRANT, EntryKind.RENEWAL) or (
+    adds_to_total = kind in (EntryKind.GRANT, EntryKind.RENEWAL, EntryKind.OPENING_BALANCE) or (
         kind == EntryKind.ADJUSTMENT and minutes > 0
     )
     stmt = update(Package).where(Package.id == package_id)
@@ -159,6 +161,67 @@ def grant(
     change = _apply(session, package.id, minutes, EntryKind.GRANT, actor, note=note, at=at)
     assert change is not None  # a positive change always applies
     return change
+
+
+@dataclass(frozen=True)
+class Opening:
+    """A package brought from another system: its columns (`packages`), its Total and
+    the minutes used before the move."""
+
+    terms: dict[str, object]
+    total_minutes: int
+    used_minutes: int
+
+
+def open_balances(
+    session: Session, openings: Sequence[Opening], actor: User, note: str
+) -> list[int]:
+    """Balances brought from another system (an import): each package's Total Hrs as an
+    Opening balance entry, then, when some were used there already, a Used before import
+    entry, so Total and Remaining read as they did before the move and the ledger sums
+    to the balance (all the audit compares).
+
+    The packages are new, not in the database yet: nobody else can change them, so
+    instead of a conditional UPDATE each, every package is inserted with its balance and
+    its entries in two statements (an import brings up to 10,000 at once). Their ids,
+    in order."""
+    if not openings:
+        return []
+    rows = []
+    for opening in openings:
+        total, used = opening.total_minutes, opening.used_minutes
+        if total <= 0 or not 0 <= used <= total:
+            raise ValueError(f"an opening balance of {total} with {used} used")
+        rows.append({**opening.terms, "total_minutes": total, "remaining_minutes": total - used})
+    ids = list(
+        session.scalars(
+            insert(Package).returning(Package.id, sort_by_parameter_order=True),
+            stamp_rows(rows),
+        )
+    )
+    entries: list[dict[str, object]] = []
+    for package_id, opening in zip(ids, openings, strict=True):
+        total, used = opening.total_minutes, opening.used_minutes
+        entries.append(_entry(package_id, total, EntryKind.OPENING_BALANCE, actor, total, note))
+        if used:
+            entries.append(
+                _entry(package_id, -used, EntryKind.USED_BEFORE_IMPORT, actor, total - used, note)
+            )
+    session.execute(insert(LedgerEntry), stamp_rows(entries))
+    return ids
+
+
+def _entry(
+    package_id: int, minutes: int, kind: EntryKind, actor: User, after: int, note: str
+) -> dict[str, object]:
+    return {
+        "package_id": package_id,
+        "minutes": minutes,
+        "kind": kind,
+        "actor_id": actor.id,
+        "balance_after": after,
+        "note": note,
+    }
 
 
 def renew(

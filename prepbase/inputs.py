@@ -9,16 +9,19 @@ net refuses, before any view or query runs, what no form gets the chance to expl
 - a row id in a URL that no row can have (the `id` converter: 1 to 2³¹−1, PostgreSQL's
   `integer`): the route does not match, so it is a 404 like any missing row.
 
-Over-long bodies stop at MAX_CONTENT_LENGTH (config.py): 413.
+Over-long bodies stop at MAX_CONTENT_LENGTH (config.py): 413. A view that takes a file
+says how large a body it accepts with `takes_upload`; the net applies that limit before
+the body is read.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
-from flask import Flask, request
-from werkzeug.exceptions import UnprocessableEntity
+from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge, UnprocessableEntity
 from werkzeug.routing import IntegerConverter, Map
 
 MAX_ID = 2**31 - 1  # the largest value of an `integer` column, our primary keys
@@ -36,6 +39,31 @@ MULTI_LINE_MESSAGE = "Remove the invisible control characters from this text."
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 _ID = re.compile("[0-9]{1,10}")
+
+V = TypeVar("V", bound=Callable[..., Any])
+
+
+def takes_upload(max_bytes: int, message: str) -> Callable[[V], V]:
+    """Mark a view that receives a file: its request body may be up to `max_bytes` (every
+    other view keeps MAX_CONTENT_LENGTH); a larger one is a 413 saying `message`.
+    Put it under the route decorator, so that the registered view carries the mark."""
+
+    def mark(view: V) -> V:
+        view.upload_limit = (max_bytes, message)  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _apply_upload_limit() -> None:
+    view = current_app.view_functions.get(request.endpoint or "")
+    limit = getattr(view, "upload_limit", None)
+    if limit is None:
+        return
+    max_bytes, message = limit
+    if request.content_length is not None and request.content_length > max_bytes:
+        raise RequestEntityTooLarge(message)
+    request.max_content_length = max_bytes
 
 
 def has_control_characters(text: str, *, multiline: bool = False) -> bool:
@@ -84,6 +112,7 @@ def refuse_control_characters(_endpoint: str | None, _values: dict[str, Any] | N
         for key, value in request.args.items(multi=True)
     ):
         raise UnprocessableEntity(CONTROL_MESSAGE)
+    _apply_upload_limit()
     if any("\x00" in key or "\x00" in value for key, value in request.form.items(multi=True)):
         raise UnprocessableEntity(CONTROL_MESSAGE)
 

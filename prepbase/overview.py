@@ -22,6 +22,7 @@ from prepbase.models import (
     User,
     WorkingHours,
 )
+from prepbase.people import ever_invited
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,7 @@ class Overview:
     staff: int
     pending: list[User]
     running_low: list[Package]
+    not_invited: int = 0  # people an import added, not invited yet (Settings → Import)
 
 
 def running_low(session: Session, tenant: Tenant, today: date) -> list[Package]:
@@ -61,14 +63,21 @@ def business_overview(session: Session, tenant: Tenant, today: date) -> Overview
             select(func.count(User.id)).where(User.role.in_(STAFF_ROLES), User.active.is_(True))
         )
         or 0,
-        # Invited people who have not set a password yet (deactivated ones are left out).
+        # Invited people who have not set a password yet (deactivated ones are left out;
+        # people an import added and nobody invited yet are counted apart).
         pending=list(
             session.scalars(
                 select(User)
-                .where(User.password_hash.is_(None), User.active.is_(True))
+                .where(User.password_hash.is_(None), User.active.is_(True), ever_invited())
                 .order_by(User.name)
             )
         ),
+        not_invited=session.scalar(
+            select(func.count(User.id)).where(
+                User.password_hash.is_(None), User.active.is_(True), ~ever_invited()
+            )
+        )
+        or 0,
         running_low=running_low(session, tenant, today),
     )
 

@@ -128,33 +128,113 @@ def assign_package(
 
     `at` dates the package and its grant in the past (`prepbase.hours`: the demo's
     history and imports only)."""
-    kind, period_value = _check_kind(package_type, period)
-    if expires_on is not None and expires_on < start_date:
-        raise DomainError("The expiry date must be on or after the start date.", field="expires_on")
-    package = Package(
-        student=student,
-        offering=offering,
-        name=name.strip(),
-        service=Service(service),
-        package_type=kind,
-        period=period_value,
-        period_minutes=minutes,
-        rollover=bool(rollover) and kind is PackageType.RECURRING,
+    package = _new_package(
+        session,
+        actor,
+        student,
+        name=name,
+        service=service,
+        package_type=package_type,
+        period=period,
+        minutes=minutes,
         start_date=start_date,
         expires_on=expires_on,
-        active=True,
-        total_minutes=0,
-        remaining_minutes=0,
-        current_period_start=start_date if kind is PackageType.RECURRING else None,
-        created_by_id=actor.id if actor else None,
+        rollover=rollover,
+        offering=offering,
+        at=at,
     )
-    if at is not None:
-        package.created_at = at
-    session.add(package)
-    session.flush()
     hours.grant(session, package, minutes, actor, note=note or "Package assigned", at=at)
     session.refresh(package)
     return package
+
+
+@dataclass(frozen=True)
+class Imported:
+    """A balance from another system for one student (`importing`)."""
+
+    student_id: int
+    name: str
+    service: str
+    total_minutes: int
+    used_minutes: int
+    start_date: date
+    expires_on: date | None
+
+
+def open_imported_packages(
+    session: Session, actor: User, balances: Sequence[Imported], note: str
+) -> list[int]:
+    """One-Time packages brought from another system: their hours arrive as Opening
+    balances (`hours.open_balances`), not as grants made here. Their ids."""
+    openings = []
+    for balance in balances:
+        if not 0 <= balance.used_minutes <= balance.total_minutes:
+            raise DomainError("Remaining hours cannot be more than Total hours.", field="hours")
+        terms = _package_terms(
+            actor,
+            name=balance.name,
+            service=balance.service,
+            package_type=PackageType.ONE_TIME,
+            period=None,
+            minutes=balance.total_minutes,
+            start_date=balance.start_date,
+            expires_on=balance.expires_on,
+        )
+        terms["student_id"] = balance.student_id
+        openings.append(hours.Opening(terms, balance.total_minutes, balance.used_minutes))
+    return hours.open_balances(session, openings, actor, note)
+
+
+def _new_package(
+    session: Session,
+    actor: User,
+    student: Student,
+    *,
+    offering: Offering | None = None,
+    **terms: object,
+) -> Package:
+    # A package with no hours yet, in the database: its first ledger entry gives them.
+    package = Package(student=student, offering=offering, **_package_terms(actor, **terms))  # type: ignore[arg-type]
+    session.add(package)
+    session.flush()
+    return package
+
+
+def _package_terms(
+    actor: User,
+    *,
+    name: str,
+    service: str,
+    package_type: str,
+    period: str | None,
+    minutes: int,
+    start_date: date,
+    expires_on: date | None = None,
+    rollover: bool = False,
+    at: datetime | None = None,
+) -> dict[str, object]:
+    # A new package's columns, checked; no hours yet (its first ledger entry gives them).
+    kind, period_value = _check_kind(package_type, period)
+    if expires_on is not None and expires_on < start_date:
+        raise DomainError("The expiry date must be on or after the start date.", field="expires_on")
+    terms: dict[str, object] = {
+        "name": name.strip(),
+        "service": Service(service),
+        "package_type": kind,
+        "period": period_value,
+        "period_minutes": minutes,
+        "rollover": bool(rollover) and kind is PackageType.RECURRING,
+        "start_date": start_date,
+        "expires_on": expires_on,
+        "active": True,
+        "total_minutes": 0,
+        "remaining_minutes": 0,
+        "current_period_start": start_date if kind is PackageType.RECURRING else None,
+        "created_by_id": actor.id if actor else None,
+    }
+    if at is not None:
+        terms["created_at"] = at
+    return terms
 
 
 def set_package_active(

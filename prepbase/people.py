@@ -3,18 +3,30 @@ student search; invitations create their accounts (`prepbase.accounts` signs the
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy.sql import ColumnElement
 
 from prepbase.accounts import issue_token, normalize_email
 from prepbase.errors import DomainError
-from prepbase.models import STAFF_ROLES, Family, Role, Service, StaffService, Student, User
+from prepbase.models import (
+    STAFF_ROLES,
+    AuthToken,
+    Family,
+    Role,
+    Service,
+    StaffService,
+    Student,
+    User,
+)
 from prepbase.paging import PER_PAGE, Page, paginate
 from prepbase.session_lists import sessions_to_hand_over
+from prepbase.tenancy import stamp_rows
 
 # --- staff and family logins -------------------------------------------------------
 
@@ -65,15 +77,8 @@ def invite_user(
     services = list(services) if role in STAFF_ROLES else []
     if role in {Role.TUTOR, Role.COUNSELOR} and not services:
         raise DomainError("Choose at least one service.", field="services")
-    user = User(
-        email=email,
-        name=name.strip(),
-        role=role,
-        password_hash=None,
-        family=family,
-        student=student,
-    )
-    _set_services(user, services)
+    user = new_account(name=name, email=email, role=role, services=services, family=family)
+    user.student = student
     session.add(user)
     try:
         session.flush()
@@ -82,6 +87,141 @@ def invite_user(
             "Someone in this business already uses that e-mail.", field="email"
         ) from exc
     return user, issue_token(session, user, "invite", ttl, created_by=actor)
+
+
+def new_account(
+    *,
+    name: str,
+    email: str,
+    role: Role,
+    services: Iterable[str] = (),
+    family: Family | None = None,
+) -> User:
+    """An account with no password yet, not added to any session: the caller has checked
+    the e-mail is free (one at a time, or a whole import at once) and invites it when
+    the business is ready (`invite_user`, `uninvited_people`)."""
+    user = User(
+        email=normalize_email(email),
+        name=name.strip(),
+        role=role,
+        password_hash=None,
+        family=family,
+    )
+    _set_services(user, services)
+    return user
+
+
+@dataclass(frozen=True)
+class NewHousehold:
+    """A family an import adds, with its one parent (not invited yet)."""
+
+    family_name: str
+    parent_name: str
+    parent_email: str
+
+
+@dataclass(frozen=True)
+class NewStudent:
+    family_id: int
+    first_name: str
+    last_name: str
+    grade: str = ""
+    school: str = ""
+
+
+def add_households(session: Session, households: Sequence[NewHousehold]) -> list[int]:
+    """Families and their parents in a few statements (an import brings thousands; one
+    ORM object each would take most of a minute); the families' ids, in order. The
+    caller has checked that the e-mails are free."""
+    if not households:
+        return []
+    family_ids = list(
+        session.scalars(
+            insert(Family).returning(Family.id, sort_by_parameter_order=True),
+            stamp_rows([{"name": h.family_name.strip()} for h in households]),
+        )
+    )
+    session.execute(
+        insert(User),
+        stamp_rows(
+            [
+                {
+                    "name": h.parent_name.strip(),
+                    "email": normalize_email(h.parent_email),
+                    "role": Role.PARENT,
+                    "password_hash": None,
+                    "family_id": family_id,
+                }
+                for h, family_id in zip(households, family_ids, strict=True)
+            ]
+        ),
+    )
+    return family_ids
+
+
+def add_students(session: Session, students: Sequence[NewStudent]) -> None:
+    """Students of this business's families in one statement (an import's)."""
+    if students:
+        session.execute(
+            insert(Student),
+            stamp_rows(
+                [
+                    {
+                        "family_id": s.family_id,
+                        "first_name": s.first_name.strip(),
+                        "last_name": s.last_name.strip(),
+                        "grade": s.grade.strip(),
+                        "school": s.school.strip(),
+                        "notes": "",
+                    }
+                    for s in students
+                ]
+            ),
+        )
+
+
+def ever_invited() -> ColumnElement[bool]:
+    """SQL: the user was sent an invitation at some point (an import adds people
+    without one; every other way of adding someone invites them at once)."""
+    return (
+        select(AuthToken.id)
+        .where(AuthToken.user_id == User.id, AuthToken.purpose == "invite")
+        .exists()
+    )
+
+
+def uninvited_people(session: Session) -> list[User]:
+    """Active accounts without a password that were never sent an invitation: the
+    people an import added, until the admin sends their invitations."""
+    return list(
+        session.scalars(
+            select(User)
+            .where(User.password_hash.is_(None), User.active.is_(True), ~ever_invited())
+            .order_by(User.id)
+        )
+    )
+
+
+def never_invited_ids(session: Session, user_ids: Sequence[int]) -> set[int]:
+    """Which of these people were never sent an invitation (their status reads so)."""
+    if not user_ids:
+        return set()
+    return set(
+        session.scalars(
+            select(User.id).where(
+                User.id.in_(user_ids), User.password_hash.is_(None), ~ever_invited()
+            )
+        )
+    )
+
+
+def invite_uninvited(session: Session, actor: User, ttl: timedelta) -> list[tuple[User, str]]:
+    """Invitations for everyone an import added who was never invited: each with its
+    link, for the caller to send in the same transaction."""
+    return [
+        (user, issue_token(session, user, "invite", ttl, created_by=actor))
+        for user in uninvited_people(session)
+    ]
 
 
 def reissue_invite(session: Session, actor: User, user: User, ttl: timedelta) -> str:

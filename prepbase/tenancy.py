@@ -144,6 +144,17 @@ def _stamp_tenant(session: Session, _context: object, _instances: object) -> Non
             )
 
 
+def stamp_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Rows for a bulk INSERT of a tenant-owned model (`session.execute(insert(M), rows)`,
+    which no flush stamps): each gets the current tenant, or this raises (fail closed)."""
+    tenant_id = _current_tenant.get()
+    if tenant_id is None:
+        raise TenantRequired("bulk insert of tenant-owned rows with no tenant in scope")
+    for row in rows:
+        row["tenant_id"] = tenant_id
+    return rows
+
+
 def get_scoped(session: Session, model: type[T], ident: object) -> T | None:
     """Load one row by primary key through the scoped SELECT.
 

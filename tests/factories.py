@@ -127,7 +127,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
 
     from prepbase import availability, packages, scheduling
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
-    from prepbase.models import utcnow
+    from prepbase.models import ImportRun, utcnow
 
     with as_tenant(business.tenant.id):
         offering = packages.save_offering(
@@ -179,6 +179,14 @@ def add_hours_rows(session: Session, business: Business) -> Business:
         # a message that failed for good, for Settings → E-mail
         bounced = queue_email(session, f"gone@{business.tenant.slug}.example.com", "Bounced", "Hi")
         bounced.status, bounced.attempts, bounced.last_error = "failed", MAX_ATTEMPTS, "550 gone"
+        # an import waiting for its confirm, for Settings → Import
+        import_run = ImportRun(
+            kind="families",
+            file_name="families.csv",
+            file_text="Parent name,Parent email\r\nNew Parent,new@example.com\r\n",
+            created_by_id=business.admin.id,
+        )
+        session.add(import_run)
         session.flush()
         business.extra.update(
             offering_id=offering.id,
@@ -187,6 +195,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             purchase_id=purchase.id,
             time_off_id=time_off.id,
             message_id=bounced.id,
+            import_run_id=import_run.id,
         )
     session.commit()
     return business

@@ -12,6 +12,7 @@ from prepbase.mail.outbox import MAX_ATTEMPTS
 from prepbase.models import (
     AuthToken,
     Family,
+    ImportRun,
     OutboundEmail,
     Package,
     Purchase,
@@ -180,6 +181,7 @@ ARGUMENTS = {
     "purchase_id": lambda b: b.extra["purchase_id"],
     "time_off_id": lambda b: b.extra["time_off_id"],
     "message_id": lambda b: b.extra["message_id"],
+    "run_id": lambda b: b.extra["import_run_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -287,6 +289,9 @@ def test_every_route_answers_404_for_another_business_rows(
             )
             == "Winter break"
         )
+        run = db_session.get(ImportRun, other_business.extra["import_run_id"])
+        db_session.refresh(run)
+        assert (run.status, run.rows_created) == ("previewed", 0)
         bounced = db_session.get(OutboundEmail, other_business.extra["message_id"])
         db_session.refresh(bounced)
         assert (bounced.status, bounced.attempts) == ("failed", MAX_ATTEMPTS)

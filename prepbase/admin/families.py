@@ -43,6 +43,7 @@ def family_detail(family_id: int) -> Response:
         family=family,
         parent_form=InviteParentForm(),
         action_form=ActionForm(),
+        never_invited=people.never_invited_ids(db.session, [p.id for p in family.parents]),
     )
 
 
@@ -67,4 +68,5 @@ def family_invite_parent(family_id: int) -> Response:
         family=family,
         parent_form=form,
         action_form=ActionForm(),
+        never_invited=people.never_invited_ids(db.session, [p.id for p in family.parents]),
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     Field,
@@ -30,7 +31,7 @@ from prepbase.forms import (
     name_field,
     timezone_field,
 )
-from prepbase.models import Offering, PackageType, Period, Role, Service, SessionStatus
+from prepbase.models import ImportKind, Offering, PackageType, Period, Role, Service, SessionStatus
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
 from prepbase.packages import Terms
 from prepbase.reports import MONTH, WEEK, ReportFilters
@@ -441,3 +442,25 @@ class ReportFilterForm(Form):
             service=self.service.data or None,
             staff_id=int(self.staff.data) if self.staff.data else None,
         )
+
+
+# --- Settings → Import ------------------------------------------------------------------
+
+IMPORT_KIND_CHOICES = [SelectChoice(k.value, k.label) for k in ImportKind]
+
+
+class ImportUploadForm(Form):
+    kind = SelectField("What the file holds", choices=IMPORT_KIND_CHOICES, validate_choice=True)
+    file = FileField(
+        "CSV file",
+        validators=[FileRequired("Choose the CSV file to import.")],
+        description="UTF-8, comma or semicolon separated; at most 5 MB and 10,000 rows.",
+        render_kw={"accept": ".csv,text/csv"},
+    )
+
+
+class ImportConfirmForm(Form):
+    all_or_nothing = BooleanField(
+        "All or nothing",
+        description="Import nothing at all if any row cannot be imported.",
+    )

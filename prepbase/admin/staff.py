@@ -39,7 +39,12 @@ def staff_list() -> Response:
         .options(selectinload(User.service_rows), selectinload(User.working_hours))
         .order_by(User.active.desc(), User.name)
     ).all()
-    return render("admin/staff/list.html", staff=staff, action_form=ActionForm())
+    return render(
+        "admin/staff/list.html",
+        staff=staff,
+        action_form=ActionForm(),
+        never_invited=people.never_invited_ids(db.session, [m.id for m in staff]),
+    )
 
 
 @bp.route("/staff/invite", methods=["GET", "POST"])

@@ -15,6 +15,7 @@ from prepbase.models.hours import (
     SessionStatus,
     TutoringSession,
 )
+from prepbase.models.imports import ImportKind, ImportRun, ImportStatus
 from prepbase.models.insights import CalendarFeed
 from prepbase.models.payments import Purchase, PurchaseStatus, StripeEvent
 from prepbase.models.people import (
@@ -44,6 +45,9 @@ __all__ = [
     "CalendarFeed",
     "EntryKind",
     "Family",
+    "ImportKind",
+    "ImportRun",
+    "ImportStatus",
     "InactiveReason",
     "LedgerEntry",
     "Offering",

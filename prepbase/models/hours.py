@@ -53,10 +53,20 @@ class EntryKind(StrEnum):
     REFUND = "refund"
     RENEWAL = "renewal"
     ADJUSTMENT = "adjustment"
+    # A balance brought from the system a business used before (`prepbase.importing`):
+    # the package's hours as that system had them, then what was already used there.
+    OPENING_BALANCE = "opening_balance"
+    USED_BEFORE_IMPORT = "used_before_import"
 
     @property
     def label(self) -> str:
-        return self.value.title()
+        return ENTRY_KIND_LABELS.get(self, self.value.title())
+
+
+ENTRY_KIND_LABELS = {
+    EntryKind.OPENING_BALANCE: "Opening balance",
+    EntryKind.USED_BEFORE_IMPORT: "Used before import",
+}
 
 
 class SessionStatus(StrEnum):
