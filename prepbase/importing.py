@@ -23,10 +23,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any, cast
 
 from charset_normalizer import from_bytes
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
 from prepbase import hours, packages, people
@@ -742,12 +743,13 @@ def apply_import(
 ) -> Plan:
     """Confirm: write every good row (or none, with "all or nothing" and a refused row)
     in the caller's transaction, once. Raises DomainError when there is nothing to do."""
-    claimed = session.execute(
+    updated = session.execute(
         update(ImportRun)
         .where(ImportRun.id == run.id, ImportRun.status == ImportStatus.PREVIEWED)
         .values(status=ImportStatus.IMPORTED, imported_at=utcnow())
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
+    claimed = cast(CursorResult[Any], updated).rowcount
     if claimed != 1:
         raise DomainError("This file was imported already; nothing was imported again.")
     session.refresh(run)
