@@ -245,7 +245,7 @@ def package_ledger_csv(package_id: int) -> Response:
         (
             [
                 format_when(zone, e.created_at),
-                e.kind.title(),
+                e.kind_label,
                 hours_cell(e.minutes),
                 hours_cell(e.balance_after),
                 session_words(e),

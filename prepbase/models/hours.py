@@ -53,10 +53,17 @@ class EntryKind(StrEnum):
     REFUND = "refund"
     RENEWAL = "renewal"
     ADJUSTMENT = "adjustment"
+    # The hours a late family cancellation keeps (design §12): after the session's full
+    # refund, this negative entry takes back the policy's share, linked to the session.
+    LATE_CANCELLATION = "late_cancellation"
+    # An admin gives a late-cancellation charge back, with a note (design §12). A kind of
+    # its own rather than a REFUND with a note: a cancelled session already has a REFUND
+    # (the cancellation's), and "was this charge waived?" must be a plain query.
+    WAIVER = "waiver"
 
     @property
     def label(self) -> str:
-        return self.value.title()
+        return self.value.replace("_", " ").capitalize()
 
 
 class SessionStatus(StrEnum):
@@ -232,6 +239,28 @@ class LedgerEntry(TenantScoped, Base):
     session: Mapped[TutoringSession | None] = relationship()
     actor: Mapped[User | None] = relationship()
 
+    @property
+    def kind_label(self) -> str:
+        """The kind as people read it ("Late cancellation")."""
+        return EntryKind(self.kind).label
+
+
+class PackageEdit(TenantScoped, Base):
+    """One correction of a package's details by an admin (name, start date, expiry date):
+    who, when, which field, before and after. Hours are never edited here (the ledger)."""
+
+    __tablename__ = "package_edit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
 
 @event.listens_for(LedgerEntry, "before_update")
 @event.listens_for(LedgerEntry, "before_delete")
@@ -274,6 +303,10 @@ class TutoringSession(TenantScoped, Base):
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why a proposal was declined when the family did not do it ("expired", design §12).
+    declined_reason: Mapped[str | None] = mapped_column(String(20))
+    # Set when `flask prepbase expire` claims the halfway reminder of a proposal (once).
+    proposal_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when `flask prepbase remind` claims the reminder (once per start time).
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
