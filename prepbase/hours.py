@@ -234,6 +234,58 @@ def refund_for_session(
     return change
 
 
+def keep_for_late_cancellation(
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User | None,
+    note: str = "",
+) -> Change:
+    """Take back the share of a refunded session's minutes that a late cancellation keeps
+    (design §12). Written right after the cancellation's refund of all of them, in the
+    same transaction, so the minutes are there."""
+    change = _apply(
+        session,
+        package_id,
+        -minutes,
+        EntryKind.LATE_CANCELLATION,
+        actor,
+        tutoring_session=ts,
+        note=note,
+    )
+    assert change is not None  # the refund just before covers it
+    return change
+
+
+def late_cancellation_kept(session: Session, ts: TutoringSession) -> int:
+    """Minutes a late cancellation of `ts` still keeps: what its Late cancellation entries
+    took, less what Waiver entries gave back."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+            LedgerEntry.session_id == ts.id,
+            LedgerEntry.kind.in_((EntryKind.LATE_CANCELLATION, EntryKind.WAIVER)),
+        )
+    )
+    return -int(total or 0)
+
+
+def waive_for_session(
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User,
+    note: str,
+) -> Change:
+    """Give back what a late cancellation kept (an admin's waiver, its note says why)."""
+    change = _apply(
+        session, package_id, minutes, EntryKind.WAIVER, actor, tutoring_session=ts, note=note
+    )
+    assert change is not None
+    return change
+
+
 def adjust(
     session: Session,
     package: Package,

@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import availability, business, hours
+from prepbase import availability, business, cancellation, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.lifecycle import (
@@ -546,6 +546,11 @@ def decline_session(
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.DECLINED, declined_at=utcnow())
 
 
+class CostChanged(DomainError):
+    """The cost of a late cancellation is not the one the family confirmed (the window
+    or the month's free cancellations changed since the page was shown)."""
+
+
 def cancel_session(
     session: Session,
     tenant: Tenant,
@@ -555,20 +560,38 @@ def cancel_session(
     *,
     notify: bool = True,
     now: datetime | None = None,
-) -> None:
+    apply_policy: bool = False,
+    expected_kept: int | None = None,
+) -> cancellation.Cost | None:
     """Rule 3: cancelling refunds any hours the session holds, to the same package; the
     other side is told by e-mail (unless the caller tells them itself). Families cancel
     until the session starts, staff until attendance is recorded (`lifecycle.TABLE`).
-    Hours that come back go to the student's occurrences waiting for them (§10)."""
+    Hours that come back go to the student's occurrences waiting for them (§10).
+
+    Design §12: a family's cancellation always goes by the business's cancellation
+    policy (`prepbase.cancellation`), which may keep part of the hours of a late one;
+    staff and admins refund all unless they choose `apply_policy`. `expected_kept`: the
+    minutes the family was shown and confirmed; any other cost now is refused
+    (`CostChanged`) so that nobody pays what they did not see. Returns the cost applied,
+    or None when the policy did not apply."""
     now = now or utcnow()
     _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
     _check_actor(actor, ts)
     check(ts, actor, Action.CANCEL, now)
-    refunded = _cancel_locked(session, actor, ts, reason)
+    cost = None
+    if apply_policy or actor.role not in STAFF_ROLES:
+        cost = cancellation.cost_of(session, tenant, ts, now)
+        if expected_kept is not None and cost.kept != expected_kept:
+            raise CostChanged(
+                f"The cost of cancelling has changed since the page was shown: "
+                f"{cost.sentence(ts.student.first_name)} Nothing was cancelled."
+            )
+    refunded = _cancel_locked(session, actor, ts, reason, cost)
     if notify:
         session_mail.session_cancelled(session, tenant, actor, ts)
     if refunded:
         fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
+    return cost
 
 
 def _check_actor(actor: User, ts: TutoringSession) -> None:
@@ -578,9 +601,20 @@ def _check_actor(actor: User, ts: TutoringSession) -> None:
         _check_family_actor(actor, ts.student)
 
 
-def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: str) -> int:
+def _cancel_locked(
+    session: Session,
+    actor: User,
+    ts: TutoringSession,
+    reason: str,
+    cost: cancellation.Cost | None = None,
+) -> int:
     """Rule 3 on a session its caller has locked and checked: CANCELLED, and the hours it
-    holds back to the package that paid. Returns the minutes refunded."""
+    holds back to the package that paid. Returns the minutes refunded.
+
+    Under a late-cancellation cost (§12) the session first gets all its hours back (one
+    Refund entry, as rule 3 says), then a Late cancellation entry takes the kept share
+    again, linked to the session, which goes on holding those minutes."""
+    late = cost is not None and cost.late
     _move(
         session,
         ts,
@@ -589,6 +623,7 @@ def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: s
         cancelled_at=utcnow(),
         cancelled_by_id=actor.id,
         cancel_reason=reason.strip() or None,
+        cancelled_late=late,
     )
     refunded = 0
     if ts.package_id is not None and ts.charged_minutes:
@@ -597,8 +632,46 @@ def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: s
             session, ts.package_id, ts, ts.charged_minutes, actor, note="Session cancelled"
         )
         ts.charged_minutes = 0
+        kept = cost.kept if cost is not None else 0
+        if kept:
+            hours.keep_for_late_cancellation(
+                session, ts.package_id, ts, kept, actor, note=_kept_note(cost)
+            )
+            ts.charged_minutes = kept
+            refunded -= kept
         session.flush()
     return refunded
+
+
+def _kept_note(cost: cancellation.Cost | None) -> str:
+    assert cost is not None
+    policy = cost.policy
+    return (
+        f"Cancelled less than {policy.window_hours} hours before the start: "
+        f"{policy.keep_percent}% of {hours.hours_phrase(cost.charged)} kept"
+    )
+
+
+def waive_late_cancellation(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, note: str
+) -> int:
+    """Design §12: an admin gives back what a late cancellation kept, with a note (a
+    Waiver entry on the same package; the Late cancellation entry stays, so the history
+    shows both). Returns the minutes given back."""
+    if actor.role != Role.ADMIN:
+        raise DomainError("Only admins can waive a late-cancellation charge.")
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("Say why the charge is waived: the note is required.", field="note")
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
+    kept = hours.late_cancellation_kept(session, ts)
+    if ts.status != SessionStatus.CANCELLED or not kept or ts.package_id is None:
+        raise DomainError("This session has no late-cancellation charge to waive.")
+    hours.waive_for_session(session, ts.package_id, ts, kept, actor, note=note)
+    ts.charged_minutes = 0
+    session.flush()
+    fill_waiting(session, tenant, ts.student_id, ts.service, actor, utcnow(), locks_held=True)
+    return kept
 
 
 def confirm_session(
@@ -731,14 +804,33 @@ def take_attendance(
     attendance: str,
     now: datetime | None = None,
 ) -> None:
-    """Rule 4: present / late / absent (an absent student still uses the hours)."""
-    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    """Rule 4: present / late / absent. An absent student still uses the hours, unless
+    the business's cancellation policy says a no-show does not (§12): then they go back
+    to the package that paid, with the attendance."""
+    absent = attendance == Attendance.ABSENT
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=absent)
     _check_staff_actor(actor, ts)
-    check(ts, actor, Action.TAKE_ATTENDANCE, now or utcnow())
+    now = now or utcnow()
+    check(ts, actor, Action.TAKE_ATTENDANCE, now)
     ts.attendance = Attendance(attendance)
     ts.attendance_at = utcnow()
     session.flush()
+    refunded = 0
+    if (
+        absent
+        and not cancellation.policy_for(tenant, ts).no_show_uses_hours
+        and ts.package_id is not None
+        and ts.charged_minutes
+    ):
+        refunded = ts.charged_minutes
+        hours.refund_for_session(
+            session, ts.package_id, ts, refunded, actor, note="No-show: the policy uses no hours"
+        )
+        ts.charged_minutes = 0
+        session.flush()
     _complete_if_ready(session, ts)
+    if refunded:
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
 
 
 def submit_action_plan(
@@ -1167,7 +1259,10 @@ def cancel_following(
     _check_actor(actor, ts)
     check(ts, actor, Action.CANCEL_FOLLOWING, now)
     change = SeriesChange()
-    for target in _following(session, ts):
+    following = _following(session, ts)
+    if actor.role not in STAFF_ROLES:
+        _refuse_costly_following(session, tenant, following, now)
+    for target in following:
         if Action.CANCEL not in allowed_actions(target, actor, now):
             change.left.append(target)
             continue
@@ -1178,6 +1273,24 @@ def cancel_following(
     if change.refunded:
         fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
     return change
+
+
+def _refuse_costly_following(
+    session: Session, tenant: Tenant, following: list[TutoringSession], now: datetime
+) -> None:
+    """A family's "this and following" shows no costs, so it may not cancel a session
+    the cancellation policy would charge (§12): that one is cancelled on its own, after
+    the family has seen what it keeps."""
+    for target in following:
+        policy = cancellation.policy_for(tenant, target)
+        if cancellation.may_cost(policy, target, now):
+            cost = cancellation.cost_of(session, tenant, target, now)
+            if cost.kept:
+                raise DomainError(
+                    f"The session of {format_when(tenant, target.starts_at)} is inside "
+                    f"{tenant.name}'s {policy.window_hours}-hour cancellation policy: cancel "
+                    "it on its own first to see what it keeps, then cancel the following ones."
+                )
 
 
 def reschedule_following(

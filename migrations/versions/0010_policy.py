@@ -33,6 +33,7 @@ def upgrade():
         batch_op.add_column(sa.Column('proposal_expiry_hours', sa.Integer(), server_default='72', nullable=False))
 
     with op.batch_alter_table('tutoring_session', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('cancelled_late', sa.Boolean(), server_default='0', nullable=False))
         batch_op.add_column(sa.Column('declined_reason', sa.String(length=20), nullable=True))
         batch_op.add_column(sa.Column('proposal_reminder_sent_at', sa.DateTime(timezone=True), nullable=True))
 
@@ -66,6 +67,7 @@ def downgrade():
     with op.batch_alter_table('tutoring_session', schema=None) as batch_op:
         batch_op.drop_column('proposal_reminder_sent_at')
         batch_op.drop_column('declined_reason')
+        batch_op.drop_column('cancelled_late')
 
     with op.batch_alter_table('tenant', schema=None) as batch_op:
         batch_op.drop_column('proposal_expiry_hours')

@@ -302,6 +302,10 @@ class TutoringSession(TenantScoped, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # A late cancellation under the business's policy (design §12, `prepbase.cancellation`):
+    # the family's inside the window, or staff's who chose "apply the policy". Counted for
+    # the free monthly allowance and in the reports, whatever the cancellation kept.
+    cancelled_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Why a proposal was declined when the family did not do it ("expired", design §12).
     declined_reason: Mapped[str | None] = mapped_column(String(20))
