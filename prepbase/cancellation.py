@@ -206,7 +206,9 @@ def update_policy(
     """Settings → Cancellation Policy: the business's rules for late cancellations,
     no-shows and unanswered proposals."""
     if not 1 <= window_hours <= MAX_WINDOW_HOURS:
-        raise DomainError(f"Enter a window from 1 to {MAX_WINDOW_HOURS} hours.", field="window")
+        raise DomainError(
+            f"Enter a window from 1 to {MAX_WINDOW_HOURS} hours.", field="window_hours"
+        )
     if not 0 <= keep_percent <= 100:
         raise DomainError("Enter a percentage from 0 to 100.", field="percent")
     if free_per_month is not None and not 0 <= free_per_month <= MAX_FREE_PER_MONTH:

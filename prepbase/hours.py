@@ -347,6 +347,16 @@ def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
     )
 
 
+def late_charges(entries: list[LedgerEntry]) -> dict[int, int]:
+    """Of a package's entries, the sessions whose late-cancellation charge still stands
+    (not waived), with the minutes kept: what an admin may waive."""
+    kept: dict[int, int] = {}
+    for e in entries:
+        if e.session_id is not None and e.kind in (EntryKind.LATE_CANCELLATION, EntryKind.WAIVER):
+            kept[e.session_id] = kept.get(e.session_id, 0) - e.minutes
+    return {session_id: minutes for session_id, minutes in kept.items() if minutes > 0}
+
+
 @dataclass(frozen=True)
 class Mismatch:
     package_id: int

@@ -252,7 +252,7 @@ def test_pending_proposal_cancel_costs_nothing(world, db_session):
 def test_settings_refuse_values_out_of_range(world, db_session):
     for kw, field in (
         ({"keep": 101}, "percent"),
-        ({"window": 0}, "window"),
+        ({"window": 0}, "window_hours"),
         ({"free": 40}, "free_per_month"),
         ({"expiry": -1}, "proposal_expiry_hours"),
     ):

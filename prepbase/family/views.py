@@ -15,7 +15,7 @@ from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import packages, reports, scheduling, slots
+from prepbase import cancellation, packages, reports, scheduling, slots
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family.blueprint import bp
@@ -78,6 +78,12 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
             for p in active
         },
         "running_low": [p for p in active if p.running_low(g.tenant.low_balance_minutes)],
+        # Design §12: these may cost hours to cancel now, so Cancel opens the cost first.
+        "costly": {
+            ts.id
+            for ts in open_sessions
+            if cancellation.may_cost(cancellation.policy_for(g.tenant, ts), ts, now)
+        },
         "pending": pending,
         "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
         "waiting": waiting,
@@ -412,24 +418,70 @@ def session_decline(session_id: int) -> Response:
     )
 
 
-@bp.post("/sessions/<id:session_id>/cancel")
+def _cancel_page(ts: TutoringSession, *, status: int = 200, error: str | None = None) -> Response:
+    now = utcnow()
+    allowed = "cancel" in scheduling.family_actions([ts], [], current_user, now)[ts.id]
+    cost = cancellation.cost_of(db.session, g.tenant, ts, now) if allowed else None
+    return render(
+        "family/cancel_confirm.html",
+        status=status,
+        ts=ts,
+        cost=cost,
+        policy=cancellation.policy_for(g.tenant, ts),
+        error=error,
+        form=ActionForm(),
+    )
+
+
+@bp.route("/sessions/<id:session_id>/cancel", methods=["GET", "POST"])
 def session_cancel(session_id: int) -> Response:
-    refunded: dict[str, int] = {}
-
-    def act(ts: TutoringSession) -> None:
-        refunded["minutes"] = ts.charged_minutes
-        scheduling.cancel_session(db.session, g.tenant, current_user, ts)
-
-    def done(ts: TutoringSession) -> str:
-        message = f"Cancelled {ts.student.first_name}'s session of {_when(ts)}."
-        if refunded["minutes"] and ts.package is not None:
-            message += (
-                f" {hours_phrase(refunded['minutes'])} went back to {ts.package.name}"
-                f" ({format_hours(ts.package.remaining_minutes)} left)."
-            )
-        return message
-
-    return _session_action(session_id, act, done)
+    """Cancel Session. GET: what cancelling costs now under the business's policy
+    (design §12), and the button that confirms it. The cost the family saw comes back
+    as `kept` (minutes); a request without it was shown no cost, so it may cost nothing
+    (`scheduling.CostChanged`): such a cancellation is sent to the page with the cost."""
+    ts = _own_session(session_id)
+    if request.method == "GET":
+        return _cancel_page(ts)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    confirming = "kept" in request.form
+    try:
+        expected = int(request.form.get("kept", "0"))
+    except ValueError:
+        abort(400)
+    refunded = ts.charged_minutes
+    try:
+        cost = scheduling.cancel_session(
+            db.session, g.tenant, current_user, ts, expected_kept=expected
+        )
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except scheduling.CostChanged as exc:
+        db.session.rollback()
+        if confirming:
+            return _cancel_page(ts, status=409, error=exc.message)
+        flash("Cancelling this session now has a cost: here it is before you confirm.", "info")
+        return hx_redirect(url_for(".session_cancel", session_id=session_id))
+    except DomainError as exc:
+        db.session.rollback()
+        if confirming:
+            return _cancel_page(ts, status=422, error=exc.message)
+        return _sessions_region(422, error=exc.message)
+    kept = cost.kept if cost is not None else 0
+    message = f"Cancelled {ts.student.first_name}'s session of {_when(ts)}."
+    if kept:
+        message += f" {g.tenant.name}'s cancellation policy kept {hours_phrase(kept)}."
+    if refunded - kept and ts.package is not None:
+        message += (
+            f" {hours_phrase(refunded - kept)} went back to {ts.package.name}"
+            f" ({format_hours(ts.package.remaining_minutes)} left)."
+        )
+    db.session.commit()
+    if is_htmx() and not confirming:
+        return _sessions_region(200, notice=message)
+    flash(message, "success")
+    return hx_redirect(url_for(".dashboard"))
 
 
 @bp.post("/sessions/<id:session_id>/cancel-following")
