@@ -45,9 +45,7 @@ class Tenant(Base):
     # Cancellation Policy (design §12, `prepbase.cancellation`). The defaults are today's
     # behaviour: a late cancellation costs nothing, a no-show uses the hours.
     # A family cancellation less than this many hours before the start is "late".
-    late_cancel_window_hours: Mapped[int] = mapped_column(
-        Integer, default=24, server_default="24"
-    )
+    late_cancel_window_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
     # The share of the session's hours a late family cancellation keeps: 0 = none,
     # 100 = all, anything between a percentage (rounded to whole minutes, half up).
     late_cancel_keep_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
