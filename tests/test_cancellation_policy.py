@@ -7,13 +7,13 @@ rules expect them whatever the machine's hour.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 import time_machine
 from sqlalchemy import select
 
-from prepbase import cancellation, hours, scheduling
+from prepbase import cancellation, hours, reports, scheduling
 from prepbase.errors import DomainError
 from prepbase.models import EntryKind, LedgerEntry, SessionStatus
 from prepbase.tenancy import as_tenant
@@ -259,3 +259,35 @@ def test_settings_refuse_values_out_of_range(world, db_session):
         with pytest.raises(DomainError) as refused:
             set_policy(db_session, world, **kw)
         assert refused.value.field == field
+
+
+# --- reports ---------------------------------------------------------------------------------
+
+
+def test_reports_count_late_cancellations_and_no_shows_per_month_and_at_risk(world, db_session):
+    set_policy(db_session, world, keep=50)
+    package = give(db_session, world, "10")
+    late = book(db_session, world, 60, at=NOW + timedelta(hours=3))
+    cancel(db_session, world, late)
+    absent = book(db_session, world, 60, at=NOW + timedelta(hours=5))
+    later = absent.starts_at + timedelta(minutes=10)
+    scheduling.take_attendance(db_session, world.tenant, world.tutor, absent, "absent", now=later)
+    on_time = book(db_session, world, 60, at=NOW + timedelta(days=3))
+    cancel(db_session, world, on_time)  # outside the window: not late
+    now = NOW + timedelta(days=1)
+    today = date(2026, 12, 2)
+    filters = reports.ReportFilters(date_from=date(2026, 11, 1), date_to=today)
+    window = reports.Window.of("America/New_York", filters, now)
+    strikes = reports.strikes_by_month(db_session, filters, window)
+    assert [(s.name, s.month, s.late_cancels, s.no_shows) for s in strikes] == [
+        (world.students[0].full_name, date(2026, 12, 1), 1, 1)
+    ]
+    figures = {s.student_id: s for s in reports.student_figures(db_session, filters, window).items}
+    mia = figures[world.students[0].id]
+    assert (mia.late_cancels, mia.no_shows, mia.late_30, mia.no_shows_30) == (1, 1, 1, 1)
+    assert mia.used == 60 + 30  # the no-show's hour and what the late cancellation kept
+    risky = reports.at_risk(db_session, filters, window).items
+    assert [s.student_id for s in risky] == [world.students[0].id]
+    assert "1 late cancellation and 1 no-show in the last 30 days" in risky[0].risks
+    db_session.refresh(package)
+    assert package.remaining_minutes == 600 - 60 - 30
