@@ -674,6 +674,121 @@ def waive_late_cancellation(
     return kept
 
 
+# --- proposals that expire (design §12) ---------------------------------------------------
+#
+# A proposal the family leaves unanswered expires: DECLINED with the reason "expired", no
+# hours moved (a proposal holds none), its time free again. It expires when the business's
+# `proposal_expiry_hours` have passed since it was proposed (0: never by age), or at once
+# when its start passes. The family is reminded once, halfway to that moment. Expiry is
+# nobody's move (like `fill_waiting`), so it has no row in `lifecycle.TABLE`; it runs
+# from `flask prepbase expire` and takes the same locks, in the same order, as a family's
+# Accept, so of the two exactly one wins.
+
+EXPIRED = "expired"
+
+
+def proposal_deadline(tenant: Tenant, ts: TutoringSession) -> datetime:
+    """When a pending proposal expires: its start, or earlier by the business's setting."""
+    if not tenant.proposal_expiry_hours:
+        return ts.starts_at
+    return min(ts.starts_at, ts.created_at + timedelta(hours=tenant.proposal_expiry_hours))
+
+
+def proposal_halfway(tenant: Tenant, ts: TutoringSession) -> datetime | None:
+    """When the family is reminded of an unanswered proposal (None: never, the setting
+    is 0 and only its start would end it)."""
+    if not tenant.proposal_expiry_hours:
+        return None
+    return ts.created_at + (proposal_deadline(tenant, ts) - ts.created_at) / 2
+
+
+@dataclass
+class ExpiryReport:
+    """What one run of the expiry job did for one business."""
+
+    reminded: int = 0
+    expired: int = 0
+
+
+def expire_proposal(session: Session, tenant: Tenant, ts: TutoringSession, now: datetime) -> bool:
+    """Expire one pending proposal whose deadline passed; False when it was answered (or
+    expired by another host) in the meantime. The staff member is told."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    if ts.status != SessionStatus.PENDING or proposal_deadline(tenant, ts) > now:
+        return False
+    _move(
+        session,
+        ts,
+        (SessionStatus.PENDING,),
+        SessionStatus.DECLINED,
+        declined_at=now,
+        declined_reason=EXPIRED,
+    )
+    session_mail.proposal_expired(session, tenant, ts)
+    return True
+
+
+def _claim_proposal_reminder(session: Session, ts_id: int, now: datetime) -> bool:
+    """One host, once: the conditional UPDATE decides (PostgreSQL's row lock makes a
+    second host wait, then match nothing)."""
+    return bool(
+        session.execute(
+            update(TutoringSession)
+            .where(
+                TutoringSession.id == ts_id,
+                TutoringSession.status == SessionStatus.PENDING,
+                TutoringSession.proposal_reminder_sent_at.is_(None),
+            )
+            .values(proposal_reminder_sent_at=now)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+    )
+
+
+def expire_proposals(session: Session, tenant: Tenant, now: datetime | None = None) -> ExpiryReport:
+    """The business's unanswered proposals: expire those past their deadline, remind the
+    family of those past halfway. Commits once per proposal (its change and its e-mail
+    together), so the job can stop anywhere and run on several hosts at once."""
+    now = now or utcnow()
+    pending = list(
+        session.scalars(
+            select(TutoringSession)
+            .where(TutoringSession.status == SessionStatus.PENDING)
+            .order_by(TutoringSession.starts_at, TutoringSession.id)
+        )
+    )
+    session.commit()
+    report = ExpiryReport()
+    for ts in pending:
+        if proposal_deadline(tenant, ts) <= now:
+            try:
+                expired = expire_proposal(session, tenant, ts, now)
+            except DomainError:  # reassigned meanwhile: the next run sees it as it is
+                session.rollback()
+                continue
+            report.expired += expired
+        else:
+            halfway = proposal_halfway(tenant, ts)
+            if (
+                halfway is not None
+                and halfway <= now
+                and ts.proposal_reminder_sent_at is None
+                and _claim_proposal_reminder(session, ts.id, now)
+            ):
+                session.refresh(ts)
+                session_mail.proposal_expiring(session, tenant, ts, proposal_deadline(tenant, ts))
+                report.reminded += 1
+        session.commit()
+    if report.expired or report.reminded:
+        log.info(
+            "business %s: %s proposal(s) expired, %s reminded",
+            tenant.slug,
+            report.expired,
+            report.reminded,
+        )
+    return report
+
+
 def confirm_session(
     session: Session,
     tenant: Tenant,
