@@ -377,6 +377,25 @@ class PackageForm(PackageTermsForm):
             raise ValidationError("The expiry date must be on or after the start date.")
 
 
+class PackageEditForm(Form):
+    """Correct a package's name, start date and expiry date (its hours: Adjust hours)."""
+
+    name = StringField(
+        "Package Name",
+        validators=[DataRequired(message="Enter the package's name."), Length(max=120)],
+    )
+    start_date = DayField("Start Date", validators=[InputRequired(message="Choose a start date.")])
+    expires_on = DayField(
+        "Expiry date",
+        validators=[Optional()],
+        description="Empty for none. A later date makes an expired package Active again.",
+    )
+
+    def validate_expires_on(self, field: Field) -> None:
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The expiry date must be on or after the start date.")
+
+
 class WaiveForm(Form):
     """Waive a late-cancellation charge (design §12): the note says why."""
 

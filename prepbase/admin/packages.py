@@ -12,7 +12,7 @@ from wtforms import SelectChoice
 from prepbase import hours, packages, scheduling
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
-from prepbase.admin.forms import CUSTOM, AdjustForm, PackageForm, WaiveForm
+from prepbase.admin.forms import CUSTOM, AdjustForm, PackageEditForm, PackageForm, WaiveForm
 from prepbase.admin.words import inactive_reason, package_kind, service_name
 from prepbase.csv_export import csv_response, hours_cell
 from prepbase.errors import DomainError
@@ -145,6 +145,7 @@ def _package_page(
     block: str = "content",
     status: int = 200,
     waive: tuple[int, WaiveForm] | None = None,
+    edit_form: PackageEditForm | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
@@ -160,6 +161,8 @@ def _package_page(
         package=package,
         entries=entries,
         adjust_form=form,
+        edit_form=edit_form or _edit_form(package),
+        edits=packages.package_edits(db.session, package),
         late_charges=[
             (sessions[sid], minutes, waive_forms[sid]) for sid, minutes in charges.items()
         ],
@@ -199,6 +202,48 @@ def package_adjust(package_id: int) -> Response:
             )
             return hx_redirect(url_for(".package_detail", package_id=package.id))
     return _package_page(package, form, block="adjust_form", status=422)
+
+
+def _edit_form(package: Package) -> PackageEditForm:
+    return PackageEditForm(
+        prefix="edit",
+        formdata=None,
+        data={
+            "name": package.name,
+            "start_date": package.start_date,
+            "expires_on": package.expires_on,
+        },
+    )
+
+
+@bp.post("/packages/<id:package_id>/edit")
+def package_edit(package_id: int) -> Response:
+    """Correct a package's name and dates; every change is kept on its page."""
+    package = get_or_404(Package, package_id)
+    form = PackageEditForm(prefix="edit")
+    if form.validate_on_submit():
+        try:
+            # Moved dates may make its hours usable for sessions waiting for them (§10):
+            # their locks first, before the package's (lock order).
+            scheduling.lock_for_hours(db.session, package.student_id)
+            edits = packages.edit_package(
+                db.session,
+                current_user,
+                package,
+                name=form.name.data or "",
+                start_date=form.start_date.data,
+                expires_on=form.expires_on.data,
+                today=business_today(g.tenant),
+            )
+            filled = _hours_arrived(package, locks_held=True) if edits else ""
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            changed = ", ".join(e.field_label for e in edits) or "nothing changed"
+            flash(f"{package.name}: {changed}. {filled}".rstrip(), "success")
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(package, AdjustForm(formdata=None), status=422, edit_form=form)
 
 
 @bp.post("/packages/<id:package_id>/sessions/<id:session_id>/waive")

@@ -261,6 +261,19 @@ class PackageEdit(TenantScoped, Base):
 
     actor: Mapped[User | None] = relationship()
 
+    FIELD_LABELS = {"name": "Name", "start_date": "Start Date", "expires_on": "Expiry date"}
+
+    @property
+    def field_label(self) -> str:
+        """The field as the package page names it."""
+        return self.FIELD_LABELS.get(self.field, self.field)
+
+    def value(self, text: str) -> str | date | None:
+        """A stored before/after as what it is: a day for the date fields (None: no date)."""
+        if self.field == "name":
+            return text
+        return date.fromisoformat(text) if text else None
+
 
 @event.listens_for(LedgerEntry, "before_update")
 @event.listens_for(LedgerEntry, "before_delete")
