@@ -70,6 +70,28 @@ def hours_phrase(minutes: int | None) -> str:
     return f"{shown} hour" if shown == "1" else f"{shown} hours"
 
 
+def out_of_hours_sentence(
+    first_name: str, package_name: str, service_label: str, others: list[tuple[str, int]]
+) -> str:
+    """What a family reads when a package reaches zero (banner and e-mail): the student's
+    hours of that service across their other usable packages (name, minutes), not only
+    the empty one. "Mia has no Tutoring hours left." or "Mia's SAT Intensive is used up;
+    24 Tutoring hours remain on Growth Package." """
+    holding = [(name, minutes) for name, minutes in others if minutes > 0]
+    left = sum(minutes for _, minutes in holding)
+    if not left:
+        return f"{first_name} has no {service_label} hours left."
+    names = [name for name, _ in holding]
+    where = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    shown = format_hours(left)
+    amount = (
+        f"{shown} {service_label} hour remains"
+        if shown == "1"
+        else (f"{shown} {service_label} hours remain")
+    )
+    return f"{first_name}'s {package_name} is used up; {amount} on {where}."
+
+
 @dataclass(frozen=True)
 class Change:
     """What one ledger change did, for callers that react to balances (low-balance e-mails)."""

@@ -7,7 +7,7 @@ row answers 404, exactly like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,13 +28,14 @@ from prepbase.family_scope import (
 )
 from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours, hours_phrase, package_ledger
+from prepbase.hours import format_hours, hours_phrase, out_of_hours_sentence, package_ledger
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.inputs import parse_id
 from prepbase.localtime import business_today, format_when
 from prepbase.models import (
     OPEN_STATUSES,
     Package,
+    Service,
     SessionStatus,
     Student,
     TutoringSession,
@@ -48,6 +49,23 @@ from prepbase.tenant_url import get_or_404
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
+
+
+def _out_of_hours(package: Package, active: list[Package], today: date) -> tuple[str, bool]:
+    """The banner of an empty package, and whether the student has hours of its service
+    left elsewhere (then it informs rather than alarms)."""
+    others = [
+        (o.name, o.remaining_minutes)
+        for o in active
+        if o.id != package.id
+        and o.student_id == package.student_id
+        and o.service == package.service
+        and o.usable_on(today)
+    ]
+    sentence = out_of_hours_sentence(
+        package.student.first_name, package.name, Service(package.service).label, others
+    )
+    return sentence, any(minutes > 0 for _, minutes in others)
 
 
 def _dashboard_context(**extra: Any) -> dict[str, Any]:
@@ -78,6 +96,10 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
             for p in active
         },
         "running_low": [p for p in active if p.running_low(g.tenant.low_balance_minutes)],
+        # An empty package's banner speaks of the student's hours of its service in all.
+        "out_of_hours": {
+            p.id: _out_of_hours(p, active, today) for p in active if p.remaining_minutes == 0
+        },
         # Design §12: these may cost hours to cancel now, so Cancel opens the cost first.
         "costly": {
             ts.id
