@@ -12,7 +12,7 @@ import time_machine
 from sqlalchemy import select
 
 from prepbase import cancellation, hours, scheduling
-from prepbase.models import EntryKind, LedgerEntry
+from prepbase.models import EntryKind, LedgerEntry, OutboundEmail
 from prepbase.tenancy import as_tenant
 from tests.test_family_portal import HX, World, text
 
@@ -137,6 +137,19 @@ def test_staff_cancel_refunds_all_or_applies_the_policy(client, auth, business, 
     )
     assert response.status_code in (200, 303)
     assert kinds(world, apply)[-1] == (EntryKind.LATE_CANCELLATION, -30)
+    with as_tenant(world.b.tenant.id):
+        told = world.db.scalars(
+            select(OutboundEmail.body).where(
+                OutboundEmail.to_addr == business.parent.email,
+                OutboundEmail.subject.startswith("Cancelled"),
+            )
+        ).all()
+    assert any(
+        "0.5 hours kept under Acme Tutoring's cancellation policy." in body
+        and "0.5 hours went back to the package." in body
+        for body in told
+    ), told
+    assert any("1 hour went back to the package." in body for body in told), told
 
 
 def test_admin_waives_from_the_package_page(client, auth, business, world):

@@ -17,6 +17,7 @@ from prepbase import cancellation, hours, reports, scheduling
 from prepbase.errors import DomainError
 from prepbase.models import EntryKind, LedgerEntry, SessionStatus
 from prepbase.tenancy import as_tenant
+from tests import test_series
 from tests.test_hours_rules import book, give, propose
 
 NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
@@ -291,3 +292,21 @@ def test_reports_count_late_cancellations_and_no_shows_per_month_and_at_risk(wor
     assert "1 late cancellation and 1 no-show in the last 30 days" in risky[0].risks
     db_session.refresh(package)
     assert package.remaining_minutes == 600 - 60 - 30
+
+
+def test_family_this_and_following_refuses_a_session_the_policy_charges(world, db_session):
+    series_now = test_series.NOW  # Mon 4 Jan 2027, 10 AM; the first Tuesday is 30 hours on
+    with time_machine.travel(series_now, tick=False):
+        set_policy(db_session, world, keep=50, window=48)
+        give(db_session, world, "10", start=date(2027, 1, 1))
+        made = test_series.book(db_session, world, count=3)
+        with pytest.raises(DomainError, match="cancel it on its own first"):
+            scheduling.cancel_following(
+                db_session, world.tenant, world.parent, made[0], now=series_now
+            )
+        assert [ts.status for ts in made] == [SessionStatus.UPCOMING] * 3
+        # Staff "this and following" refunds all (the business cancels).
+        change = scheduling.cancel_following(
+            db_session, world.tenant, world.tutor, made[0], now=series_now
+        )
+        assert len(change.changed) == 3 and change.refunded == 180
