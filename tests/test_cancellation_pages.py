@@ -205,3 +205,13 @@ def test_admin_sets_the_cancellation_policy(client, auth, business, world):
     assert not policy.no_show_uses_hours and business.tenant.proposal_expiry_hours == 48
     page = text(client.get("/acme/admin/settings"))
     assert re.search(r'name="policy-percent"[^>]*value="25"', page)
+
+
+@pytest.mark.parametrize("kept", ["", "-30", "٣٠", "3e1", "1234567"])
+def test_a_kept_value_the_page_never_sends_is_refused(parent, world, kept):
+    world.package("5")
+    ts = late_session(world)
+    response = parent.post(f"/acme/family/sessions/{ts.id}/cancel", data={"kept": kept})
+    assert response.status_code == 400
+    world.reload(ts)
+    assert ts.status == "upcoming"
