@@ -174,11 +174,13 @@ def late_cancellations_this_month(
 def cost_of(session: Session, tenant: Tenant, ts: TutoringSession, now: datetime) -> Cost:
     """What cancelling `ts` now under the policy costs (one count query when late)."""
     policy = policy_for(tenant, ts)
-    late = is_late(policy, ts, now)
     charged = ts.charged_minutes if ts.package_id is not None else 0
+    # Only a session holding hours is cancelled "late": a proposal or an occurrence
+    # waiting for hours is given up, not missed, and counts for nothing.
+    late = charged > 0 and is_late(policy, ts, now)
     free_left = None
     kept = 0
-    if late and policy.charges and charged:
+    if late and policy.charges:
         kept = kept_minutes(charged, policy.keep_percent)
         if policy.free_per_month:
             used = late_cancellations_this_month(session, tenant, ts.student_id, now)

@@ -248,6 +248,7 @@ def test_pending_proposal_cancel_costs_nothing(world, db_session):
     ts = propose(db_session, world, 60, at=NOW + timedelta(hours=3))
     cost = cancel(db_session, world, ts)
     assert cost.kept == 0 and entries(db_session, ts) == []
+    assert not cost.late and not ts.cancelled_late  # not counted as a late cancellation
 
 
 def test_settings_refuse_values_out_of_range(world, db_session):
