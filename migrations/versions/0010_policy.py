@@ -64,15 +64,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_package_edit_package_id'))
     op.drop_table('package_edit')
 
-    with op.batch_alter_table('tutoring_session', schema=None) as batch_op:
-        batch_op.drop_column('proposal_reminder_sent_at')
-        batch_op.drop_column('declined_reason')
-        batch_op.drop_column('cancelled_late')
-
-    with op.batch_alter_table('tenant', schema=None) as batch_op:
-        batch_op.drop_column('proposal_expiry_hours')
-        batch_op.drop_column('no_show_uses_hours')
-        batch_op.drop_column('cancellation_policy_text')
-        batch_op.drop_column('late_cancel_free_per_month')
-        batch_op.drop_column('late_cancel_keep_percent')
-        batch_op.drop_column('late_cancel_window_hours')
+    # Plain ALTER TABLE … DROP COLUMN (SQLite 3.35+), not batch mode: a batch rebuild of
+    # tenant or tutoring_session on SQLite cascade-deletes the rows that point to them.
+    # None of these columns is in an index or a constraint, so SQLite drops them in place.
+    for column in ('proposal_reminder_sent_at', 'declined_reason', 'cancelled_late'):
+        op.drop_column('tutoring_session', column)
+    for column in (
+        'proposal_expiry_hours',
+        'no_show_uses_hours',
+        'cancellation_policy_text',
+        'late_cancel_free_per_month',
+        'late_cancel_keep_percent',
+        'late_cancel_window_hours',
+    ):
+        op.drop_column('tenant', column)
