@@ -54,9 +54,28 @@ def run_migrations_online():
             context.run_migrations()
         return
     with target_db.engine.connect() as connection:
-        _configure(connection=connection, process_revision_directives=process_revision_directives)
-        with context.begin_transaction():
-            context.run_migrations()
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table by copying it, dropping the old one and renaming
+            # the copy; with foreign keys on, dropping `tenant` would cascade-delete every
+            # business's rows. The pragma works only outside a transaction, so it goes to
+            # the driver's connection before Alembic begins one.
+            _sqlite_foreign_keys(connection, on=False)
+        try:
+            _configure(
+                connection=connection, process_revision_directives=process_revision_directives
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                _sqlite_foreign_keys(connection, on=True)
+
+
+def _sqlite_foreign_keys(connection, *, on):
+    if connection.in_transaction():
+        connection.commit()
+    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
 
 
 if context.is_offline_mode():

@@ -58,6 +58,20 @@ def remind_command() -> None:
     click.echo(f"{reminded} session reminder(s) queued, {sent} e-mail(s) sent.")
 
 
+@prepbase_cli.command("expire")
+def expire_command() -> None:
+    """Expire proposals the family left unanswered, and remind families halfway (design
+    §12); then send the e-mails. Idempotent, safe on several hosts at once."""
+    reminded = expired = sent = 0
+    for tenant in db.session.scalars(select(Tenant).order_by(Tenant.id)).all():
+        with as_tenant(tenant.id):
+            report = scheduling.expire_proposals(db.session, tenant)
+            sent += deliver_pending(db.session, limit=1000)
+        reminded += report.reminded
+        expired += report.expired
+    click.echo(f"{expired} proposal(s) expired, {reminded} reminded, {sent} e-mail(s) sent.")
+
+
 @prepbase_cli.command("audit")
 def audit_command() -> None:
     """Check that every package's remaining hours equal its ledger and are not negative."""

@@ -72,6 +72,28 @@ def hours_phrase(minutes: int | None) -> str:
     return f"{shown} hour" if shown == "1" else f"{shown} hours"
 
 
+def out_of_hours_sentence(
+    first_name: str, package_name: str, service_label: str, others: list[tuple[str, int]]
+) -> str:
+    """What a family reads when a package reaches zero (banner and e-mail): the student's
+    hours of that service across their other usable packages (name, minutes), not only
+    the empty one. "Mia has no Tutoring hours left." or "Mia's SAT Intensive is used up;
+    24 Tutoring hours remain on Growth Package." """
+    holding = [(name, minutes) for name, minutes in others if minutes > 0]
+    left = sum(minutes for _, minutes in holding)
+    if not left:
+        return f"{first_name} has no {service_label} hours left."
+    names = [name for name, _ in holding]
+    where = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    shown = format_hours(left)
+    amount = (
+        f"{shown} {service_label} hour remains"
+        if shown == "1"
+        else (f"{shown} {service_label} hours remain")
+    )
+    return f"{first_name}'s {package_name} is used up; {amount} on {where}."
+
+
 @dataclass(frozen=True)
 class Change:
     """What one ledger change did, for callers that react to balances (low-balance e-mails)."""
@@ -297,6 +319,58 @@ def refund_for_session(
     return change
 
 
+def keep_for_late_cancellation(
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User | None,
+    note: str = "",
+) -> Change:
+    """Take back the share of a refunded session's minutes that a late cancellation keeps
+    (design §12). Written right after the cancellation's refund of all of them, in the
+    same transaction, so the minutes are there."""
+    change = _apply(
+        session,
+        package_id,
+        -minutes,
+        EntryKind.LATE_CANCELLATION,
+        actor,
+        tutoring_session=ts,
+        note=note,
+    )
+    assert change is not None  # the refund just before covers it
+    return change
+
+
+def late_cancellation_kept(session: Session, ts: TutoringSession) -> int:
+    """Minutes a late cancellation of `ts` still keeps: what its Late cancellation entries
+    took, less what Waiver entries gave back."""
+    total = session.scalar(
+        select(func.coalesce(func.sum(LedgerEntry.minutes), 0)).where(
+            LedgerEntry.session_id == ts.id,
+            LedgerEntry.kind.in_((EntryKind.LATE_CANCELLATION, EntryKind.WAIVER)),
+        )
+    )
+    return -int(total or 0)
+
+
+def waive_for_session(
+    session: Session,
+    package_id: int,
+    ts: TutoringSession,
+    minutes: int,
+    actor: User,
+    note: str,
+) -> Change:
+    """Give back what a late cancellation kept (an admin's waiver, its note says why)."""
+    change = _apply(
+        session, package_id, minutes, EntryKind.WAIVER, actor, tutoring_session=ts, note=note
+    )
+    assert change is not None
+    return change
+
+
 def adjust(
     session: Session,
     package: Package,
@@ -356,6 +430,16 @@ def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
             .order_by(LedgerEntry.id)
         )
     )
+
+
+def late_charges(entries: list[LedgerEntry]) -> dict[int, int]:
+    """Of a package's entries, the sessions whose late-cancellation charge still stands
+    (not waived), with the minutes kept: what an admin may waive."""
+    kept: dict[int, int] = {}
+    for e in entries:
+        if e.session_id is not None and e.kind in (EntryKind.LATE_CANCELLATION, EntryKind.WAIVER):
+            kept[e.session_id] = kept.get(e.session_id, 0) - e.minutes
+    return {session_id: minutes for session_id, minutes in kept.items() if minutes > 0}
 
 
 @dataclass(frozen=True)

@@ -5,10 +5,13 @@ Each row of `TABLE` is one move: the action, the sides that may make it, the sta
 starts from, and the conditions that must hold, each with the sentence that refuses the
 move when it does not. The domain verbs (`prepbase.scheduling`) call `check` before they
 change anything, and the pages offer exactly `allowed_actions`: a button is shown if and
-only if the verb behind it would accept. The cancellation policy (design §12) adds its
-rows and conditions here. Creating a session (Book Session, Propose Session, Log Past
-Session) is no move of an existing one and has no row: its verb in `prepbase.scheduling`
-says who may create what.
+only if the verb behind it would accept. The cancellation policy (design §12) changes
+what a cancellation costs (`prepbase.cancellation`), not who may cancel when: families
+until the start, staff until attendance. An unanswered proposal that expires
+(`scheduling.expire_proposals`) is nobody's move, like `fill_waiting`, so it has no
+row. Creating a session (Book Session, Propose Session, Log Past Session) is no move of
+an existing one and has no row: its verb in `prepbase.scheduling` says who may create
+what.
 
 Weekly series (design §10): an occurrence is an ordinary session, so every row applies to
 it; three more rows act on "this and following" occurrences or on the whole series, and

@@ -11,7 +11,7 @@ from typing import Any, TypedDict, cast
 
 from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from prepbase import hours
 from prepbase.errors import DomainError
@@ -20,6 +20,7 @@ from prepbase.models import (
     InactiveReason,
     Offering,
     Package,
+    PackageEdit,
     PackageType,
     Period,
     Purchase,
@@ -258,6 +259,73 @@ def set_package_active(
     package.active = active
     package.inactive_reason = None if active else InactiveReason(reason)
     session.flush()
+
+
+MAX_PACKAGE_NAME = 120
+
+
+def _day_text(day: date | None) -> str:
+    return day.isoformat() if day is not None else ""
+
+
+def edit_package(
+    session: Session,
+    actor: User,
+    package: Package,
+    *,
+    name: str,
+    start_date: date,
+    expires_on: date | None,
+    today: date,
+) -> list[PackageEdit]:
+    """An admin corrects a package's name, start date or expiry date; each change is
+    recorded (who, when, before → after). Hours never change here (only the ledger moves
+    them). The "usable on day D" rule (`Package.usable_on`) reads the new dates at once;
+    a package the renewal job switched off as Expired is Active again when its new expiry
+    date has not passed. Sessions already paid from it keep their hours either way.
+    Returns the edits (none when nothing changed)."""
+    name = (name or "").strip()
+    if not name:
+        raise DomainError("Enter the package's name.", field="name")
+    if len(name) > MAX_PACKAGE_NAME:
+        raise DomainError(f"Use at most {MAX_PACKAGE_NAME} characters.", field="name")
+    if expires_on is not None and expires_on < start_date:
+        raise DomainError("The expiry date must be on or after the start date.", field="expires_on")
+    changes = [
+        ("name", package.name, name),
+        ("start_date", _day_text(package.start_date), _day_text(start_date)),
+        ("expires_on", _day_text(package.expires_on), _day_text(expires_on)),
+    ]
+    edits = [
+        PackageEdit(package_id=package.id, actor_id=actor.id, field=field, before=old, after=new)
+        for field, old, new in changes
+        if old != new
+    ]
+    package.name = name
+    package.start_date = start_date
+    package.expires_on = expires_on
+    if (
+        not package.active
+        and package.inactive_reason == InactiveReason.EXPIRED
+        and package.not_expired_on(today)
+    ):
+        package.active = True
+        package.inactive_reason = None
+    session.add_all(edits)
+    session.flush()
+    return edits
+
+
+def package_edits(session: Session, package: Package) -> list[PackageEdit]:
+    """A package's corrections, newest first, with who made them (the package page)."""
+    return list(
+        session.scalars(
+            select(PackageEdit)
+            .where(PackageEdit.package_id == package.id)
+            .options(joinedload(PackageEdit.actor))
+            .order_by(PackageEdit.id.desc())
+        )
+    )
 
 
 def active_packages(session: Session, student_ids: Sequence[int], today: date) -> list[Package]:

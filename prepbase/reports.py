@@ -37,10 +37,17 @@ Definitions — the README repeats them for the business:
 - **Booked beyond what remains**: hours of future pending (proposed, not yet accepted)
   sessions above the usable hours left of the same service. Upcoming sessions cannot be
   beyond: their hours were taken when they were booked.
+- **Late cancellations** (design §12): sessions cancelled late under the business's
+  cancellation policy (`TutoringSession.cancelled_late`: the family's inside the window,
+  or staff's who applied the policy), counted by the session's start, like no-shows.
+  **Per month**: both counted per student and business-local month of the start.
 - **At risk**: a student with hours left, no pending or upcoming session ahead and no
   session that took place in the last 14 days ("idle"); or 2+ sessions cancelled in the
-  last 30 days; or an action plan overdue (an upcoming session that ended more than
-  48 hours ago with no action plan).
+  last 30 days; or 2+ late cancellations and no-shows together in the last 30 days; or
+  an action plan overdue (an upcoming session that ended more than 48 hours ago with no
+  action plan).
+- **Used** counts the hours a late cancellation kept (the session still holds them);
+  **Refunded** is net of what late cancellations kept and waivers gave back.
 - **Per staff member**: hours delivered = hours of their sessions that took place in the
   range; sessions completed = their completed sessions in the range; action plan delay =
   the average time from a session's end to its action plan (0 when the plan came before
@@ -101,6 +108,7 @@ RECENT_DAYS = 30  # the pace of use behind the projection, and "last 30 days"
 LONG_DAYS = 90
 IDLE_DAYS = 14
 REPEATED_CANCELLATIONS = 2
+REPEATED_STRIKES = 2  # late cancellations and no-shows together, last 30 days
 PLAN_GRACE = timedelta(hours=48)
 
 ATTENDED = (Attendance.PRESENT, Attendance.LATE)
@@ -264,6 +272,12 @@ def took_place(now: datetime) -> ColumnElement[bool]:
     )
 
 
+def uses_hours(now: datetime) -> ColumnElement[bool]:
+    """A session whose hours count as used: it took place, or a late cancellation kept
+    some of them (a cancelled session holds minutes only then)."""
+    return or_(took_place(now), and_(TS.status == SessionStatus.CANCELLED, TS.charged_minutes > 0))
+
+
 def _count_if(condition: ColumnElement[bool]) -> ColumnElement[int]:
     return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
 
@@ -318,7 +332,9 @@ def hours_over_time(session: Session, filters: ReportFilters, window: Window) ->
         LedgerEntry.kind.in_((EntryKind.GRANT, EntryKind.RENEWAL)),
         and_(LedgerEntry.kind == EntryKind.ADJUSTMENT, LedgerEntry.minutes > 0),
     )
-    refund = LedgerEntry.kind == EntryKind.REFUND
+    refund: ColumnElement[bool] = LedgerEntry.kind.in_(
+        (EntryKind.REFUND, EntryKind.LATE_CANCELLATION, EntryKind.WAIVER)
+    )
     ledger = (
         select(LedgerEntry)
         .join(Package, Package.id == LedgerEntry.package_id)
@@ -363,7 +379,7 @@ def hours_over_time(session: Session, filters: ReportFilters, window: Window) ->
         session.execute(
             select(ts_bucket.label("bucket"), func.sum(TS.charged_minutes))
             .where(
-                took_place(window.now),
+                uses_hours(window.now),
                 TS.starts_at >= window.start,
                 TS.starts_at < window.end,
                 *_session_filters(filters),
@@ -423,6 +439,9 @@ class StudentFigures:
     idle: bool
     cancelled_30: int
     plans_overdue: int
+    late_cancels: int = 0  # in the range
+    late_30: int = 0
+    no_shows_30: int = 0
 
     @property
     def attendance_rate(self) -> float | None:
@@ -439,6 +458,12 @@ class StudentFigures:
             reasons.append(f"Hours left, nothing booked, no session for {IDLE_DAYS}+ days")
         if self.cancelled_30 >= REPEATED_CANCELLATIONS:
             reasons.append(f"{self.cancelled_30} cancellations in the last {RECENT_DAYS} days")
+        if self.late_30 + self.no_shows_30 >= REPEATED_STRIKES:
+            reasons.append(
+                f"{self.late_30} late cancellation{'' if self.late_30 == 1 else 's'} and "
+                f"{self.no_shows_30} no-show{'' if self.no_shows_30 == 1 else 's'} in the last "
+                f"{RECENT_DAYS} days"
+            )
         if self.plans_overdue:
             plural = "s" if self.plans_overdue > 1 else ""
             reasons.append(f"{self.plans_overdue} action plan{plural} overdue")
@@ -451,10 +476,11 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select[*tuple[Any,
     in_range = and_(TS.starts_at >= window.start, TS.starts_at < window.end)
     took = took_place(now)
     recent = now - timedelta(days=RECENT_DAYS)
+    late = and_(TS.status == SessionStatus.CANCELLED, TS.cancelled_late.is_(True))
     sessions = (
         select(
             TS.student_id.label("student_id"),
-            _minutes_if(and_(took, in_range), TS.charged_minutes).label("used"),
+            _minutes_if(and_(uses_hours(now), in_range), TS.charged_minutes).label("used"),
             _minutes_if(and_(took, TS.starts_at >= recent), TS.charged_minutes).label("used_30"),
             _count_if(and_(TS.status == SessionStatus.COMPLETED, TS.starts_at >= recent)).label(
                 "completed_30"
@@ -468,6 +494,13 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select[*tuple[Any,
             _count_if(and_(in_range, TS.attendance.in_(ATTENDED))).label("attended"),
             _count_if(and_(in_range, TS.attendance.is_not(None))).label("attendance_taken"),
             _count_if(and_(in_range, TS.attendance == Attendance.ABSENT)).label("no_shows"),
+            _count_if(and_(in_range, late)).label("late_cancels"),
+            _count_if(and_(late, TS.starts_at >= recent, TS.starts_at <= now)).label("late_30"),
+            _count_if(
+                and_(
+                    TS.attendance == Attendance.ABSENT, TS.starts_at >= recent, TS.starts_at <= now
+                )
+            ).label("no_shows_30"),
             type_coerce(func.max(case((took, TS.starts_at))), UTCDateTime()).label("last_session"),
             _count_if(and_(TS.status.in_(OPEN_STATUSES), TS.starts_at > now)).label("ahead"),
             _count_if(and_(TS.status == SessionStatus.CANCELLED, TS.cancelled_at >= recent)).label(
@@ -569,6 +602,9 @@ def _student_facts(filters: ReportFilters, window: Window) -> Select[*tuple[Any,
             case((idle, 1), else_=0).label("idle"),
             func.coalesce(sessions.c.cancelled_30, 0).label("cancelled_30"),
             func.coalesce(sessions.c.plans_overdue, 0).label("plans_overdue"),
+            func.coalesce(sessions.c.late_cancels, 0).label("late_cancels"),
+            func.coalesce(sessions.c.late_30, 0).label("late_30"),
+            func.coalesce(sessions.c.no_shows_30, 0).label("no_shows_30"),
         )
         .outerjoin(sessions, sessions.c.student_id == Student.id)
         .outerjoin(held, held.c.student_id == Student.id)
@@ -600,6 +636,9 @@ def _figures(row: Any, window: Window) -> StudentFigures:
         idle=bool(row.idle),
         cancelled_30=int(row.cancelled_30),
         plans_overdue=int(row.plans_overdue),
+        late_cancels=int(row.late_cancels),
+        late_30=int(row.late_30),
+        no_shows_30=int(row.no_shows_30),
     )
 
 
@@ -636,6 +675,7 @@ def at_risk(
                 facts.c.idle == 1,
                 facts.c.cancelled_30 >= REPEATED_CANCELLATIONS,
                 facts.c.plans_overdue > 0,
+                facts.c.late_30 + facts.c.no_shows_30 >= REPEATED_STRIKES,
             )
         )
         .order_by(
@@ -646,6 +686,58 @@ def at_risk(
         )
     )
     return paginate(session, stmt, 1, per_page=per_page, item=lambda r: _figures(r, window))
+
+
+@dataclass(frozen=True)
+class MonthlyStrikes:
+    """One student's late cancellations and no-shows in one business-local month."""
+
+    student_id: int
+    name: str
+    month: date
+    late_cancels: int
+    no_shows: int
+
+
+def strikes_by_month(
+    session: Session, filters: ReportFilters, window: Window
+) -> list[MonthlyStrikes]:
+    """Late cancellations and no-shows per student and month of the range (by the
+    session's start), students with none left out: one statement."""
+    month = local_bucket(TS.starts_at, MONTH, window.timezone, _dialect(session), window)
+    late = and_(TS.status == SessionStatus.CANCELLED, TS.cancelled_late.is_(True))
+    absent = TS.attendance == Attendance.ABSENT
+    counts = (
+        select(
+            TS.student_id.label("student_id"),
+            month.label("bucket"),
+            _count_if(late).label("late"),
+            _count_if(absent).label("absent"),
+        )
+        .where(
+            TS.starts_at >= window.start,
+            TS.starts_at < window.end,
+            or_(late, absent),
+            *_session_filters(filters),
+        )
+        .group_by(TS.student_id, BY_BUCKET)
+        .subquery("strikes")
+    )
+    rows = session.execute(
+        select(counts, Student.first_name, Student.last_name)
+        .join(Student, Student.id == counts.c.student_id)
+        .order_by(counts.c.bucket, Student.last_name, Student.first_name, Student.id)
+    ).all()
+    return [
+        MonthlyStrikes(
+            student_id=row.student_id,
+            name=f"{row.first_name} {row.last_name}",
+            month=date.fromisoformat(row.bucket),
+            late_cancels=int(row.late),
+            no_shows=int(row.absent),
+        )
+        for row in rows
+    ]
 
 
 # --- per staff member ---------------------------------------------------------------------

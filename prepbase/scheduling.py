@@ -22,7 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import availability, business, hours
+from prepbase import availability, business, cancellation, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.lifecycle import (
@@ -548,6 +548,11 @@ def decline_session(
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.DECLINED, declined_at=utcnow())
 
 
+class CostChanged(DomainError):
+    """The cost of a late cancellation is not the one the family confirmed (the window
+    or the month's free cancellations changed since the page was shown)."""
+
+
 def cancel_session(
     session: Session,
     tenant: Tenant,
@@ -557,20 +562,38 @@ def cancel_session(
     *,
     notify: bool = True,
     now: datetime | None = None,
-) -> None:
+    apply_policy: bool = False,
+    expected_kept: int | None = None,
+) -> cancellation.Cost | None:
     """Rule 3: cancelling refunds any hours the session holds, to the same package; the
     other side is told by e-mail (unless the caller tells them itself). Families cancel
     until the session starts, staff until attendance is recorded (`lifecycle.TABLE`).
-    Hours that come back go to the student's occurrences waiting for them (§10)."""
+    Hours that come back go to the student's occurrences waiting for them (§10).
+
+    Design §12: a family's cancellation always goes by the business's cancellation
+    policy (`prepbase.cancellation`), which may keep part of the hours of a late one;
+    staff and admins refund all unless they choose `apply_policy`. `expected_kept`: the
+    minutes the family was shown and confirmed; any other cost now is refused
+    (`CostChanged`) so that nobody pays what they did not see. Returns the cost applied,
+    or None when the policy did not apply."""
     now = now or utcnow()
     _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
     _check_actor(actor, ts)
     check(ts, actor, Action.CANCEL, now)
-    refunded = _cancel_locked(session, actor, ts, reason)
+    cost = None
+    if apply_policy or actor.role not in STAFF_ROLES:
+        cost = cancellation.cost_of(session, tenant, ts, now)
+        if expected_kept is not None and cost.kept != expected_kept:
+            raise CostChanged(
+                f"The cost of cancelling has changed since the page was shown: "
+                f"{cost.sentence(ts.student.first_name)} Nothing was cancelled."
+            )
+    refunded = _cancel_locked(session, actor, ts, reason, cost)
     if notify:
         session_mail.session_cancelled(session, tenant, actor, ts)
     if refunded:
         fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
+    return cost
 
 
 def _check_actor(actor: User, ts: TutoringSession) -> None:
@@ -580,9 +603,20 @@ def _check_actor(actor: User, ts: TutoringSession) -> None:
         _check_family_actor(actor, ts.student)
 
 
-def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: str) -> int:
+def _cancel_locked(
+    session: Session,
+    actor: User,
+    ts: TutoringSession,
+    reason: str,
+    cost: cancellation.Cost | None = None,
+) -> int:
     """Rule 3 on a session its caller has locked and checked: CANCELLED, and the hours it
-    holds back to the package that paid. Returns the minutes refunded."""
+    holds back to the package that paid. Returns the minutes refunded.
+
+    Under a late-cancellation cost (§12) the session first gets all its hours back (one
+    Refund entry, as rule 3 says), then a Late cancellation entry takes the kept share
+    again, linked to the session, which goes on holding those minutes."""
+    late = cost is not None and cost.late
     _move(
         session,
         ts,
@@ -591,6 +625,7 @@ def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: s
         cancelled_at=utcnow(),
         cancelled_by_id=actor.id,
         cancel_reason=reason.strip() or None,
+        cancelled_late=late,
     )
     refunded = 0
     if ts.package_id is not None and ts.charged_minutes:
@@ -599,8 +634,160 @@ def _cancel_locked(session: Session, actor: User, ts: TutoringSession, reason: s
             session, ts.package_id, ts, ts.charged_minutes, actor, note="Session cancelled"
         )
         ts.charged_minutes = 0
+        kept = cost.kept if cost is not None else 0
+        if kept:
+            hours.keep_for_late_cancellation(
+                session, ts.package_id, ts, kept, actor, note=_kept_note(cost)
+            )
+            ts.charged_minutes = kept
+            refunded -= kept
         session.flush()
     return refunded
+
+
+def _kept_note(cost: cancellation.Cost | None) -> str:
+    assert cost is not None
+    policy = cost.policy
+    return (
+        f"Cancelled less than {policy.window_hours} hours before the start: "
+        f"{policy.keep_percent}% of {hours.hours_phrase(cost.charged)} kept"
+    )
+
+
+def waive_late_cancellation(
+    session: Session, tenant: Tenant, actor: User, ts: TutoringSession, note: str
+) -> int:
+    """Design §12: an admin gives back what a late cancellation kept, with a note (a
+    Waiver entry on the same package; the Late cancellation entry stays, so the history
+    shows both). Returns the minutes given back."""
+    if actor.role != Role.ADMIN:
+        raise DomainError("Only admins can waive a late-cancellation charge.")
+    note = (note or "").strip()
+    if not note:
+        raise DomainError("Say why the charge is waived: the note is required.", field="note")
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=True)
+    kept = hours.late_cancellation_kept(session, ts)
+    if ts.status != SessionStatus.CANCELLED or not kept or ts.package_id is None:
+        raise DomainError("This session has no late-cancellation charge to waive.")
+    hours.waive_for_session(session, ts.package_id, ts, kept, actor, note=note)
+    ts.charged_minutes = 0
+    session.flush()
+    fill_waiting(session, tenant, ts.student_id, ts.service, actor, utcnow(), locks_held=True)
+    return kept
+
+
+# --- proposals that expire (design §12) ---------------------------------------------------
+#
+# A proposal the family leaves unanswered expires: DECLINED with the reason "expired", no
+# hours moved (a proposal holds none), its time free again. It expires when the business's
+# `proposal_expiry_hours` have passed since it was proposed (0: never by age), or at once
+# when its start passes. The family is reminded once, halfway to that moment. Expiry is
+# nobody's move (like `fill_waiting`), so it has no row in `lifecycle.TABLE`; it runs
+# from `flask prepbase expire` and takes the same locks, in the same order, as a family's
+# Accept, so of the two exactly one wins.
+
+EXPIRED = "expired"
+
+
+def proposal_deadline(tenant: Tenant, ts: TutoringSession) -> datetime:
+    """When a pending proposal expires: its start, or earlier by the business's setting."""
+    if not tenant.proposal_expiry_hours:
+        return ts.starts_at
+    return min(ts.starts_at, ts.created_at + timedelta(hours=tenant.proposal_expiry_hours))
+
+
+def proposal_halfway(tenant: Tenant, ts: TutoringSession) -> datetime | None:
+    """When the family is reminded of an unanswered proposal (None: never, the setting
+    is 0 and only its start would end it)."""
+    if not tenant.proposal_expiry_hours:
+        return None
+    return ts.created_at + (proposal_deadline(tenant, ts) - ts.created_at) / 2
+
+
+@dataclass
+class ExpiryReport:
+    """What one run of the expiry job did for one business."""
+
+    reminded: int = 0
+    expired: int = 0
+
+
+def expire_proposal(session: Session, tenant: Tenant, ts: TutoringSession, now: datetime) -> bool:
+    """Expire one pending proposal whose deadline passed; False when it was answered (or
+    expired by another host) in the meantime. The staff member is told."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    if ts.status != SessionStatus.PENDING or proposal_deadline(tenant, ts) > now:
+        return False
+    _move(
+        session,
+        ts,
+        (SessionStatus.PENDING,),
+        SessionStatus.DECLINED,
+        declined_at=now,
+        declined_reason=EXPIRED,
+    )
+    session_mail.proposal_expired(session, tenant, ts)
+    return True
+
+
+def _claim_proposal_reminder(session: Session, ts_id: int, now: datetime) -> bool:
+    """One host, once: the conditional UPDATE decides (PostgreSQL's row lock makes a
+    second host wait, then match nothing)."""
+    updated = session.execute(
+        update(TutoringSession)
+        .where(
+            TutoringSession.id == ts_id,
+            TutoringSession.status == SessionStatus.PENDING,
+            TutoringSession.proposal_reminder_sent_at.is_(None),
+        )
+        .values(proposal_reminder_sent_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(cast(CursorResult[Any], updated).rowcount)
+
+
+def expire_proposals(session: Session, tenant: Tenant, now: datetime | None = None) -> ExpiryReport:
+    """The business's unanswered proposals: expire those past their deadline, remind the
+    family of those past halfway. Commits once per proposal (its change and its e-mail
+    together), so the job can stop anywhere and run on several hosts at once."""
+    now = now or utcnow()
+    pending = list(
+        session.scalars(
+            select(TutoringSession)
+            .where(TutoringSession.status == SessionStatus.PENDING)
+            .order_by(TutoringSession.starts_at, TutoringSession.id)
+        )
+    )
+    session.commit()
+    report = ExpiryReport()
+    for ts in pending:
+        if proposal_deadline(tenant, ts) <= now:
+            try:
+                expired = expire_proposal(session, tenant, ts, now)
+            except DomainError:  # reassigned meanwhile: the next run sees it as it is
+                session.rollback()
+                continue
+            report.expired += expired
+        else:
+            halfway = proposal_halfway(tenant, ts)
+            if (
+                halfway is not None
+                and halfway <= now
+                and ts.proposal_reminder_sent_at is None
+                and _claim_proposal_reminder(session, ts.id, now)
+            ):
+                session.refresh(ts)
+                session_mail.proposal_expiring(session, tenant, ts, proposal_deadline(tenant, ts))
+                report.reminded += 1
+        session.commit()
+    if report.expired or report.reminded:
+        log.info(
+            "business %s: %s proposal(s) expired, %s reminded",
+            tenant.slug,
+            report.expired,
+            report.reminded,
+        )
+    return report
 
 
 def confirm_session(
@@ -734,14 +921,33 @@ def take_attendance(
     attendance: str,
     now: datetime | None = None,
 ) -> None:
-    """Rule 4: present / late / absent (an absent student still uses the hours)."""
-    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    """Rule 4: present / late / absent. An absent student still uses the hours, unless
+    the business's cancellation policy says a no-show does not (§12): then they go back
+    to the package that paid, with the attendance."""
+    absent = attendance == Attendance.ABSENT
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts, refunds=absent)
     _check_staff_actor(actor, ts)
-    check(ts, actor, Action.TAKE_ATTENDANCE, now or utcnow())
+    now = now or utcnow()
+    check(ts, actor, Action.TAKE_ATTENDANCE, now)
     ts.attendance = Attendance(attendance)
     ts.attendance_at = utcnow()
     session.flush()
+    refunded = 0
+    if (
+        absent
+        and not cancellation.policy_for(tenant, ts).no_show_uses_hours
+        and ts.package_id is not None
+        and ts.charged_minutes
+    ):
+        refunded = ts.charged_minutes
+        hours.refund_for_session(
+            session, ts.package_id, ts, refunded, actor, note="No-show: the policy uses no hours"
+        )
+        ts.charged_minutes = 0
+        session.flush()
     _complete_if_ready(session, ts)
+    if refunded:
+        fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
 
 
 def submit_action_plan(
@@ -1170,7 +1376,10 @@ def cancel_following(
     _check_actor(actor, ts)
     check(ts, actor, Action.CANCEL_FOLLOWING, now)
     change = SeriesChange()
-    for target in _following(session, ts):
+    following = _following(session, ts)
+    if actor.role not in STAFF_ROLES:
+        _refuse_costly_following(session, tenant, following, now)
+    for target in following:
         if Action.CANCEL not in allowed_actions(target, actor, now):
             change.left.append(target)
             continue
@@ -1181,6 +1390,24 @@ def cancel_following(
     if change.refunded:
         fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
     return change
+
+
+def _refuse_costly_following(
+    session: Session, tenant: Tenant, following: list[TutoringSession], now: datetime
+) -> None:
+    """A family's "this and following" shows no costs, so it may not cancel a session
+    the cancellation policy would charge (§12): that one is cancelled on its own, after
+    the family has seen what it keeps."""
+    for target in following:
+        policy = cancellation.policy_for(tenant, target)
+        if cancellation.may_cost(policy, target, now):
+            cost = cancellation.cost_of(session, tenant, target, now)
+            if cost.kept:
+                raise DomainError(
+                    f"The session of {format_when(tenant, target.starts_at)} is inside "
+                    f"{tenant.name}'s {policy.window_hours}-hour cancellation policy: cancel "
+                    "it on its own first to see what it keeps, then cancel the following ones."
+                )
 
 
 def reschedule_following(

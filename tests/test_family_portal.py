@@ -240,8 +240,21 @@ def test_low_balance_banner_at_and_below_the_threshold(parent, world):
     assert "Contact Acme Tutoring to buy more hours." in body
     world.book(120, days=5)
     body = text(parent.get("/acme/family/"))
-    assert "Growth Package has no hours left." in body
+    ada = world.b.students[0].first_name
+    assert f"{ada} has no Tutoring hours left." in body  # the student's hours in all
     assert "running low" not in body
+
+
+def test_zero_banner_speaks_of_the_hours_left_on_other_packages(parent, world):
+    world.package("1", name="SAT Intensive")
+    world.package("24", start_date=date(2026, 2, 1))  # Growth Package, started later
+    world.book(60)  # rule 5: the older SAT Intensive pays, and is used up
+    body = text(parent.get("/acme/family/"))
+    ada = world.b.students[0].first_name
+    assert (
+        f"{ada}&#39;s SAT Intensive is used up; 24 Tutoring hours remain on Growth Package." in body
+    )
+    assert "has no Tutoring hours left" not in body
 
 
 def test_low_balance_banner_follows_the_business_setting(parent, world, business):

@@ -510,7 +510,34 @@ def test_low_balance_and_zero_notify_once_per_crossing(world, db_session):
     assert len(db_session.scalars(select(OutboundEmail)).all()) == 3
     book(db_session, world, 60, at=TOMORROW + timedelta(hours=6))  # 0 h
     mails = db_session.scalars(select(OutboundEmail).order_by(OutboundEmail.id)).all()
-    assert len(mails) == 6 and "no Growth Package hours left" in mails[-1].subject
+    ada = world.students[0].first_name
+    assert len(mails) == 6 and mails[-1].subject == f"{ada} has no Tutoring hours left"
+    assert f"{ada} has no Tutoring hours left." in mails[-1].body
+
+
+def test_zero_hours_email_speaks_of_the_other_packages(world, db_session):
+    give(db_session, world, "1", name="SAT Intensive")
+    give(db_session, world, "24", start=date(2026, 11, 2))  # Growth Package, started later
+    give(db_session, world, "2", service="counseling", name="Counsel")  # another service
+    book(db_session, world, 60)  # the older SAT Intensive pays (rule 5) and is used up
+    mail = db_session.scalars(select(OutboundEmail).order_by(OutboundEmail.id.desc())).first()
+    ada = world.students[0].first_name
+    assert mail.subject == f"{ada}'s SAT Intensive is used up"
+    assert f"{ada}'s SAT Intensive is used up; 24 Tutoring hours remain on Growth Package." in (
+        mail.body
+    )
+
+
+def test_out_of_hours_sentence():
+    assert hours.out_of_hours_sentence("Mia", "SAT", "Tutoring", [("A", 0)]) == (
+        "Mia has no Tutoring hours left."
+    )
+    assert hours.out_of_hours_sentence("Mia", "SAT", "Tutoring", [("A", 60), ("B", 30)]) == (
+        "Mia's SAT is used up; 1.5 Tutoring hours remain on A and B."
+    )
+    assert hours.out_of_hours_sentence("Mia", "SAT", "Tutoring", [("A", 60)]) == (
+        "Mia's SAT is used up; 1 Tutoring hour remains on A."
+    )
 
 
 # --- §2 packages -----------------------------------------------------------------------

@@ -344,6 +344,7 @@ def test_reports_page_shows_charts_and_tables(admin, world, data, business):
         "3",
         "75%",
         "1",
+        "0",  # late cancellations
         "3",
         "13.5",
         f"{runout.day} {runout.strftime('%b %Y')}",
@@ -418,6 +419,7 @@ def test_csv_exports_every_table(admin, world, data, business):
         "3",
         "75",
         "1",
+        "0",  # late cancellations
         "3",
         "13.5",
         runout.isoformat(),

@@ -1,7 +1,7 @@
 """import: the record of spreadsheet imports
 
 Revision ID: 0011_import
-Revises: 0008_series
+Revises: 0010_policy
 Create Date: 2026-11-29 06:40:00
 
 The ledger's new kinds "opening_balance" and "used_before_import" need no schema change:
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0011_import'
-down_revision = '0008_series'
+down_revision = '0010_policy'
 branch_labels = None
 depends_on = None
 

@@ -134,6 +134,66 @@ class SchedulingSettingsForm(Form):
     )
 
 
+NO_CHARGE, SHARE, ALL = "none", "percent", "all"
+
+
+class CancellationPolicyForm(Form):
+    """Settings → Cancellation Policy (design §12)."""
+
+    window_hours = IntegerField(
+        "Notice window (hours)",
+        validators=[InputRequired(message="Enter a number of hours.")],
+        description="A family cancellation less than this many hours before the start is late.",
+    )
+    charge = SelectField(
+        "A late family cancellation keeps",
+        choices=[
+            SelectChoice(NO_CHARGE, "No hours"),
+            SelectChoice(SHARE, "A percentage of the session's hours"),
+            SelectChoice(ALL, "All of the session's hours"),
+        ],
+    )
+    percent = IntegerField(
+        "Percentage kept",
+        validators=[Optional()],
+        description="Of the session's hours, rounded to the nearest whole minute (halves up).",
+    )
+    free_per_month = IntegerField(
+        "Free late cancellations per student per month",
+        validators=[Optional()],
+        description="Each calendar month, this many late cancellations keep nothing. "
+        "Leave empty for none.",
+    )
+    no_show = SelectField(
+        "A no-show (attendance Absent)",
+        choices=[
+            SelectChoice("yes", "Uses the session's hours"),
+            SelectChoice("no", "Gives the session's hours back"),
+        ],
+    )
+    text = TextAreaField(
+        "Your policy, in your words (optional)",
+        validators=[Length(max=2000)],
+        description="Families read it before they cancel.",
+    )
+    proposal_expiry_hours = IntegerField(
+        "Proposals expire after (hours)",
+        validators=[InputRequired(message="Enter a number of hours, 0 for never.")],
+        description="A proposed session the family has not answered is declined after this "
+        "long. 0 for never; one whose start passes is declined in any case.",
+    )
+
+    def keep_percent(self) -> int:
+        """The share kept, from the choice and the percentage field."""
+        if self.charge.data == ALL:
+            return 100
+        if self.charge.data == SHARE:
+            if self.percent.data is None or not 1 <= self.percent.data <= 99:
+                raise DomainError("Enter a percentage from 1 to 99.", field="percent")
+            return self.percent.data
+        return 0
+
+
 CURRENCY_CHOICES = [SelectChoice(code, label) for code, (label, _places) in CURRENCIES.items()]
 
 
@@ -305,6 +365,35 @@ class PackageForm(PackageTermsForm):
     def validate_expires_on(self, field: Field) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:
             raise ValidationError("The expiry date must be on or after the start date.")
+
+
+class PackageEditForm(Form):
+    """Correct a package's name, start date and expiry date (its hours: Adjust hours)."""
+
+    name = StringField(
+        "Package Name",
+        validators=[DataRequired(message="Enter the package's name."), Length(max=120)],
+    )
+    start_date = DayField("Start Date", validators=[InputRequired(message="Choose a start date.")])
+    expires_on = DayField(
+        "Expiry date",
+        validators=[Optional()],
+        description="Empty for none. A later date makes an expired package Active again.",
+    )
+
+    def validate_expires_on(self, field: Field) -> None:
+        if field.data and self.start_date.data and field.data < self.start_date.data:
+            raise ValidationError("The expiry date must be on or after the start date.")
+
+
+class WaiveForm(Form):
+    """Waive a late-cancellation charge (design §12): the note says why."""
+
+    note = TextAreaField(
+        "Why it is waived",
+        validators=[Length(max=1000)],
+        description="Required: it is kept in the package's history.",
+    )
 
 
 class AdjustForm(Form):

@@ -3,7 +3,7 @@ ledger (page and CSV) with manual adjustments and its Status toggle."""
 
 from __future__ import annotations
 
-from flask import flash, g, request, url_for
+from flask import abort, flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 from prepbase import hours, packages, scheduling
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
-from prepbase.admin.forms import CUSTOM, AdjustForm, PackageForm
+from prepbase.admin.forms import CUSTOM, AdjustForm, PackageEditForm, PackageForm, WaiveForm
 from prepbase.admin.words import inactive_reason, package_kind, service_name
 from prepbase.csv_export import csv_response, hours_cell
 from prepbase.errors import DomainError
@@ -25,6 +25,7 @@ from prepbase.models import (
     Offering,
     Package,
     Student,
+    TutoringSession,
     utcnow,
 )
 from prepbase.reports import balance_chart, package_trends
@@ -133,11 +134,26 @@ def _hours_arrived(package: Package, *, locks_held: bool = False) -> str:
 # --- one package: its ledger, adjustments, status ---------------------------------------
 
 
+def _waive_form(session_id: int, **kwargs: object) -> WaiveForm:
+    return WaiveForm(prefix=f"waive-{session_id}", **kwargs)
+
+
 def _package_page(
-    package: Package, form: AdjustForm, *, block: str = "content", status: int = 200
+    package: Package,
+    form: AdjustForm,
+    *,
+    block: str = "content",
+    status: int = 200,
+    waive: tuple[int, WaiveForm] | None = None,
+    edit_form: PackageEditForm | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
+    charges = hours.late_charges(entries)
+    sessions = {e.session_id: e.session for e in entries if e.session_id in charges}
+    waive_forms = {sid: _waive_form(sid, formdata=None) for sid in charges}
+    if waive is not None:  # the form that was posted, with its messages
+        waive_forms[waive[0]] = waive[1]
     return render(
         "admin/packages/detail.html",
         block=block,
@@ -145,6 +161,11 @@ def _package_page(
         package=package,
         entries=entries,
         adjust_form=form,
+        edit_form=edit_form or _edit_form(package),
+        edits=packages.package_edits(db.session, package),
+        late_charges=[
+            (sessions[sid], minutes, waive_forms[sid]) for sid, minutes in charges.items()
+        ],
         chart=balance_chart(package.id, package.name, history, g.tenant.timezone)
         if history
         else None,
@@ -181,6 +202,76 @@ def package_adjust(package_id: int) -> Response:
             )
             return hx_redirect(url_for(".package_detail", package_id=package.id))
     return _package_page(package, form, block="adjust_form", status=422)
+
+
+def _edit_form(package: Package) -> PackageEditForm:
+    return PackageEditForm(
+        prefix="edit",
+        formdata=None,
+        data={
+            "name": package.name,
+            "start_date": package.start_date,
+            "expires_on": package.expires_on,
+        },
+    )
+
+
+@bp.post("/packages/<id:package_id>/edit")
+def package_edit(package_id: int) -> Response:
+    """Correct a package's name and dates; every change is kept on its page."""
+    package = get_or_404(Package, package_id)
+    form = PackageEditForm(prefix="edit")
+    if form.validate_on_submit():
+        try:
+            # Moved dates may make its hours usable for sessions waiting for them (§10):
+            # their locks first, before the package's (lock order).
+            scheduling.lock_for_hours(db.session, package.student_id)
+            assert form.start_date.data is not None  # required
+            edits = packages.edit_package(
+                db.session,
+                current_user,
+                package,
+                name=form.name.data or "",
+                start_date=form.start_date.data,
+                expires_on=form.expires_on.data,
+                today=business_today(g.tenant),
+            )
+            filled = _hours_arrived(package, locks_held=True) if edits else ""
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            changed = ", ".join(e.field_label for e in edits) or "nothing changed"
+            flash(f"{package.name}: {changed}. {filled}".rstrip(), "success")
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(package, AdjustForm(formdata=None), status=422, edit_form=form)
+
+
+@bp.post("/packages/<id:package_id>/sessions/<id:session_id>/waive")
+def package_waive(package_id: int, session_id: int) -> Response:
+    """Design §12: give back what a late cancellation kept, with a note."""
+    package = get_or_404(Package, package_id)
+    ts = get_or_404(TutoringSession, session_id)
+    if ts.package_id != package.id:
+        abort(404)
+    form = _waive_form(ts.id)
+    if form.validate_on_submit():  # the note is checked by the domain (required)
+        try:
+            given = scheduling.waive_late_cancellation(
+                db.session, g.tenant, current_user, ts, form.note.data or ""
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"Late-cancellation charge waived: {hours.hours_phrase(given)} back to "
+                f"{package.name}.",
+                "success",
+            )
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(package, AdjustForm(formdata=None), status=422, waive=(ts.id, form))
 
 
 @bp.post("/packages/<id:package_id>/status")
@@ -245,7 +336,7 @@ def package_ledger_csv(package_id: int) -> Response:
         (
             [
                 format_when(zone, e.created_at),
-                e.kind.title(),
+                e.kind_label,
                 hours_cell(e.minutes),
                 hours_cell(e.balance_after),
                 session_words(e),

@@ -9,10 +9,17 @@ from typing import Any
 from flask import flash, g, request, url_for
 from werkzeug.wrappers import Response
 
-from prepbase import business
+from prepbase import business, cancellation
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
-from prepbase.admin.forms import BusinessSettingsForm, SchedulingSettingsForm
+from prepbase.admin.forms import (
+    ALL,
+    NO_CHARGE,
+    SHARE,
+    BusinessSettingsForm,
+    CancellationPolicyForm,
+    SchedulingSettingsForm,
+)
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import form_status
@@ -98,3 +105,53 @@ def scheduling_settings() -> Response:
     # JavaScript the section comes on a page of its own.
     template = "admin/settings/_scheduling.html" if is_htmx() else "admin/settings/scheduling.html"
     return render(template, block="scheduling_form", status=form_status(), scheduling_form=form)
+
+
+# --- Settings → Cancellation Policy (design §12) -------------------------------------------
+
+
+def policy_form(tenant: Tenant, **kwargs: Any) -> CancellationPolicyForm:
+    """The Cancellation Policy section of Settings, filled with the business's policy."""
+    form = CancellationPolicyForm(prefix="policy", **kwargs)
+    if request.method == "GET" or "formdata" in kwargs:
+        keep = tenant.late_cancel_keep_percent
+        form.window_hours.data = tenant.late_cancel_window_hours
+        form.charge.data = ALL if keep == 100 else SHARE if keep else NO_CHARGE
+        form.percent.data = keep if 0 < keep < 100 else None
+        form.free_per_month.data = tenant.late_cancel_free_per_month
+        form.no_show.data = "yes" if tenant.no_show_uses_hours else "no"
+        form.text.data = tenant.cancellation_policy_text
+        form.proposal_expiry_hours.data = tenant.proposal_expiry_hours
+    return form
+
+
+@bp.context_processor
+def _policy_section() -> dict[str, Any]:
+    return {"new_policy_form": lambda: policy_form(g.tenant, formdata=None)}
+
+
+@bp.route("/settings/cancellation-policy", methods=["GET", "POST"])
+def cancellation_policy_settings() -> Response:
+    form = policy_form(g.tenant)
+    if form.validate_on_submit():
+        assert form.window_hours.data is not None  # required
+        assert form.proposal_expiry_hours.data is not None  # required
+        try:
+            cancellation.update_policy(
+                db.session,
+                g.tenant,
+                window_hours=form.window_hours.data,
+                keep_percent=form.keep_percent(),
+                free_per_month=form.free_per_month.data,
+                no_show_uses_hours=form.no_show.data == "yes",
+                text=form.text.data or "",
+                proposal_expiry_hours=form.proposal_expiry_hours.data,
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash("Cancellation policy saved.", "success")
+            return hx_redirect(url_for(".settings"))
+    template = "admin/settings/_policy.html" if is_htmx() else "admin/settings/policy.html"
+    return render(template, block="policy_form", status=form_status(), policy_form=form)

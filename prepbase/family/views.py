@@ -7,7 +7,7 @@ row answers 404, exactly like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,7 +15,7 @@ from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import packages, reports, scheduling, slots
+from prepbase import cancellation, packages, reports, scheduling, slots
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family.blueprint import bp
@@ -28,13 +28,14 @@ from prepbase.family_scope import (
 )
 from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours, hours_phrase, package_ledger
+from prepbase.hours import format_hours, hours_phrase, out_of_hours_sentence, package_ledger
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
 from prepbase.inputs import parse_id
 from prepbase.localtime import business_today, format_when
 from prepbase.models import (
     OPEN_STATUSES,
     Package,
+    Service,
     SessionStatus,
     Student,
     TutoringSession,
@@ -47,6 +48,23 @@ from prepbase.tenant_url import get_or_404
 
 DASHBOARD = "family/dashboard.html"
 COMPLETED_SHOWN = 20  # the most recent ones; each package's history has the rest
+
+
+def _out_of_hours(package: Package, active: list[Package], today: date) -> tuple[str, bool]:
+    """The banner of an empty package, and whether the student has hours of its service
+    left elsewhere (then it informs rather than alarms)."""
+    others = [
+        (o.name, o.remaining_minutes)
+        for o in active
+        if o.id != package.id
+        and o.student_id == package.student_id
+        and o.service == package.service
+        and o.usable_on(today)
+    ]
+    sentence = out_of_hours_sentence(
+        package.student.first_name, package.name, Service(package.service).label, others
+    )
+    return sentence, any(minutes > 0 for _, minutes in others)
 
 
 def _dashboard_context(**extra: Any) -> dict[str, Any]:
@@ -77,6 +95,16 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
             for p in active
         },
         "running_low": [p for p in active if p.running_low(g.tenant.low_balance_minutes)],
+        # An empty package's banner speaks of the student's hours of its service in all.
+        "out_of_hours": {
+            p.id: _out_of_hours(p, active, today) for p in active if p.remaining_minutes == 0
+        },
+        # Design §12: these may cost hours to cancel now, so Cancel opens the cost first.
+        "costly": {
+            ts.id
+            for ts in open_sessions
+            if cancellation.may_cost(cancellation.policy_for(g.tenant, ts), ts, now)
+        },
         "pending": pending,
         "upcoming": [ts for ts in open_sessions if ts.status == SessionStatus.UPCOMING],
         "waiting": waiting,
@@ -414,24 +442,70 @@ def session_decline(session_id: int) -> Response:
     )
 
 
-@bp.post("/sessions/<id:session_id>/cancel")
+def _cancel_page(ts: TutoringSession, *, status: int = 200, error: str | None = None) -> Response:
+    now = utcnow()
+    allowed = "cancel" in scheduling.family_actions([ts], [], current_user, now)[ts.id]
+    cost = cancellation.cost_of(db.session, g.tenant, ts, now) if allowed else None
+    return render(
+        "family/cancel_confirm.html",
+        status=status,
+        ts=ts,
+        cost=cost,
+        policy=cancellation.policy_for(g.tenant, ts),
+        error=error,
+        form=ActionForm(),
+    )
+
+
+@bp.route("/sessions/<id:session_id>/cancel", methods=["GET", "POST"])
 def session_cancel(session_id: int) -> Response:
-    refunded: dict[str, int] = {}
-
-    def act(ts: TutoringSession) -> None:
-        refunded["minutes"] = ts.charged_minutes
-        scheduling.cancel_session(db.session, g.tenant, current_user, ts)
-
-    def done(ts: TutoringSession) -> str:
-        message = f"Cancelled {ts.student.first_name}'s session of {_when(ts)}."
-        if refunded["minutes"] and ts.package is not None:
-            message += (
-                f" {hours_phrase(refunded['minutes'])} went back to {ts.package.name}"
-                f" ({format_hours(ts.package.remaining_minutes)} left)."
-            )
-        return message
-
-    return _session_action(session_id, act, done)
+    """Cancel Session. GET: what cancelling costs now under the business's policy
+    (design §12), and the button that confirms it. The cost the family saw comes back
+    as `kept` (minutes); a request without it was shown no cost, so it may cost nothing
+    (`scheduling.CostChanged`): such a cancellation is sent to the page with the cost."""
+    ts = _own_session(session_id)
+    if request.method == "GET":
+        return _cancel_page(ts)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    confirming = "kept" in request.form
+    kept_text = request.form.get("kept", "0")
+    if not (kept_text.isascii() and kept_text.isdigit() and len(kept_text) <= 6):
+        abort(400)  # the page sends whole minutes; anything else was not our page
+    expected = int(kept_text)
+    refunded = ts.charged_minutes
+    try:
+        cost = scheduling.cancel_session(
+            db.session, g.tenant, current_user, ts, expected_kept=expected
+        )
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except scheduling.CostChanged as exc:
+        db.session.rollback()
+        if confirming:
+            return _cancel_page(ts, status=409, error=exc.message)
+        flash("Cancelling this session now has a cost: here it is before you confirm.", "info")
+        return hx_redirect(url_for(".session_cancel", session_id=session_id))
+    except DomainError as exc:
+        db.session.rollback()
+        if confirming:
+            return _cancel_page(ts, status=422, error=exc.message)
+        return _sessions_region(422, error=exc.message)
+    kept = cost.kept if cost is not None else 0
+    message = f"Cancelled {ts.student.first_name}'s session of {_when(ts)}."
+    if kept:
+        message += f" {g.tenant.name}'s cancellation policy kept {hours_phrase(kept)}."
+    if refunded - kept and ts.package is not None:
+        message += (
+            f" {hours_phrase(refunded - kept)} went back to {ts.package.name}"
+            f" ({format_hours(ts.package.remaining_minutes)} left)."
+        )
+    db.session.commit()
+    if is_htmx() and not confirming:
+        return _sessions_region(200, notice=message)
+    flash(message, "success")
+    return hx_redirect(url_for(".dashboard"))
 
 
 @bp.post("/sessions/<id:session_id>/cancel-following")

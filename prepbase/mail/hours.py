@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prepbase.hours import Change
+from prepbase.hours import Change, out_of_hours_sentence
+from prepbase.localtime import business_today
 from prepbase.mail.links import mail_link
 from prepbase.mail.outbox import queue_message
 from prepbase.mail.recipients import family_recipients
-from prepbase.models import Package, Tenant
+from prepbase.models import Package, Service, Tenant
 
 FAMILY_DASHBOARD = "tenant.family.dashboard"
 BUY_HOURS = "tenant.family.buy_hours"
@@ -35,8 +37,26 @@ def after_debit(
         return
     session.refresh(package)
     student = package.student
+    empty = None
     if line == "empty":
-        subject = f"{student.first_name} has no {package.name} hours left"
+        # The student's other hours of the service, usable today (§2, `usable_on`).
+        others = session.execute(
+            select(Package.name, Package.remaining_minutes)
+            .where(
+                Package.student_id == student.id,
+                Package.service == package.service,
+                Package.id != package.id,
+                Package.usable_on(business_today(tenant)),
+            )
+            .order_by(Package.start_date, Package.id)
+        ).all()
+        empty = out_of_hours_sentence(
+            student.first_name,
+            package.name,
+            Service(package.service).label,
+            [(name, minutes) for name, minutes in others],
+        )
+        subject = empty.split(";")[0].rstrip(".")
     else:
         subject = f"{student.first_name} is running low on hours"
     link = mail_link(tenant, BUY_HOURS if sells_online else FAMILY_DASHBOARD)
@@ -48,7 +68,7 @@ def after_debit(
             subject,
             "hours_running_low",
             package=package,
-            empty=line == "empty",
+            empty=empty,
             minutes_left=change.after,
             sells_online=sells_online,
             link=link,

@@ -99,7 +99,9 @@ def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: Tutorin
             actor=actor,
             about=about,
             reason=ts.cancel_reason,
-            refunded=ts.duration_minutes if ts.package_id is not None else 0,
+            # A late cancellation under the policy leaves the session holding what it kept.
+            refunded=ts.duration_minutes - ts.charged_minutes if ts.package_id is not None else 0,
+            kept=ts.charged_minutes if ts.package_id is not None else 0,
             link=_family_link(tenant, ts),
             link_label="Your dashboard",
         )
@@ -115,6 +117,7 @@ def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: Tutorin
             about=about,
             reason=ts.cancel_reason,
             refunded=0,
+            kept=0,
             link=_staff_link(tenant, ts),
             link_label="The session",
         )
@@ -172,6 +175,41 @@ def session_reassigned(
                 link_label="The session",
                 **common,
             )
+
+
+def proposal_expiring(
+    session: Session, tenant: Tenant, ts: TutoringSession, expires_at: datetime
+) -> None:
+    """Halfway to its expiry (design §12), remind the family of a proposal they have not
+    answered, once (`scheduling.expire_proposals` claims it)."""
+    _to_family(
+        session,
+        tenant,
+        ts,
+        f"Waiting for your answer: {ts.student.first_name}'s proposed session",
+        "proposal_expiring",
+        about=_about(tenant, ts),
+        expires=format_when(tenant.timezone, expires_at),
+        accept=_family_link(tenant, ts, accept=ts.id),
+        decline=_family_link(tenant, ts, decline=ts.id),
+    )
+
+
+def proposal_expired(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
+    """Tell the staff member that their proposal expired unanswered (design §12)."""
+    staff = ts.staff
+    if not staff.active:
+        return
+    queue_message(
+        session,
+        tenant,
+        staff,
+        f"Expired: your proposal for {ts.student.first_name}",
+        "proposal_expired",
+        about=_about(tenant, ts),
+        link=_staff_link(tenant, ts),
+        link_label="The session",
+    )
 
 
 def _queue_reminder(session: Session, tenant: Tenant, ts: TutoringSession) -> None:

@@ -57,16 +57,17 @@ class EntryKind(StrEnum):
     # the package's hours as that system had them, then what was already used there.
     OPENING_BALANCE = "opening_balance"
     USED_BEFORE_IMPORT = "used_before_import"
+    # The hours a late family cancellation keeps (design §12): after the session's full
+    # refund, this negative entry takes back the policy's share, linked to the session.
+    LATE_CANCELLATION = "late_cancellation"
+    # An admin gives a late-cancellation charge back, with a note (design §12). A kind of
+    # its own rather than a REFUND with a note: a cancelled session already has a REFUND
+    # (the cancellation's), and "was this charge waived?" must be a plain query.
+    WAIVER = "waiver"
 
     @property
     def label(self) -> str:
-        return ENTRY_KIND_LABELS.get(self, self.value.title())
-
-
-ENTRY_KIND_LABELS = {
-    EntryKind.OPENING_BALANCE: "Opening balance",
-    EntryKind.USED_BEFORE_IMPORT: "Used before import",
-}
+        return self.value.replace("_", " ").capitalize()
 
 
 class SessionStatus(StrEnum):
@@ -242,6 +243,41 @@ class LedgerEntry(TenantScoped, Base):
     session: Mapped[TutoringSession | None] = relationship()
     actor: Mapped[User | None] = relationship()
 
+    @property
+    def kind_label(self) -> str:
+        """The kind as people read it ("Late cancellation")."""
+        return EntryKind(self.kind).label
+
+
+class PackageEdit(TenantScoped, Base):
+    """One correction of a package's details by an admin (name, start date, expiry date):
+    who, when, which field, before and after. Hours are never edited here (the ledger)."""
+
+    __tablename__ = "package_edit"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    field: Mapped[str] = mapped_column(String(40))
+    before: Mapped[str] = mapped_column(Text, default="")
+    after: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    actor: Mapped[User | None] = relationship()
+
+    FIELD_LABELS = {"name": "Name", "start_date": "Start Date", "expires_on": "Expiry date"}
+
+    @property
+    def field_label(self) -> str:
+        """The field as the package page names it."""
+        return self.FIELD_LABELS.get(self.field, self.field)
+
+    def value(self, text: str) -> str | date | None:
+        """A stored before/after as what it is: a day for the date fields (None: no date)."""
+        if self.field == "name":
+            return text
+        return date.fromisoformat(text) if text else None
+
 
 @event.listens_for(LedgerEntry, "before_update")
 @event.listens_for(LedgerEntry, "before_delete")
@@ -283,7 +319,15 @@ class TutoringSession(TenantScoped, Base):
     cancelled_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     cancelled_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
+    # A late cancellation under the business's policy (design §12, `prepbase.cancellation`):
+    # the family's inside the window, or staff's who chose "apply the policy". Counted for
+    # the free monthly allowance and in the reports, whatever the cancellation kept.
+    cancelled_late: Mapped[bool] = mapped_column(Boolean, default=False, server_default="0")
     declined_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Why a proposal was declined when the family did not do it ("expired", design §12).
+    declined_reason: Mapped[str | None] = mapped_column(String(20))
+    # Set when `flask prepbase expire` claims the halfway reminder of a proposal (once).
+    proposal_reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # Set when `flask prepbase remind` claims the reminder (once per start time).
     reminder_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

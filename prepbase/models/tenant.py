@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Integer, String, false
+from sqlalchemy import Boolean, Integer, String, Text, false, true
 from sqlalchemy.orm import Mapped, mapped_column
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
@@ -42,6 +42,21 @@ class Tenant(Base):
     )
     # The admin's switch; Buy Hours shows only while it is on *and* Stripe takes charges.
     online_payments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Cancellation Policy (design §12, `prepbase.cancellation`). The defaults are today's
+    # behaviour: a late cancellation costs nothing, a no-show uses the hours.
+    # A family cancellation less than this many hours before the start is "late".
+    late_cancel_window_hours: Mapped[int] = mapped_column(Integer, default=24, server_default="24")
+    # The share of the session's hours a late family cancellation keeps: 0 = none,
+    # 100 = all, anything between a percentage (rounded to whole minutes, half up).
+    late_cancel_keep_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # Free late cancellations per student per calendar month (the business's); None = none.
+    late_cancel_free_per_month: Mapped[int | None] = mapped_column(Integer)
+    # The business's own words about its policy, shown beside the computed cost.
+    cancellation_policy_text: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # An absent student's session uses its hours (True, as before the policy existed).
+    no_show_uses_hours: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    # A proposal the family has not answered expires after this many hours; 0 = never.
+    proposal_expiry_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
 
     @property
     def phone_uri(self) -> str | None:

@@ -37,10 +37,24 @@ class RescheduleForm(SessionTimeForm):
     which = which_field("Move")
 
 
+REFUND_ALL, APPLY_POLICY = "refund", "policy"
+
+
 class CancelForm(ReasonForm):
-    """Cancel Session, with an optional reason; in a series, this or this and following."""
+    """Cancel Session, with an optional reason; in a series, this or this and following.
+    Inside the business's cancellation window, staff choose what happens to the hours
+    (design §12): all of them back (the default when the business cancels), or the
+    policy's charge, as if the family had cancelled."""
 
     which = which_field("Cancel")
+    hours = SelectField(
+        "Hours",
+        choices=[
+            SelectChoice(REFUND_ALL, "Refund all the hours"),
+            SelectChoice(APPLY_POLICY, "Apply the cancellation policy"),
+        ],
+        default=REFUND_ALL,
+    )
 
 
 class DurationForm(SessionTimeForm):

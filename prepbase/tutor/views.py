@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectField
 
-from prepbase import availability, packages, reports, scheduling, slots
+from prepbase import availability, cancellation, packages, reports, scheduling, slots
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
@@ -49,6 +49,7 @@ from prepbase.session_lists import staff_board
 from prepbase.tenant_url import get_or_404
 from prepbase.tutor.blueprint import bp
 from prepbase.tutor.forms import (
+    APPLY_POLICY,
     FOLLOWING,
     CancelForm,
     DurationForm,
@@ -333,6 +334,7 @@ def _session_page(
         if ts.status == SessionStatus.PENDING
         else None
     )
+    policy = cancellation.policy_for(g.tenant, ts)
     return render(
         "tutor/session.html",
         block=block,
@@ -346,6 +348,9 @@ def _session_page(
             db.session, [ts.student_id], business_today(g.tenant, now)
         ),
         preview=preview,
+        # Design §12: inside the window staff choose refund all or the policy's charge.
+        cancel_policy=policy,
+        policy_applies=cancellation.may_cost(policy, ts, now),
         back=request.args.get("next"),
         action_form=ActionForm(),
         **{**_default_forms(ts), **forms},
@@ -427,7 +432,20 @@ def session_cancel(session_id: int) -> Response:
                 message += f" {hours_phrase(change.refunded)} went back to the packages."
             return message
         charged, package = ts.charged_minutes, ts.package
-        scheduling.cancel_session(db.session, g.tenant, current_user, ts, form.reason.data or "")
+        cost = scheduling.cancel_session(
+            db.session,
+            g.tenant,
+            current_user,
+            ts,
+            form.reason.data or "",
+            apply_policy=form.hours.data == APPLY_POLICY,
+        )
+        kept = cost.kept if cost is not None else 0
+        if kept and package is not None:
+            return (
+                f"Session cancelled. The cancellation policy kept {hours_phrase(kept)}; "
+                f"{hours_phrase(charged - kept)} went back to {package.name}."
+            )
         if charged and package is not None:
             return f"Session cancelled. {hours_phrase(charged)} went back to {package.name}."
         return "Session cancelled. No hours had been used."
