@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from prepbase import business, packages, scheduling, stripe_gateway
 from prepbase.errors import DomainError
-from prepbase.hours import format_hours
+from prepbase.hours import hours_phrase
 from prepbase.localtime import local_date
 from prepbase.models import (
     Offering,
@@ -191,14 +191,14 @@ def checkout_params(
         "offering_id": str(purchase.offering_id),
     }
     recurring = purchase.package_type == PackageType.RECURRING
-    hours = format_hours(purchase.minutes)
+    hours = hours_phrase(purchase.minutes)
     price_data: dict[str, Any] = {
         "currency": purchase.currency,
         "unit_amount": purchase.amount_minor,
         "product_data": {
             "name": purchase.name,
             "description": " ".join(
-                [f"{hours} hours of {Service(purchase.service).label}"]
+                [f"{hours} of {Service(purchase.service).label}"]
                 + ([f"every {STRIPE_INTERVAL[Period(purchase.period)]}"] if recurring else [])
                 + [f"for {student.full_name}"]
             ),

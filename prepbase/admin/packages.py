@@ -1,4 +1,4 @@
-"""Packages (design §2, §4): a student's Packages tab, ＋ Add Package, and one package's
+"""Packages (design §2, §4): a student's Packages tab, + Add Package, and one package's
 ledger (page and CSV) with manual adjustments and its Status toggle."""
 
 from __future__ import annotations
@@ -71,7 +71,7 @@ def package_new(student_id: int) -> Response:
     form.offering.choices = [SelectChoice(CUSTOM, "Custom package")] + [
         SelectChoice(
             str(o.id),
-            f"{o.name} · {service_name(o)} · {package_kind(o)} · {hours.format_hours(o.minutes)} h",
+            f"{o.name} · {service_name(o)} · {package_kind(o)} · {hours.hours_phrase(o.minutes)}",
         )
         for o in offerings
     ]

@@ -243,7 +243,7 @@ def test_parent_books_session_from_growth_package(new_page, tenants, in_live_app
     expect(admin.get_by_role("heading", level=1)).to_have_text("Add Package")
     with htmx_settled(admin):
         admin.get_by_label("Offering").select_option(
-            label="Growth Package · Tutoring · One-Time · 24 h"
+            label="Growth Package · Tutoring · One-Time · 24 hours"
         )
     expect(admin.get_by_label("Package Name")).to_have_value("Growth Package")
     expect(admin.get_by_label("Package Name")).to_be_disabled()  # the offering's terms
