@@ -134,9 +134,9 @@ def register_template_helpers(app: Flask) -> None:
         if moment is None:
             return Markup("")
         zone = g.tenant.timezone if "tenant" in g else "UTC"
-        return Markup(
-            '<span class="when-long">{}</span><span class="when-short">{}</span>'
-        ).format(format_when(zone, moment), format_when_short(zone, moment))
+        return Markup('<span class="when-long">{}</span><span class="when-short">{}</span>').format(
+            format_when(zone, moment), format_when_short(zone, moment)
+        )
 
     def has_field_errors(form: Any) -> bool:
         return any(field.errors for field in form)

@@ -88,7 +88,9 @@ def format_when(where: Zoned | str, moment: datetime | None) -> str:
     return f"{day}, {hour}:{local.strftime('%M %p %Z')}"
 
 
-def format_when_short(where: Zoned | str, moment: datetime | None, now: datetime | None = None) -> str:
+def format_when_short(
+    where: Zoned | str, moment: datetime | None, now: datetime | None = None
+) -> str:
     """ "Tue 1 Dec, 4:00 PM": `format_when` for a phone's narrow column. The zone is left
     out (every page names it in its footer) and the year too while it is this year."""
     if moment is None:

@@ -368,7 +368,8 @@ def test_session_is_never_split(world, db_session):
     give(db_session, world, "0.5", name="A")
     give(db_session, world, "0.5", name="B")
     with pytest.raises(
-        scheduling.NotEnoughHours, match=r"has 1 hour of Tutoring left and this session needs 1\.5 hours"
+        scheduling.NotEnoughHours,
+        match=r"has 1 hour of Tutoring left and this session needs 1\.5 hours",
     ):
         book(db_session, world, 90)
 
