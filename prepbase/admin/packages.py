@@ -52,7 +52,9 @@ def student_packages(student_id: int) -> Response:
         tab="packages",
         packages=rows,
         charts=[
-            balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
+            balance_chart(
+                p.id, p.name, trends[p.id].history, g.tenant.timezone, p.start_date, utcnow()
+            )
             for p in active
             if trends[p.id].history
         ],
@@ -145,7 +147,9 @@ def _package_page(
         package=package,
         entries=entries,
         adjust_form=form,
-        chart=balance_chart(package.id, package.name, history, g.tenant.timezone)
+        chart=balance_chart(
+            package.id, package.name, history, g.tenant.timezone, package.start_date, utcnow()
+        )
         if history
         else None,
     )
