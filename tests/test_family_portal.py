@@ -259,7 +259,7 @@ def test_book_session_form_names_the_time_zone_and_staff_services(parent):
     assert "America/New York" in body
     assert "Tara Tutor (Tutoring)" in body and "Carl Counselor (Counseling)" in body
     assert 'hx-get="/acme/family/staff-options"' in body
-    assert 'hx-disabled-elt="find button"' in body
+    assert 'hx-disabled-elt="#book-form button[type=submit]"' in body  # from every control
 
 
 def test_book_session_link_of_a_student_preselects_them(parent, business):
