@@ -363,7 +363,7 @@ def test_refused_proposal_over_htmx_swaps_only_the_form(tutor, world, business):
     assert response.status_code == 422
     body = text(response).strip()
     assert body.startswith('<form id="propose-form"') and "<html" not in body
-    assert 'hx-disabled-elt="find button"' in body
+    assert 'hx-disabled-elt="#propose-form button"' in body
     assert "Enter more than zero hours." in body
 
 
