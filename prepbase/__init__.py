@@ -129,14 +129,17 @@ def register_template_helpers(app: Flask) -> None:
         return format_when(g.tenant.timezone if "tenant" in g else "UTC", moment)
 
     def when_fits(moment: Any) -> Markup:
-        """The long form on a wide screen, "Tue 1 Dec, 4:00 PM" on a phone (app.css
-        shows one of the two; the other is display:none, so it is read once)."""
+        """The long form on a wide screen, its day and its time each kept on one line
+        (a narrow column wraps between them, not inside), and "Tue 1 Dec, 4:00 PM" on a
+        phone (app.css shows one of the two; the other is display:none, read once)."""
         if moment is None:
             return Markup("")
         zone = g.tenant.timezone if "tenant" in g else "UTC"
-        return Markup('<span class="when-long">{}</span><span class="when-short">{}</span>').format(
-            format_when(zone, moment), format_when_short(zone, moment)
-        )
+        day, _, hour = format_when(zone, moment).partition(", ")
+        return Markup(
+            '<span class="when-long"><span class="nowrap">{},</span> '
+            '<span class="nowrap">{}</span></span><span class="when-short">{}</span>'
+        ).format(day, hour, format_when_short(zone, moment))
 
     def has_field_errors(form: Any) -> bool:
         return any(field.errors for field in form)
