@@ -17,7 +17,7 @@ from prepbase.cli import prepbase_cli
 from prepbase.extensions import csrf, db, limiter, login_manager, migrate
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect
-from prepbase.localtime import format_when
+from prepbase.localtime import format_when, format_when_short
 from prepbase.mail.outbox import deliver_pending
 from prepbase.money import format_money
 from prepbase.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
@@ -129,13 +129,28 @@ def register_template_helpers(app: Flask) -> None:
     def when(moment: Any) -> str:
         return format_when(g.tenant.timezone if "tenant" in g else "UTC", moment)
 
+    def when_fits(moment: Any) -> Markup:
+        """The long form on a wide screen, its day and its time each kept on one line
+        (a narrow column wraps between them, not inside), and "Tue 1 Dec, 4:00 PM" on a
+        phone (app.css shows one of the two; the other is display:none, read once)."""
+        if moment is None:
+            return Markup("")
+        zone = g.tenant.timezone if "tenant" in g else "UTC"
+        day, _, hour = format_when(zone, moment).partition(", ")
+        return Markup(
+            '<span class="when-long"><span class="nowrap">{},</span> '
+            '<span class="nowrap">{}</span></span><span class="when-short">{}</span>'
+        ).format(day, hour, format_when_short(zone, moment))
+
     def has_field_errors(form: Any) -> bool:
         return any(field.errors for field in form)
 
     app.jinja_env.globals.update(
         signed_in_here=signed_in_here, nav_current=nav_current, has_field_errors=has_field_errors
     )
-    app.jinja_env.filters.update(hours=format_hours, hours_phrase=hours_phrase, when=when)
+    app.jinja_env.filters.update(
+        hours=format_hours, hours_phrase=hours_phrase, when=when, when_fits=when_fits
+    )
     app.jinja_env.globals.update(money=format_money)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).

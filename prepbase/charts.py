@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
@@ -201,3 +203,121 @@ def line_chart(
                 f"{escape(unit.lower())}</title></circle>"
             )
     return _svg(chart_id, title, _describe(labels, series, unit), body, "line")
+
+
+# --- a balance over real time ---------------------------------------------------------
+
+TIME_TOP = 52  # room for a visible heading above the legend line
+DAY_STEPS = (1, 2, 7, 14, 28, 56, 91, 182, 364)  # days between date labels
+
+
+@dataclass(frozen=True)
+class TimeSeries:
+    """One line over time: its legend name and (moment, value) points, oldest first."""
+
+    name: str
+    points: Sequence[tuple[datetime, float]]
+
+
+def day_ticks(first: date, last: date, most: int = MAX_X_LABELS) -> list[date]:
+    """At most `most` evenly spaced days from `first` to `last` for the time axis's
+    labels: whole days, so several entries of one day share one label."""
+    span = max((last - first).days, 0)
+    step = next((d for d in DAY_STEPS if span // d + 1 <= most), DAY_STEPS[-1])
+    return [first + timedelta(days=n) for n in range(0, span + 1, step)]
+
+
+def time_chart(
+    chart_id: str,
+    title: str,
+    heading: str,
+    series: Sequence[TimeSeries],
+    zone: ZoneInfo,
+    until: datetime | None = None,
+    unit: str = "Hours",
+) -> Markup:
+    """Lines on a real time axis: each point sits where its moment falls between the
+    first day and `until` (or the last point), so three changes on one day are one day
+    apart from nothing, not three ticks. A value holds until the next point (a balance
+    is a staircase). `heading` is drawn above the chart (which package it is)."""
+    moments = [moment for s in series for moment, _ in s.points]
+    top_value = max((v for s in series for _, v in s.points), default=0)
+    ticks = nice_ticks(top_value)
+    top = ticks[-1]
+    x0, x1, y0, y1 = LEFT, WIDTH - RIGHT - 8, HEIGHT - BOTTOM, TIME_TOP
+    body: list[str] = [
+        f'<text class="chart-heading" x="4" y="4" dominant-baseline="hanging" '
+        f'font-weight="600" font-size="{FONT + 2}">{escape(heading)}</text>'
+    ]
+    if not moments:
+        body.append(
+            f'<text x="{(x0 + x1) / 2}" y="{(y0 + y1) / 2}" text-anchor="middle">No data</text>'
+        )
+        return _svg(chart_id, title, "No data.", body, "time")
+    first_day = min(moments).astimezone(zone).date()
+    end = max([*moments, *([until] if until else [])])
+    last_day = end.astimezone(zone).date()
+    start = datetime.combine(first_day, time(), tzinfo=zone)
+    stop = max(datetime.combine(last_day + timedelta(days=1), time(), tzinfo=zone), end)
+    span = (stop - start).total_seconds()
+
+    def x(moment: datetime) -> float:
+        return x0 + (x1 - x0) * ((moment - start).total_seconds() / span)
+
+    def y(value: float) -> float:
+        return y0 - (y0 - y1) * (max(value, 0) / top)
+
+    for tick in ticks:
+        body.append(
+            f'<line x1="{x0}" x2="{x1}" y1="{_f(y(tick))}" y2="{_f(y(tick))}" stroke="#d1d5db"/>'
+            f'<text x="{x0 - 6}" y="{_f(y(tick))}" text-anchor="end" dominant-baseline="middle">'
+            f"{escape(number(tick))}</text>"
+        )
+    body.append(f'<line class="axis" x1="{x0}" x2="{x0}" y1="{y1}" y2="{y0}" stroke="#374151"/>')
+    body.append(f'<line class="axis" x1="{x0}" x2="{x1}" y1="{y0}" y2="{y0}" stroke="#374151"/>')
+    body.append(f'<text x="4" y="{y1 - 10}">{escape(unit)}</text>')
+    for day in day_ticks(first_day, last_day):
+        at = _f(x(datetime.combine(day, time(), tzinfo=zone)))
+        body.append(
+            f'<line class="day-tick" x1="{at}" x2="{at}" y1="{y0}" y2="{y0 + 4}" stroke="#374151"/>'
+            f'<text class="day-label" x="{at}" y="{y0 + 18}" text-anchor="middle">'
+            f"{day.day} {day.strftime('%b')}</text>"
+        )
+    legend_x = LEFT + 60
+    for index, s in enumerate(series):
+        colour = COLOURS[index % len(COLOURS)]
+        if len(series) > 1:
+            body.append(
+                f'<rect x="{legend_x}" y="{y1 - 20}" width="12" height="12" fill="{colour}"/>'
+                f'<text x="{legend_x + 16}" y="{y1 - 14}" dominant-baseline="middle">'
+                f"{escape(s.name)}</text>"
+            )
+            legend_x += 16 + int(len(s.name) * FONT * 0.6) + 14
+        if not s.points:
+            continue
+        steps: list[str] = []
+        for (moment, value), following in zip(
+            s.points, [*[m for m, _ in s.points[1:]], end], strict=True
+        ):
+            steps.append(f"{_f(x(moment))},{_f(y(value))} {_f(x(following))},{_f(y(value))}")
+        body.append(
+            f'<polyline class="line" points="{" ".join(steps)}" fill="none" stroke="{colour}" '
+            'stroke-width="2.5" stroke-linejoin="round"/>'
+        )
+        for moment, value in s.points:
+            local = moment.astimezone(zone)
+            body.append(
+                f'<circle class="point" cx="{_f(x(moment))}" cy="{_f(y(value))}" r="3" '
+                f'fill="{colour}"><title>{escape(s.name)}, {local.day} {local.strftime("%b %Y")}: '
+                f"{escape(number(value))} {escape(unit.lower())}</title></circle>"
+            )
+    desc = " ".join(
+        f"{s.name} ({unit}) — "
+        + ", ".join(
+            f"{m.astimezone(zone).day} {m.astimezone(zone).strftime('%b %Y')}: {number(v)}"
+            for m, v in s.points
+        )
+        + "."
+        for s in series
+    )
+    return _svg(chart_id, title, desc, body, "time")

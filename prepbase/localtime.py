@@ -86,3 +86,18 @@ def format_when(where: Zoned | str, moment: datetime | None) -> str:
     hour = local.strftime("%I").lstrip("0")
     day = f"{local.strftime('%a')} {local.day} {local.strftime('%b %Y')}"
     return f"{day}, {hour}:{local.strftime('%M %p %Z')}"
+
+
+def format_when_short(
+    where: Zoned | str, moment: datetime | None, now: datetime | None = None
+) -> str:
+    """ "Tue 1 Dec, 4:00 PM": `format_when` for a phone's narrow column. The zone is left
+    out (every page names it in its footer) and the year too while it is this year."""
+    if moment is None:
+        return ""
+    local = to_local(where, moment)
+    hour = local.strftime("%I").lstrip("0")
+    day = f"{local.strftime('%a')} {local.day} {local.strftime('%b')}"
+    if local.year != local_now(where, now).year:
+        day = f"{day} {local.year}"
+    return f"{day}, {hour}:{local.strftime('%M %p')}"

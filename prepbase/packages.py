@@ -125,7 +125,7 @@ def assign_package(
     note: str = "",
     at: datetime | None = None,
 ) -> Package:
-    """＋ Add Package: give a student hours, with the initial grant in the ledger.
+    """+ Add Package: give a student hours, with the initial grant in the ledger.
 
     `at` dates the package and its grant in the past (`prepbase.hours`: the demo's
     history and imports only)."""

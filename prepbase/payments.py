@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from prepbase import business, packages, scheduling, stripe_gateway
 from prepbase.errors import DomainError
-from prepbase.hours import format_hours
+from prepbase.hours import hours_phrase
 from prepbase.localtime import local_date
 from prepbase.models import (
     Offering,
@@ -195,14 +195,14 @@ def checkout_params(
     if recurring:
         assert purchase.period is not None  # copied from its recurring offering
         interval = STRIPE_INTERVAL[Period(purchase.period)]
-    hours = format_hours(purchase.minutes)
+    hours = hours_phrase(purchase.minutes)
     price_data: dict[str, Any] = {
         "currency": purchase.currency,
         "unit_amount": purchase.amount_minor,
         "product_data": {
             "name": purchase.name,
             "description": " ".join(
-                [f"{hours} hours of {Service(purchase.service).label}"]
+                [f"{hours} of {Service(purchase.service).label}"]
                 + ([f"every {interval}"] if recurring else [])
                 + [f"for {student.full_name}"]
             ),

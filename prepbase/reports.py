@@ -86,7 +86,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from prepbase.charts import Series, line_chart
+from prepbase.charts import TimeSeries, time_chart
 from prepbase.models import (
     OPEN_STATUSES,
     STAFF_ROLES,
@@ -891,17 +891,22 @@ def package_trends(
 
 
 def balance_chart(
-    package_id: int, name: str, history: list[tuple[datetime, int]], timezone: str
+    package_id: int,
+    name: str,
+    history: list[tuple[datetime, int]],
+    timezone: str,
+    since: date | None = None,
+    until: datetime | None = None,
 ) -> Markup:
-    """A package's Remaining Hrs after each ledger entry, as a line chart."""
-    zone = ZoneInfo(timezone)
-    labels = []
-    for moment, _ in history:
-        local = moment.astimezone(zone)
-        labels.append(f"{local.day} {local.strftime('%b')}")
-    return line_chart(
+    """A package's Remaining Hrs after each ledger entry, on a real time axis up to
+    `until` (now), headed by the package's name and start date, so a student's two
+    packages of one name read apart."""
+    heading = name if since is None else f"{name} · started {since.day} {since.strftime('%b %Y')}"
+    return time_chart(
         f"chart-package-{package_id}",
         f"{name}: remaining hours after each change",
-        labels,
-        [Series("Remaining Hrs", [balance / 60 for _, balance in history])],
+        heading,
+        [TimeSeries("Remaining Hrs", [(moment, balance / 60) for moment, balance in history])],
+        ZoneInfo(timezone),
+        until=until,
     )

@@ -279,9 +279,9 @@ def _not_enough(
         else f"Ask {tenant.name} for a renewal package"
     )
     return NotEnoughHours(
-        f"Not enough hours: {student.first_name} has {hours.format_hours(left)} "
-        f"{Service(ts.service).label} hours left and this session needs "
-        f"{hours.format_hours(minutes)}. {renewal}; nothing was booked."
+        f"Not enough hours: {student.first_name} has {hours.hours_phrase(left)} of "
+        f"{Service(ts.service).label} left and this session needs "
+        f"{hours.hours_phrase(minutes)}. {renewal}; nothing was booked."
     )
 
 
@@ -864,7 +864,7 @@ def change_duration(
                 package = session.scalars(select(Package).where(Package.id == ts.package_id)).one()
                 raise NotEnoughHours(
                     f"{package.name} has {hours.hours_phrase(package.remaining_minutes)} "
-                    f"left; {hours.format_hours(diff)} more are needed to lengthen this session.",
+                    f"left; {hours.hours_phrase(diff)} more are needed to lengthen this session.",
                     field="duration",
                 )
             assert ts.package is not None  # its package_id is set
@@ -1734,9 +1734,9 @@ def _not_enough_to_log(
         else f"Ask an admin of {tenant.name} to add a package that started by then"
     )
     return NotEnoughHours(
-        f"Not enough hours: {student.first_name} had {hours.format_hours(left)} "
-        f"{Service(ts.service).label} hours usable on {_day(on)} and this session needs "
-        f"{hours.format_hours(ts.duration_minutes)}. {remedy}; nothing was logged."
+        f"Not enough hours: {student.first_name} had {hours.hours_phrase(left)} of "
+        f"{Service(ts.service).label} usable on {_day(on)} and this session needs "
+        f"{hours.hours_phrase(ts.duration_minutes)}. {remedy}; nothing was logged."
     )
 
 

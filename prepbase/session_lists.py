@@ -57,7 +57,8 @@ def hours_left_by_service(
 
 @dataclass
 class StaffBoard:
-    """One staff member's sessions, sorted into what they need to do."""
+    """One staff member's sessions, sorted into what they need to do; `upcoming` holds
+    the `new_bookings` as well."""
 
     new_bookings: list[TutoringSession] = field(default_factory=list)
     needs_completion: list[TutoringSession] = field(default_factory=list)
@@ -68,9 +69,8 @@ class StaffBoard:
     hours_left: dict[tuple[int, str], int] = field(default_factory=dict)
 
     def sessions(self) -> list[TutoringSession]:
-        """Every session on the board."""
+        """Every session on the board, once (a new booking is upcoming too)."""
         return [
-            *self.new_bookings,
             *self.needs_completion,
             *self.upcoming,
             *self.pending,
@@ -109,9 +109,11 @@ def staff_board(
             board.pending.append(ts)
         elif needs_completion(ts, now):
             board.needs_completion.append(ts)
-        elif is_new_booking(ts):
-            board.new_bookings.append(ts)
         else:
+            if is_new_booking(ts):
+                board.new_bookings.append(ts)
+            # A booking still to confirm is upcoming too (rule 1: its hours are held),
+            # so Upcoming Sessions never reads empty while bookings wait (marked there).
             board.upcoming.append(ts)
     board.completed = list(
         session.scalars(

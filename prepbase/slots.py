@@ -40,6 +40,18 @@ def bookable_staff(session: Session, service: str | None = None) -> list[User]:
     return list(session.scalars(query))
 
 
+def offered_services(session: Session) -> set[str]:
+    """The services some active staff member delivers: the only ones a family may book
+    (nobody could take a Counseling booking without a counselor)."""
+    query = (
+        select(StaffService.service)
+        .join(User, User.id == StaffService.user_id)
+        .where(User.role.in_(STAFF_ROLES), User.active.is_(True))
+        .distinct()
+    )
+    return {str(service) for service in session.scalars(query)}
+
+
 class OpenTime(NamedTuple):
     """One open start: its value for the form ("16:00") and its label ("4:00 PM EST")."""
 

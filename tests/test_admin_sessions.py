@@ -65,7 +65,7 @@ def test_all_sessions_are_listed_with_links_to_act(admin, sessions):
     assert "Tara Tutor" in body and "Carl Counselor" in body
     assert "5 sessions" in body
     assert 'href="/acme/tutor/sessions/new"' in body and "Propose Session" in body
-    for header in ("Package Name", "Remaining Hrs", "Status"):
+    for header in ("Package Name", "Remaining Hrs today", "Status"):
         assert f'<th scope="col">{header}</th>' in body
 
 
@@ -75,7 +75,7 @@ def test_sessions_list_links_to_what_may_be_done_now(admin, world, sessions):
     assert '<th scope="col">Actions</th>' in body
 
     def actions(ts) -> list[str]:
-        row = re.search(rf"<tr>\s*<td><a {link(ts)}>.*?</tr>", body, re.S).group(0)
+        row = re.search(rf'<tr>\s*<td data-label="Start"><a {link(ts)}>.*?</tr>', body, re.S)[0]
         cell = re.findall(r'<td class="actions">(.*?)</td>', row, re.S)[0]
         return re.findall(r'<a href="[^"]+#([\w-]+)">', cell)
 

@@ -272,7 +272,7 @@ def test_book_session_form_names_the_time_zone_and_staff_services(parent):
     assert "America/New York" in body
     assert "Tara Tutor (Tutoring)" in body and "Carl Counselor (Counseling)" in body
     assert 'hx-get="/acme/family/staff-options"' in body
-    assert 'hx-disabled-elt="find button"' in body
+    assert 'hx-disabled-elt="#book-form button[type=submit]"' in body  # from every control
 
 
 def test_book_session_link_of_a_student_preselects_them(parent, business):
@@ -326,7 +326,7 @@ def test_book_with_not_enough_hours_is_refused_and_writes_nothing(parent, world,
     assert response.status_code == 422
     body = text(response)
     assert body.lstrip().startswith('<form id="book-form"')
-    assert "Not enough hours: Ada has 1 Tutoring hours left" in body
+    assert "Not enough hours: Ada has 1 hour of Tutoring left" in body
     assert "needs 3.5" in body
     assert world.count(TutoringSession) == 0
     assert world.count(LedgerEntry) == entries
@@ -403,7 +403,7 @@ def test_pending_row_says_when_no_package_can_pay(parent, world):
     world.propose(120)
     pending = text(parent.get("/acme/family/")).split("Pending Sessions", 1)[1]
     pending = pending.split("Upcoming Sessions", 1)[0]
-    assert "Ada has 1 Tutoring hours left" in pending
+    assert "Ada has 1 hour of Tutoring left and this session needs 2 hours" in pending
     assert "cannot be accepted" in pending
     assert ">Accept<" not in pending and ">Decline<" in pending
 
@@ -456,7 +456,7 @@ def test_accept_without_enough_hours_is_refused_and_stays_pending(parent, world)
     ts = world.propose(120)
     response = parent.post(f"/acme/family/sessions/{ts.id}/accept", headers=HX)
     assert response.status_code == 422
-    assert "Not enough hours: Ada has 1 Tutoring hours left" in text(response)
+    assert "Not enough hours: Ada has 1 hour of Tutoring left" in text(response)
     world.reload(ts, package)
     assert ts.status == "pending" and ts.package_id is None
     assert package.remaining_minutes == 60

@@ -227,7 +227,7 @@ def test_accept_without_hours_is_refused_and_stays_pending(world, db_session):
     give(db_session, world, "0.5")
     ts = propose(db_session, world, 60)
     db_session.commit()
-    with pytest.raises(scheduling.NotEnoughHours, match=r"has 0\.5 Tutoring hours left"):
+    with pytest.raises(scheduling.NotEnoughHours, match=r"has 0\.5 hours of Tutoring left"):
         scheduling.accept_session(db_session, world.tenant, world.parent, ts, now=NOW)
     db_session.rollback()
     db_session.refresh(ts)
@@ -368,7 +368,8 @@ def test_session_is_never_split(world, db_session):
     give(db_session, world, "0.5", name="A")
     give(db_session, world, "0.5", name="B")
     with pytest.raises(
-        scheduling.NotEnoughHours, match=r"has 1 Tutoring hours left and this session needs 1\.5"
+        scheduling.NotEnoughHours,
+        match=r"has 1 hour of Tutoring left and this session needs 1\.5 hours",
     ):
         book(db_session, world, 90)
 
@@ -571,7 +572,7 @@ def test_ledger_entries_cannot_be_changed(world, db_session):
 def test_inactive_package_cannot_be_booked_against(world, db_session):
     package = give(db_session, world, "5")
     packages.set_package_active(db_session, world.admin, package, False)
-    with pytest.raises(scheduling.NotEnoughHours, match="has 0 Tutoring hours"):
+    with pytest.raises(scheduling.NotEnoughHours, match="has 0 hours of Tutoring"):
         book(db_session, world, 60)
 
 

@@ -123,8 +123,8 @@ def test_logging_without_hours_is_refused_like_a_booking(world, db_session):
         log(db_session, world, 60)
     savepoint.rollback()  # the request's rollback: nothing of it is kept
     assert refused.value.message == (
-        "Not enough hours: Ada had 0.5 Tutoring hours usable on Fri 27 Nov 2026 and this "
-        "session needs 1. Ask an admin of Acme Tutoring to add a package that started by "
+        "Not enough hours: Ada had 0.5 hours of Tutoring usable on Fri 27 Nov 2026 and this "
+        "session needs 1 hour. Ask an admin of Acme Tutoring to add a package that started by "
         "then; nothing was logged."
     )
     assert sessions_count(db_session) == 0
@@ -282,7 +282,7 @@ def test_staff_log_a_past_session_and_the_family_sees_the_note(
         ({"date": "0001-01-01"}, "Choose a date between 1 Jan 1900 and 31 Dec 2100."),
         ({"date": "9999-12-31"}, "Choose a date between 1 Jan 1900 and 31 Dec 2100."),
         ({"date": "1950-01-01"}, "last 365 days only"),
-        ({"duration": "3"}, "Not enough hours: Ada had 2 Tutoring hours usable on Fri 27 Nov"),
+        ({"duration": "3"}, "Not enough hours: Ada had 2 hours of Tutoring usable on Fri 27 Nov"),
         ({"attendance": ""}, "This field is required."),
         ({"topics": ""}, "This field is required."),
         ({"staff": "__admin__"}, "Not a valid choice"),  # tutors log their own

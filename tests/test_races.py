@@ -116,7 +116,7 @@ def test_twenty_families_race_for_the_last_hours(app, engine, committed):
     refused = [r for r in results if r.startswith("refused")]
     assert len(booked) == 5, results
     assert len(refused) == THREADS - 5, results
-    assert all("Not enough hours" in r and "has 0 Tutoring hours left" in r for r in refused)
+    assert all("Not enough hours" in r and "has 0 hours of Tutoring left" in r for r in refused)
     package = check_books(engine, committed, package_id)
     assert package.remaining_minutes == 0
 

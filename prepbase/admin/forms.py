@@ -239,7 +239,7 @@ def _hours_field(label: str, description: str) -> StringField:
 class PackageTermsForm(Form):
     """What a package is: shared by offerings and by custom packages.
 
-    The checks run only when `uses_terms()`; ＋ Add Package skips them when an offering
+    The checks run only when `uses_terms()`; + Add Package skips them when an offering
     supplies the terms. `minutes` holds the parsed hours after validation.
     """
 
@@ -279,7 +279,7 @@ class PackageTermsForm(Form):
             raise ValidationError(exc.message) from None
 
     def fill_from(self, offering: Offering) -> None:
-        """Show an offering's terms in the fields (＋ Add Package, editing an offering)."""
+        """Show an offering's terms in the fields (+ Add Package, editing an offering)."""
         self.name.data = offering.name
         self.service.data = str(offering.service)
         self.package_type.data = str(offering.package_type)
@@ -349,7 +349,7 @@ class OfferingForm(PackageTermsForm):
 
 
 class PackageForm(PackageTermsForm):
-    """＋ Add Package: an offering of the catalogue, or a custom package."""
+    """+ Add Package: an offering of the catalogue, or a custom package."""
 
     offering = SelectField("Offering", default=CUSTOM)
     start_date = DayField("Start Date", validators=[InputRequired(message="Choose a start date.")])

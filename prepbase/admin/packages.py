@@ -1,4 +1,4 @@
-"""Packages (design §2, §4): a student's Packages tab, ＋ Add Package, and one package's
+"""Packages (design §2, §4): a student's Packages tab, + Add Package, and one package's
 ledger (page and CSV) with manual adjustments and its Status toggle."""
 
 from __future__ import annotations
@@ -52,7 +52,9 @@ def student_packages(student_id: int) -> Response:
         tab="packages",
         packages=rows,
         charts=[
-            balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
+            balance_chart(
+                p.id, p.name, trends[p.id].history, g.tenant.timezone, p.start_date, utcnow()
+            )
             for p in active
             if trends[p.id].history
         ],
@@ -71,7 +73,7 @@ def package_new(student_id: int) -> Response:
     form.offering.choices = [SelectChoice(CUSTOM, "Custom package")] + [
         SelectChoice(
             str(o.id),
-            f"{o.name} · {service_name(o)} · {package_kind(o)} · {hours.format_hours(o.minutes)} h",
+            f"{o.name} · {service_name(o)} · {package_kind(o)} · {hours.hours_phrase(o.minutes)}",
         )
         for o in offerings
     ]
@@ -166,7 +168,9 @@ def _package_page(
         late_charges=[
             (sessions[sid], minutes, waive_forms[sid]) for sid, minutes in charges.items()
         ],
-        chart=balance_chart(package.id, package.name, history, g.tenant.timezone)
+        chart=balance_chart(
+            package.id, package.name, history, g.tenant.timezone, package.start_date, utcnow()
+        )
         if history
         else None,
     )

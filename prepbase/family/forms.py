@@ -10,8 +10,13 @@ from werkzeug.datastructures import MultiDict
 
 from prepbase.forms import SelectChoice
 from prepbase.models import Student, Tenant
-from prepbase.session_forms import RepeatScheduleForm, ScheduleForm, staff_choices
-from prepbase.slots import bookable_staff
+from prepbase.session_forms import (
+    SERVICE_CHOICES,
+    RepeatScheduleForm,
+    ScheduleForm,
+    staff_choices,
+)
+from prepbase.slots import bookable_staff, offered_services
 
 
 def book_session_form(
@@ -26,6 +31,10 @@ def book_session_form(
     form = RepeatScheduleForm()
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
     form.staff.choices = staff_choices(bookable_staff(session, service))
+    # Only services somebody delivers (all of them while nobody does: the staff field
+    # then says that nobody offers the service, with the business's contact).
+    offered = offered_services(session)
+    form.service.choices = [c for c in SERVICE_CHOICES if c.value in offered] or SERVICE_CHOICES
     # With JavaScript, choosing a service reloads the staff select with who offers it.
     form.service.render_kw = {
         "hx-get": url_for("tenant.family.staff_options"),
@@ -37,8 +46,15 @@ def book_session_form(
     form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
     # Each choice the open times depend on reloads them. The attributes sit on the
     # controls themselves, so a staff select swapped in for a new service keeps them.
-    for name in ("student", "staff", "duration", "date"):
+    for name in ("student", "staff", "date"):
         getattr(form, name).render_kw = reloads_slots()
+    # The length reloads while it is typed, not when it loses focus: focus leaves it when
+    # the parent presses a time, and a list swapped in under the pointer lost that click.
+    form.duration.render_kw = {
+        **form.duration.render_kw,
+        **reloads_slots(),
+        "hx-trigger": "input changed delay:400ms",
+    }
     return form
 
 
@@ -58,6 +74,11 @@ def slots_form(
     return form
 
 
+# What the open times depend on, and the time already chosen: the reloaded list keeps it
+# checked while it is still open (issue 16: a new length must not wipe the choice).
+SLOT_CHOICES = "#student, #service, #staff, #duration, #date, #slots [name=start_time]"
+
+
 def reloads_slots() -> dict[str, str]:
     """htmx attributes of a control whose change reloads the open times."""
     return {
@@ -65,6 +86,6 @@ def reloads_slots() -> dict[str, str]:
         "hx-trigger": "change",
         "hx-target": "#slots",
         "hx-swap": "outerHTML",
-        "hx-include": "#student, #service, #staff, #duration, #date",
+        "hx-include": SLOT_CHOICES,
         "hx-sync": "#slots:replace",
     }

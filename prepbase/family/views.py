@@ -86,7 +86,9 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
         "family": current_user.family,
         "packages_of": {s.id: [p for p in active if p.student_id == s.id] for s in students},
         "charts": {
-            p.id: reports.balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone)
+            p.id: reports.balance_chart(
+                p.id, p.name, trends[p.id].history, g.tenant.timezone, p.start_date, now
+            )
             for p in active
             if trends[p.id].history
         },

@@ -73,14 +73,25 @@ def main_nav(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Main")
 
 
+def phone_menu(page: Page) -> bool:
+    """Open the Menu of a narrow screen; False on a wide one (it has the bar)."""
+    menu = main_nav(page).locator("summary", has_text="Menu")
+    if not menu.is_visible():
+        return False
+    menu.click()
+    return True
+
+
 def sign_out(page: Page, name: str) -> None:
-    main_nav(page).locator("summary", has_text=name).click()
+    if not phone_menu(page):
+        main_nav(page).locator("summary", has_text=name).click()
     main_nav(page).get_by_role("button", name="Sign out").click()
     expect(page.get_by_text("You are signed out.")).to_be_visible()
 
 
 def students_menu(page: Page, item: str) -> None:
-    main_nav(page).locator("summary", has_text="Students").click()
+    if not phone_menu(page):
+        main_nav(page).locator("summary", has_text="Students").click()
     main_nav(page).get_by_role("link", name=item, exact=True).click()
 
 

@@ -243,7 +243,7 @@ def test_parent_books_session_from_growth_package(new_page, tenants, in_live_app
     expect(admin.get_by_role("heading", level=1)).to_have_text("Add Package")
     with htmx_settled(admin):
         admin.get_by_label("Offering").select_option(
-            label="Growth Package · Tutoring · One-Time · 24 h"
+            label="Growth Package · Tutoring · One-Time · 24 hours"
         )
     expect(admin.get_by_label("Package Name")).to_have_value("Growth Package")
     expect(admin.get_by_label("Package Name")).to_be_disabled()  # the offering's terms
@@ -347,7 +347,7 @@ def test_tutor_proposes_and_parent_accepts_in_place(new_page, tenants, in_live_a
         f"Tutoring session with {world.student}"
     )
     expect(
-        tutor.get_by_text("It would be paid from Growth Package (24 hrs remaining).")
+        tutor.get_by_text("It would be paid from Growth Package (24 hours remaining).")
     ).to_be_visible()
     assert package_minutes(in_live_app, world, package_id) == (1440, 1440, True)
 
@@ -362,7 +362,8 @@ def test_tutor_proposes_and_parent_accepts_in_place(new_page, tenants, in_live_a
             "2",
             "Growth Package: 24 hours left, 22 after this session",
             re.compile(r"Accept.*Decline", re.DOTALL),
-        ]
+        ],
+        use_inner_text=True,  # what is shown: the long date on this wide screen
     )
     expect(region(parent, "Upcoming Sessions")).to_contain_text("No upcoming sessions.")
     expect_hours(package_row(parent, world), "24", "24")
