@@ -54,9 +54,28 @@ def run_migrations_online():
             context.run_migrations()
         return
     with target_db.engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch mode rebuilds a table (copy, drop, rename); with foreign keys on, the
+            # drop fails while other tables' rows refer to it. SQLite's advice: turn them
+            # off outside the transaction, and check them all before turning them back on.
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
         _configure(connection=connection, process_revision_directives=process_revision_directives)
         with context.begin_transaction():
             context.run_migrations()
+            if sqlite:
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
+
+
+def _sqlite_pragma(connection, statement):
+    # Straight to the driver, outside any transaction (a PRAGMA there does nothing).
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(statement)
+    cursor.close()
 
 
 if context.is_offline_mode():

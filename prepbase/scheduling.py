@@ -21,7 +21,7 @@ from datetime import date, datetime, time, timedelta
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import availability, business, hours
+from prepbase import availability, business, categories, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.lifecycle import (
@@ -43,10 +43,12 @@ from prepbase.models import (
     Package,
     Role,
     Service,
+    SessionCategory,
     SessionSeries,
     SessionStatus,
     StaffService,
     Student,
+    Subject,
     Tenant,
     TutoringSession,
     User,
@@ -411,11 +413,14 @@ def _new_session(
     duration_minutes: int,
     status: str,
     now: datetime,
+    category: SessionCategory | None,
+    subject: Subject | None,
 ) -> TutoringSession:
     service = Service(service)
     check_duration(duration_minutes)
     _check_future(starts_at, now)
     _check_staff(session, staff, service)
+    choice = categories.check_choice(session, category, subject, staff)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_for_change(session, staff.id, student.id)
     if status == SessionStatus.UPCOMING:
@@ -448,6 +453,8 @@ def _new_session(
         status=status,
         scheduled_by=actor,
         booked_by_family=status == SessionStatus.UPCOMING,
+        category=choice.category,
+        subject=choice.subject,
     )
     session.add(ts)
     session.flush()
@@ -464,6 +471,8 @@ def book_session(
     service: str,
     starts_at: datetime,
     duration_minutes: int,
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
     now: datetime | None = None,
 ) -> TutoringSession:
     """Rule 1: a family books → UPCOMING at once, and the hours are debited now."""
@@ -479,6 +488,8 @@ def book_session(
         duration_minutes=duration_minutes,
         status=SessionStatus.UPCOMING,
         now=now or utcnow(),
+        category=category,
+        subject=subject,
     )
     _debit(session, tenant, actor, ts)
     return ts
@@ -494,6 +505,8 @@ def propose_session(
     service: str,
     starts_at: datetime,
     duration_minutes: int,
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
     now: datetime | None = None,
 ) -> TutoringSession:
     """Rule 2: staff propose → PENDING; no hours move until the family accepts."""
@@ -512,6 +525,8 @@ def propose_session(
         duration_minutes=duration_minutes,
         status=SessionStatus.PENDING,
         now=now or utcnow(),
+        category=category,
+        subject=subject,
     )
     session_mail.session_proposed(session, tenant, ts)
     return ts
@@ -904,7 +919,10 @@ def _checked(session: Session, new: NewSeries) -> NewSeries:
     session's; the service as a `Service`."""
     check_duration(new.duration_minutes)
     _check_staff(session, new.staff, Service(new.service))
-    return replace(new, service=Service(new.service))
+    choice = categories.check_choice(session, new.category, new.subject, new.staff)
+    return replace(
+        new, service=Service(new.service), category=choice.category, subject=choice.subject
+    )
 
 
 def plan_booking_series(
@@ -936,6 +954,8 @@ def _make_series(
         occurrences=len(kept),
         booked_by_family=by_family,
         created_by_id=actor.id,
+        category=new.category,
+        subject=new.subject,
     )
     session.add(series)
     made = []
@@ -959,6 +979,8 @@ def _make_series(
             booked_by_family=by_family,
             series=series,
             series_position=position,
+            category=new.category,
+            subject=new.subject,
         )
         session.add(ts)
         made.append(ts)
@@ -1288,6 +1310,8 @@ def _split_series(
         occurrences=old.occurrences - start + 1,
         booked_by_family=old.booked_by_family,
         created_by_id=old.created_by_id,
+        category_id=old.category_id,
+        subject_id=old.subject_id,
     )
     session.add(new)
     for later in _series_sessions(session, old.id, tuple(SessionStatus), from_position=start):
@@ -1524,6 +1548,8 @@ def log_past_session(
     topics: str,
     goals: str = "",
     next_steps: str = "",
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
     now: datetime | None = None,
 ) -> TutoringSession:
     """Design §10: a session that took place but was never entered is logged COMPLETED at
@@ -1541,6 +1567,7 @@ def log_past_session(
     check_duration(duration_minutes)
     _check_past(tenant, starts_at, now)
     _check_staff(session, staff, service)
+    choice = categories.check_choice(session, category, subject, staff)
     if attendance not in set(Attendance):
         raise DomainError("Choose present, late or absent.", field="attendance")
     if not (topics or "").strip():
@@ -1575,6 +1602,8 @@ def log_past_session(
         plan_next_steps=(next_steps or "").strip(),
         plan_submitted_at=now,
         completed_at=now,
+        category=choice.category,
+        subject=choice.subject,
     )
     session.add(ts)
     session.flush()

@@ -2,6 +2,14 @@
 
 from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import Base, utcnow
+from prepbase.models.categories import (
+    Location,
+    LocationType,
+    SessionCategory,
+    StaffSubject,
+    Subject,
+    starter_category,
+)
 from prepbase.models.hours import (
     OPEN_STATUSES,
     Attendance,
@@ -46,6 +54,8 @@ __all__ = [
     "Family",
     "InactiveReason",
     "LedgerEntry",
+    "Location",
+    "LocationType",
     "Offering",
     "OutboundEmail",
     "Package",
@@ -55,15 +65,19 @@ __all__ = [
     "PurchaseStatus",
     "Role",
     "Service",
+    "SessionCategory",
     "SessionSeries",
     "SessionStatus",
     "StaffService",
+    "StaffSubject",
     "StripeEvent",
     "Student",
+    "Subject",
     "Tenant",
     "TimeOff",
     "TutoringSession",
     "User",
     "WorkingHours",
+    "starter_category",
     "utcnow",
 ]
