@@ -307,3 +307,31 @@ def set_staff_subjects(session: Session, staff: User, subject_ids: Iterable[int]
     for subject_id in sorted(wanted - have):
         session.add(StaffSubject(user_id=staff.id, subject_id=subject_id))
     session.flush()
+
+
+def check_meeting_link(text: str | None) -> str | None:
+    """A meeting link people can open (http or https, no spaces), or None when empty."""
+    link = (text or "").strip()
+    if not link:
+        return None
+    if (
+        not link.lower().startswith(("https://", "http://"))
+        or any(c.isspace() for c in link)
+        or len(link) > 500
+        or len(link) <= len("https://")
+    ):
+        raise DomainError(
+            "Paste the whole meeting link, starting with https://.", field="meeting_link"
+        )
+    return link
+
+
+def update_staff_teaching(
+    session: Session, staff: User, *, subject_ids: Iterable[int], default_meeting_link: str | None
+) -> None:
+    """Staff → Edit: the subjects the staff member teaches and their default meeting link."""
+    try:
+        staff.default_meeting_link = check_meeting_link(default_meeting_link)
+    except DomainError as exc:
+        raise DomainError(exc.message, field="default_meeting_link") from None
+    set_staff_subjects(session, staff, subject_ids)

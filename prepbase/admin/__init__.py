@@ -4,9 +4,11 @@ registers its routes on `bp` (blueprint.py)."""
 
 from prepbase.admin import (
     calendar_views,
+    categories,
     dashboard,
     email,
     families,
+    locations,
     offerings,
     packages,
     payments,
@@ -17,6 +19,7 @@ from prepbase.admin import (
     settings,
     staff,
     students,
+    subjects,
     words,
 )
 from prepbase.admin.blueprint import bp
@@ -24,9 +27,11 @@ from prepbase.admin.blueprint import bp
 __all__ = [
     "bp",
     "calendar_views",
+    "categories",
     "dashboard",
     "email",
     "families",
+    "locations",
     "offerings",
     "packages",
     "payments",
@@ -37,5 +42,6 @@ __all__ = [
     "settings",
     "staff",
     "students",
+    "subjects",
     "words",
 ]

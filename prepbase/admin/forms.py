@@ -7,6 +7,7 @@ from typing import TypedDict, cast
 
 from wtforms import (
     BooleanField,
+    ColorField,
     Field,
     IntegerField,
     SelectChoice,
@@ -31,7 +32,19 @@ from prepbase.forms import (
     name_field,
     timezone_field,
 )
-from prepbase.models import Offering, PackageType, Period, Role, Service, SessionStatus
+from prepbase.models import (
+    Location,
+    LocationType,
+    Offering,
+    PackageType,
+    Period,
+    Role,
+    Service,
+    SessionCategory,
+    SessionStatus,
+    Subject,
+)
+from prepbase.models.categories import DEFAULT_CATEGORY_COLOUR, DEFAULT_LINK_LEAD_MINUTES
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
 from prepbase.reports import MONTH, WEEK, ReportFilters
 
@@ -83,6 +96,118 @@ class StaffEditForm(Form):
     name = name_field("Name")
     role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
     services = CheckboxesField("Services", choices=SERVICE_CHOICES)
+    # The view offers the business's subjects (`set_subject_choices`).
+    subjects = CheckboxesField("Subjects taught", choices=[])
+    default_meeting_link = StringField(
+        "Default meeting link (optional)",
+        validators=[Optional(), Length(max=500)],
+        description="Virtual Meeting sessions start with this link; it can be changed per session.",
+        render_kw={"inputmode": "url", "placeholder": "https://"},
+    )
+
+    def set_subject_choices(self, subjects: list[Subject]) -> None:
+        self.subjects.choices = [
+            SelectChoice(str(s.id), f"{s.category.name} → {s.name}") for s in subjects
+        ]
+
+
+# --- Settings → Session Categories, Locations, Subjects -----------------------------------
+
+LOCATION_TYPE_CHOICES = [SelectChoice(t.value, t.label) for t in LocationType]
+
+
+def _whole_minutes(label: str, description: str, default: int = 0) -> IntegerField:
+    return IntegerField(
+        label,
+        default=default,
+        validators=[InputRequired(message="Enter a whole number.")],
+        description=description,
+    )
+
+
+class CategoryForm(Form):
+    """A session category: what the sessions are and where they take place."""
+
+    name = name_field("Name", max_length=80)
+    colour = ColorField(
+        "Colour",
+        default=DEFAULT_CATEGORY_COLOUR,
+        validators=[InputRequired(message="Choose a colour."), Length(max=7)],
+        description="Shown behind white text in the calendar and session lists, so it must "
+        "be dark enough to read (contrast at least 4.5:1).",
+    )
+    location_type = SelectField("Where sessions take place", choices=LOCATION_TYPE_CHOICES)
+    location = IdSelectField(
+        "Location (Center sessions)",
+        choices=[],
+        invalid_choice_message="Choose one of your locations.",
+        description="Center sessions show this location's name and address.",
+    )
+    buffer_before_minutes = _whole_minutes(
+        "Buffer before (minutes)", "Kept free before each session: open times and overlaps."
+    )
+    buffer_after_minutes = _whole_minutes(
+        "Buffer after (minutes)", "Kept free after each session: open times and overlaps."
+    )
+    reminder_hours = IntegerField(
+        "E-mail reminder (hours before)",
+        validators=[Optional()],
+        description="Leave empty to use Settings → Scheduling; 0 sends none.",
+    )
+    link_lead_minutes = _whole_minutes(
+        "Show the meeting link (minutes before the start)",
+        "Virtual Meeting: the family and the staff member see the link from then on.",
+        default=DEFAULT_LINK_LEAD_MINUTES,
+    )
+    capacity = _whole_minutes(
+        "Seats per session",
+        "For group sessions (coming soon); a session holds one student today.",
+        default=1,
+    )
+    families_may_join = BooleanField(
+        "Families may add their student to an open group session",
+        description="For group sessions (coming soon).",
+    )
+
+    def set_location_choices(self, locations: list[Location]) -> None:
+        self.location.choices = [SelectChoice("", "None")] + [
+            SelectChoice(str(loc.id), loc.name) for loc in locations
+        ]
+
+    def fill_from(self, category: SessionCategory) -> None:
+        for name in (
+            "name",
+            "colour",
+            "location_type",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "reminder_hours",
+            "link_lead_minutes",
+            "capacity",
+            "families_may_join",
+        ):
+            getattr(self, name).data = getattr(category, name)
+        self.location.data = str(category.location_id or "")
+
+
+class LocationForm(Form):
+    name = name_field("Name")
+    address = StringField(
+        "Address", validators=[DataRequired(message="Give the address."), Length(max=300)]
+    )
+
+
+class SubjectForm(Form):
+    name = name_field("Name", max_length=80)
+    category = IdSelectField(
+        "Category",
+        choices=[],
+        validators=[DataRequired(message="Choose a category.")],
+        invalid_choice_message="Choose one of your categories.",
+    )
+
+    def set_category_choices(self, categories: list[SessionCategory]) -> None:
+        self.category.choices = [SelectChoice(str(c.id), c.name) for c in categories]
 
 
 # --- settings ---------------------------------------------------------------------------
