@@ -25,8 +25,8 @@ from prepbase.models import (
     Subject,
     User,
 )
+from prepbase.models.categories import MAX_BUFFER_MINUTES, Buffers
 
-MAX_BUFFER_MINUTES = 240
 MAX_REMINDER_HOURS = 168
 MAX_LINK_LEAD_MINUTES = 24 * 60
 MAX_CAPACITY = 50
@@ -104,6 +104,25 @@ def check_choice(
         if staff is not None and staff.id not in staff_teaching(session, subject.id):
             raise DomainError(f"{staff.name} does not teach {subject.name}.", field="staff")
     return Choice(category, subject)
+
+
+def buffers_of_choice(
+    session: Session, category: SessionCategory | None, subject: Subject | None
+) -> Buffers:
+    """The buffers of the category a new session would get, for showing open times; a
+    choice that cannot be falls back to the default (booking it says why)."""
+    try:
+        return check_choice(session, category, subject).category.buffers
+    except DomainError:
+        return default_category(session).buffers
+
+
+def who_teaches(session: Session, staff: list[User], subject_id: int | None) -> list[User]:
+    """Of `staff`, those who teach the subject (all of them when no subject is chosen)."""
+    if subject_id is None:
+        return staff
+    teaching = staff_teaching(session, subject_id)
+    return [member for member in staff if member.id in teaching]
 
 
 # --- Settings → Session Categories, Locations, Subjects -------------------------------------

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
 from prepbase import availability, business, categories, hours
 from prepbase.errors import DomainError, NotFound
@@ -54,6 +54,7 @@ from prepbase.models import (
     User,
     utcnow,
 )
+from prepbase.models.categories import MAX_BUFFER_MINUTES, NO_BUFFERS, buffers_clash
 from prepbase.models.series import weekday_mask, weekdays_of
 from prepbase.series import (
     NewSeries,
@@ -186,28 +187,48 @@ def _check_overlap(
     exclude_id: int | None = None,
     exclude_ids: Collection[int] = (),
     statuses: Sequence[str] = OPEN_STATUSES,
+    category: SessionCategory | None = None,
 ) -> None:
-    clash = (
+    # Rule 7, and the buffers of design §11 for the staff member: the candidates are the
+    # sessions within the longest buffer either side; `buffers_clash` decides.
+    reach = timedelta(minutes=MAX_BUFFER_MINUTES)
+    near = (
         select(TutoringSession)
+        .join(TutoringSession.category)
         .where(
             TutoringSession.status.in_(statuses),
-            TutoringSession.starts_at < ends_at,
-            TutoringSession.ends_at > starts_at,
+            TutoringSession.starts_at < ends_at + reach,
+            TutoringSession.ends_at > starts_at - reach,
             # No session lasts longer than MAX_DURATION: this bound lets the index on
             # (staff_id, starts_at) skip everyone's past sessions.
-            TutoringSession.starts_at > starts_at - timedelta(minutes=MAX_DURATION),
+            TutoringSession.starts_at > starts_at - timedelta(minutes=MAX_DURATION) - reach,
             or_(
                 TutoringSession.staff_id == staff_id,
                 TutoringSession.student_id == student_id,
             ),
         )
-        .limit(1)
+        .options(contains_eager(TutoringSession.category))
+        .order_by(TutoringSession.starts_at)
     )
     if exclude_id is not None:
-        clash = clash.where(TutoringSession.id != exclude_id)
+        near = near.where(TutoringSession.id != exclude_id)
     if exclude_ids:  # sessions that move together (a series' following occurrences)
-        clash = clash.where(TutoringSession.id.not_in(exclude_ids))
-    other = session.scalar(clash)
+        near = near.where(TutoringSession.id.not_in(exclude_ids))
+    buffers = category.buffers if category is not None else NO_BUFFERS
+    other = next(
+        (
+            row
+            for row in session.scalars(near)
+            if (
+                row.staff_id == staff_id
+                and buffers_clash(
+                    starts_at, ends_at, buffers, row.starts_at, row.ends_at, row.category.buffers
+                )
+            )
+            or (row.starts_at < ends_at and row.ends_at > starts_at)
+        ),
+        None,
+    )
     if other is None:
         return
     who = other.staff.name if other.staff_id == staff_id else other.student.first_name
@@ -434,6 +455,7 @@ def _new_session(
             starts_at=starts_at,
             duration_minutes=duration_minutes,
             now=now,
+            buffers=choice.category.buffers,
         )
     _check_overlap(
         session,
@@ -442,6 +464,7 @@ def _new_session(
         student_id=student.id,
         starts_at=starts_at,
         ends_at=ends_at,
+        category=choice.category,
     )
     ts = TutoringSession(
         student=student,
@@ -681,6 +704,7 @@ def change_duration(
         starts_at=ts.starts_at,
         ends_at=ends_at,
         exclude_id=ts.id,
+        category=ts.category,
     )
     diff = minutes - ts.duration_minutes
     if ts.status == SessionStatus.UPCOMING and ts.package_id is not None and diff:
@@ -731,6 +755,7 @@ def reschedule(
         starts_at=starts_at,
         ends_at=ends_at,
         exclude_id=ts.id,
+        category=ts.category,
     )
     ts.starts_at = starts_at
     ts.ends_at = ends_at
@@ -867,6 +892,7 @@ def _plan_new(
         last_day=days[-1],
         student=new.student,
         service=new.service,
+        buffers=new.category.buffers if new.category is not None else NO_BUFFERS,
     )
     if schedule is None:
         raise DomainError(
@@ -1249,6 +1275,7 @@ def reschedule_following(
                 starts_at=at,
                 ends_at=ends,
                 exclude_ids=ids,
+                category=target.category,
             )
             if last_end is not None and at < last_end:
                 raise DomainError("It would overlap the series' session before it.")
@@ -1483,6 +1510,7 @@ def _taken(
             starts_at=ts.starts_at,
             ends_at=ts.ends_at,
             exclude_id=ts.id,
+            category=ts.category,
         )
     except DomainError as exc:
         return exc.message
@@ -1584,6 +1612,7 @@ def log_past_session(
         starts_at=starts_at,
         ends_at=ends_at,
         statuses=TOOK_PLACE_OR_OPEN,
+        category=choice.category,
     )
     ts = TutoringSession(
         student=student,
@@ -1633,6 +1662,7 @@ def _check_new_staff(
         starts_at=ts.starts_at,
         ends_at=ts.ends_at,
         exclude_id=ts.id,
+        category=ts.category,
     )
     if not anyway:
         outside = availability.outside_hours(

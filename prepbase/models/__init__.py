@@ -8,6 +8,7 @@ from prepbase.models.categories import (
     SessionCategory,
     StaffSubject,
     Subject,
+    buffers_clash,
     starter_category,
 )
 from prepbase.models.hours import (
@@ -78,6 +79,7 @@ __all__ = [
     "TutoringSession",
     "User",
     "WorkingHours",
+    "buffers_clash",
     "starter_category",
     "utcnow",
 ]

@@ -9,7 +9,7 @@ sessions (a later part of issue 14); today a session holds one student.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from sqlalchemy import (
@@ -54,6 +54,31 @@ LOCATION_TYPE_LABELS = {
 DEFAULT_CATEGORY_NAME = "Session"
 DEFAULT_CATEGORY_COLOUR = "#1d4ed8"
 DEFAULT_LINK_LEAD_MINUTES = 30
+# The longest buffer a category may keep (Settings refuses more); overlap queries widen
+# their window by it.
+MAX_BUFFER_MINUTES = 240
+
+Buffers = tuple[int, int]  # minutes kept free (before, after) a session
+NO_BUFFERS: Buffers = (0, 0)
+
+
+def buffers_clash(
+    start: datetime,
+    end: datetime,
+    buffers: Buffers,
+    other_start: datetime,
+    other_end: datetime,
+    other_buffers: Buffers,
+) -> bool:
+    """Two sessions of one staff member are too close (design §11): either overlaps the
+    other's time together with the other's buffers. Buffers may touch each other: the
+    gap between two sessions must be the larger of the two buffers that face it, not
+    their sum."""
+    before, after = (timedelta(minutes=m) for m in buffers)
+    other_before, other_after = (timedelta(minutes=m) for m in other_buffers)
+    return (start - before < other_end and end + after > other_start) or (
+        start < other_end + other_after and end > other_start - other_before
+    )
 
 
 class Location(TenantScoped, Base):
@@ -119,6 +144,11 @@ class SessionCategory(TenantScoped, Base):
     @property
     def is_virtual(self) -> bool:
         return self.location_type == LocationType.VIRTUAL
+
+    @property
+    def buffers(self) -> Buffers:
+        """Minutes kept free before and after each of its sessions."""
+        return (self.buffer_before_minutes, self.buffer_after_minutes)
 
 
 class Subject(TenantScoped, Base):

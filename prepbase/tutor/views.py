@@ -17,7 +17,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import availability, packages, reports, scheduling, slots
+from prepbase import availability, categories, packages, reports, scheduling, slots
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
@@ -25,6 +25,7 @@ from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
+from prepbase.inputs import parse_id
 from prepbase.lifecycle import actions_by_session, allowed_actions
 from prepbase.localtime import business_today, format_when, to_local
 from prepbase.models import Role, SessionStatus, Student, TutoringSession, User, utcnow
@@ -129,8 +130,15 @@ def session_new() -> Response:
     form = RepeatScheduleForm()
     form.student.choices = _student_choices()
     form.service.choices = _service_choices(current_user)
+    form.offer_kinds(db.session)
     form.staff.choices = _staff_choices(current_user)
     if request.method == "GET":
+        # A subject in the link (?subject=…): only the staff who teach it are offered.
+        subject_id = parse_id(request.args.get("subject", ""))
+        if subject_id is not None and _offered(form.subject, str(subject_id)):
+            form.subject.data = str(subject_id)
+            teaching = categories.staff_teaching(db.session, subject_id)
+            form.staff.choices = [c for c in form.staff.choices if int(c.value) in teaching]
         # A link may choose the student (a student's page), and the staff member, day and
         # start (a free time on the Calendar); what is not offered or not a date is ignored.
         wanted = request.args.get("student", "")
@@ -149,6 +157,7 @@ def session_new() -> Response:
         if form.repeat.data:
             return _propose_series(form)
         try:
+            category, subject = form.chosen_kind()
             ts = scheduling.propose_session(
                 db.session,
                 g.tenant,
@@ -158,6 +167,8 @@ def session_new() -> Response:
                 service=form.service.data,
                 starts_at=form.starts_at(g.tenant),
                 duration_minutes=form.duration_minutes(),
+                category=category,
+                subject=subject,
             )
         except DomainError as exc:
             _refused(form, exc)
@@ -184,12 +195,15 @@ def _propose_series(form: RepeatScheduleForm) -> Response:
     are proposed, which are not free and why), then, posted again with the plan's
     fingerprint, the proposals themselves."""
     try:
+        category, subject = form.chosen_kind()
         new = NewSeries(
             student=get_or_404(Student, int(form.student.data)),
             staff=get_or_404(User, int(form.staff.data)),
             service=form.service.data,
             rule=form.rule(),
             duration_minutes=form.duration_minutes(),
+            category=category,
+            subject=subject,
         )
         if not form.plan.data:
             plan = scheduling.plan_proposed_series(db.session, g.tenant, current_user, new)
