@@ -520,13 +520,13 @@ def _busy_statement() -> Select[tuple[datetime, datetime, int]]:
         )
         .join(SessionCategory, SessionCategory.id == TutoringSession.category_id)
         .where(
-        TutoringSession.status.in_(OPEN_STATUSES),
-        TutoringSession.starts_at < bindparam("until"),
-        TutoringSession.ends_at > bindparam("since"),
-        or_(
-            TutoringSession.staff_id == bindparam("staff_id"),
-            TutoringSession.student_id == bindparam("student_id"),
-        ),
+            TutoringSession.status.in_(OPEN_STATUSES),
+            TutoringSession.starts_at < bindparam("until"),
+            TutoringSession.ends_at > bindparam("since"),
+            or_(
+                TutoringSession.staff_id == bindparam("staff_id"),
+                TutoringSession.student_id == bindparam("student_id"),
+            ),
         )
     )
 
