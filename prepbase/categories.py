@@ -10,19 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from prepbase.colour import check_category_colour
 from prepbase.errors import DomainError
+from prepbase.lifecycle import Action, check
 from prepbase.models import (
     STAFF_ROLES,
     Location,
     LocationType,
+    Role,
     SessionCategory,
     StaffSubject,
     Subject,
+    TutoringSession,
     User,
 )
 from prepbase.models.categories import MAX_BUFFER_MINUTES, Buffers
@@ -354,3 +358,89 @@ def update_staff_teaching(
     except DomainError as exc:
         raise DomainError(exc.message, field="default_meeting_link") from None
     set_staff_subjects(session, staff, subject_ids)
+
+
+# --- where a session takes place, for whoever is looking ------------------------------------
+
+
+@dataclass(frozen=True)
+class Place:
+    """Where a session is, as one viewer may read it now: the kind of place ("Virtual
+    Meeting"), and an address, a link, or a note saying why neither is shown."""
+
+    kind: str
+    text: str | None = None
+    link: str | None = None
+    note: str | None = None
+
+
+def _sees_as_staff(viewer: User, ts: TutoringSession) -> bool:
+    return viewer.role == Role.ADMIN or (viewer.role in STAFF_ROLES and viewer.id == ts.staff_id)
+
+
+def link_shown_from(ts: TutoringSession) -> datetime:
+    """When a Virtual Meeting session's link starts being shown (its category's lead time)."""
+    return ts.starts_at - timedelta(minutes=ts.category.link_lead_minutes)
+
+
+def place_of(ts: TutoringSession, viewer: User, now: datetime) -> Place:
+    """Design §11, the one answer to "where is this session, for this viewer, now":
+
+    - Student Address: the student's address (else the family's) to the session's staff
+      member and admins only; families read "At the student's address", so no address
+      ever reaches another family.
+    - Custom Address: the session's address, to everyone who sees the session.
+    - Center: the category's location, name and address.
+    - Virtual Meeting: the meeting link, to the family and the staff, from the category's
+      lead time before the start; before that, when it will appear.
+    """
+    category = ts.category
+    kind = LocationType(category.location_type)
+    if kind is LocationType.STUDENT_ADDRESS:
+        if not _sees_as_staff(viewer, ts):
+            return Place(kind.label, "At the student's address")
+        address = ts.student.address or ts.student.family.address
+        if address:
+            return Place(kind.label, address)
+        return Place(kind.label, note="No address on file for this student yet.")
+    if kind is LocationType.CUSTOM_ADDRESS:
+        if ts.custom_address:
+            return Place(kind.label, ts.custom_address)
+        return Place(kind.label, note="The address has not been set yet.")
+    if kind is LocationType.CENTER:
+        location = category.location
+        if location is None:
+            return Place(kind.label)
+        return Place(kind.label, f"{location.name}, {location.address}")
+    if not ts.meeting_link:
+        return Place(kind.label, note="The meeting link has not been set yet.")
+    shown_from = link_shown_from(ts)
+    if now < shown_from:
+        minutes = category.link_lead_minutes
+        return Place(
+            kind.label,
+            note=f"The meeting link appears here {minutes} minutes before the start."
+            if minutes
+            else "The meeting link appears here at the start.",
+        )
+    return Place(kind.label, link=ts.meeting_link)
+
+
+def set_session_place(
+    session: Session,
+    actor: User,
+    ts: TutoringSession,
+    *,
+    custom_address: str | None,
+    meeting_link: str | None,
+    now: datetime,
+) -> None:
+    """The session's own address (Custom Address) or meeting link (Virtual Meeting), set
+    by its staff member or an admin while the session may still be moved."""
+    check(ts, actor, Action.RESCHEDULE, now)  # its staff member or an admin, still to come
+    address = " ".join((custom_address or "").split()) or None
+    if address is not None and len(address) > 300:
+        raise DomainError("An address has at most 300 characters.", field="custom_address")
+    ts.custom_address = address
+    ts.meeting_link = check_meeting_link(meeting_link)
+    session.flush()

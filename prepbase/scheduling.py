@@ -422,6 +422,11 @@ def _refusal(current: str, wanted: str) -> str:
     return wrong_status(current, verbs.get(wanted, "changed"))
 
 
+def _first_link(category: SessionCategory | None, staff: User) -> str | None:
+    # Design §11: a Virtual Meeting session starts with its staff member's default link.
+    return staff.default_meeting_link if category is not None and category.is_virtual else None
+
+
 def _new_session(
     session: Session,
     tenant: Tenant,
@@ -478,6 +483,7 @@ def _new_session(
         booked_by_family=status == SessionStatus.UPCOMING,
         category=choice.category,
         subject=choice.subject,
+        meeting_link=_first_link(choice.category, staff),
     )
     session.add(ts)
     session.flush()
@@ -1007,6 +1013,7 @@ def _make_series(
             series_position=position,
             category=new.category,
             subject=new.subject,
+            meeting_link=_first_link(new.category, new.staff),
         )
         session.add(ts)
         made.append(ts)

@@ -69,11 +69,35 @@ class StudentForm(Form):
         validators=[Optional(), Length(max=120)],
         description="Only when “New family” is chosen; defaults to the student's last name.",
     )
+    address = StringField(
+        "Address (optional)",
+        validators=[Optional(), Length(max=300)],
+        description="Where Student Address sessions take place; empty: the family's address. "
+        "Only the student's tutor or counselor and admins see it.",
+        render_kw={"autocomplete": "street-address"},
+    )
+    phone = TelField(
+        "Phone (optional)",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "tel"},
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
 class FamilyForm(Form):
     name = name_field("Family name")
+    address = StringField(
+        "Address (optional)",
+        validators=[Optional(), Length(max=300)],
+        description="Student Address sessions of students without an address of their own "
+        "take place here. Only their tutor or counselor and admins see it.",
+        render_kw={"autocomplete": "street-address"},
+    )
+    phone = TelField(
+        "Phone (optional)",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "tel"},
+    )
 
 
 class InviteParentForm(Form):

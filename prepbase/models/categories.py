@@ -146,6 +146,11 @@ class SessionCategory(TenantScoped, Base):
         return self.location_type == LocationType.VIRTUAL
 
     @property
+    def has_session_place(self) -> bool:
+        """Each session has its own place: an address (Custom Address) or a link (Virtual)."""
+        return self.location_type in (LocationType.CUSTOM_ADDRESS, LocationType.VIRTUAL)
+
+    @property
     def buffers(self) -> Buffers:
         """Minutes kept free before and after each of its sessions."""
         return (self.buffer_before_minutes, self.buffer_after_minutes)

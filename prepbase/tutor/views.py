@@ -47,6 +47,7 @@ from prepbase.tutor.forms import (
     CancelForm,
     DurationForm,
     LogPastSessionForm,
+    PlaceForm,
     RescheduleForm,
 )
 
@@ -258,6 +259,7 @@ def session_log() -> Response:
     form = LogPastSessionForm()
     form.student.choices = _student_choices()
     form.service.choices = _service_choices(current_user)
+    form.offer_kinds(db.session)
     form.staff.choices = _staff_choices(current_user)
     form.date.render_kw = {"max": business_today(g.tenant).isoformat()}
     if request.method == "GET":
@@ -268,6 +270,7 @@ def session_log() -> Response:
             form.staff.data = str(current_user.id)
     if form.validate_on_submit():
         try:
+            category, subject = form.chosen_kind()
             ts = scheduling.log_past_session(
                 db.session,
                 g.tenant,
@@ -281,6 +284,8 @@ def session_log() -> Response:
                 topics=form.topics.data,
                 goals=form.goals.data or "",
                 next_steps=form.next_steps.data or "",
+                category=category,
+                subject=subject,
             )
         except DomainError as exc:
             _refused(form, exc)
@@ -327,6 +332,10 @@ def _default_forms(ts: TutoringSession) -> dict[str, FlaskForm]:
         ),
         "reschedule_form": RescheduleForm(
             formdata=None, data={"date": local.date(), "start_time": local.time()}
+        ),
+        "place_form": PlaceForm(
+            formdata=None,
+            data={"custom_address": ts.custom_address, "meeting_link": ts.meeting_link},
         ),
     }
 
@@ -391,6 +400,22 @@ def _recorded(what: str, ts: TutoringSession) -> str:
         return f"{what}. The session is completed."
     missing = "the action plan" if ts.plan_submitted_at is None else "attendance"
     return f"{what}. Add {missing} to complete the session."
+
+
+@bp.post("/sessions/<id:session_id>/place")
+def session_place(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: PlaceForm) -> str:
+        categories.set_session_place(
+            db.session,
+            current_user,
+            ts,
+            custom_address=form.custom_address.data,
+            meeting_link=form.meeting_link.data,
+            now=utcnow(),
+        )
+        return "The meeting link is saved." if ts.category.is_virtual else "The address is saved."
+
+    return _act(session_id, "place_form", lambda ts: PlaceForm(), act)
 
 
 @bp.post("/sessions/<id:session_id>/attendance")
