@@ -532,12 +532,32 @@ class SessionFilterForm(Form):
     student = IdSelectField(
         "Student", default="", invalid_choice_message="Choose a student of this business."
     )
+    category = IdSelectField(
+        "Category", default="", invalid_choice_message="Choose a category of this business."
+    )
+    subject = IdSelectField(
+        "Subject", default="", invalid_choice_message="Choose a subject of this business."
+    )
     date_from = DayField("From", validators=[Optional()])
     date_to = DayField("To", validators=[Optional()])
 
     def validate_date_to(self, field: DayField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date is before the start date.")
+
+    def offer_kinds(self, categories: list[SessionCategory], subjects: list[Subject]) -> None:
+        """Every category and subject, retired ones too (old sessions keep them)."""
+        self.category.choices = [SelectChoice("", "Any category")] + [
+            SelectChoice(str(c.id), c.name) for c in categories
+        ]
+        self.subject.choices = [SelectChoice("", "Any subject")] + [
+            SelectChoice(str(s.id), f"{s.category.name} → {s.name}") for s in subjects
+        ]
+
+    @property
+    def shows_kinds(self) -> tuple[bool, bool]:
+        """(category, subject): a filter only once there is something to choose between."""
+        return len(self.category.choices) > 2, len(self.subject.choices) > 1
 
 
 DEFAULT_WEEKS = 12
@@ -571,8 +591,19 @@ class ReportFilterForm(Form):
         default="",  # Anyone
         invalid_choice_message="Choose a tutor or counselor of this business.",
     )
+    category = IdSelectField(
+        "Category", default="", invalid_choice_message="Choose a category of this business."
+    )
+    subject = IdSelectField(
+        "Subject", default="", invalid_choice_message="Choose a subject of this business."
+    )
 
     today: date  # the business's date, set by the view
+
+    @property
+    def shows_kinds(self) -> tuple[bool, bool]:
+        """(category, subject): a filter only once there is something to choose between."""
+        return len(self.category.choices) > 2, len(self.subject.choices) > 1
 
     def validate_date_from(self, field: DayField) -> None:
         if field.data and field.data < EARLIEST:
@@ -600,4 +631,6 @@ class ReportFilterForm(Form):
             bucket=bucket,
             service=self.service.data or None,
             staff_id=int(self.staff.data) if self.staff.data else None,
+            category_id=int(self.category.data) if self.category.data else None,
+            subject_id=int(self.subject.data) if self.subject.data else None,
         )
