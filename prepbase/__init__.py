@@ -11,7 +11,7 @@ from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
-from prepbase import categories, errorpages, inputs
+from prepbase import errorpages, inputs, places
 from prepbase.accounts import load_user_for_session
 from prepbase.billing import bp as billing_bp
 from prepbase.cli import prepbase_cli
@@ -153,7 +153,7 @@ def register_template_helpers(app: Flask) -> None:
     )
     # Where a session is, as the signed-in person may read it now (design §11).
     app.jinja_env.globals.update(
-        session_place=lambda ts: categories.place_of(ts, current_user, utcnow())
+        session_place=lambda ts: places.place_of(ts, current_user, utcnow())
     )
     kinds = app.jinja_env.get_template("_macros/categories.html").module
     app.jinja_env.globals.update(

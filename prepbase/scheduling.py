@@ -403,7 +403,8 @@ def _move(
     moved = session.execute(
         update(TutoringSession)
         .where(TutoringSession.id == ts.id, TutoringSession.status.in_(allowed))
-        .values(status=to, **values)
+        # Every change is a new version of the session's calendar invitation (RFC 5545).
+        .values(status=to, ical_sequence=TutoringSession.ical_sequence + 1, **values)
         .execution_options(synchronize_session=False)
     ).rowcount
     session.refresh(ts)
@@ -521,6 +522,7 @@ def book_session(
         subject=subject,
     )
     _debit(session, tenant, actor, ts)
+    session_mail.session_booked(session, tenant, ts)
     return ts
 
 
@@ -574,6 +576,7 @@ def accept_session(
     check(ts, actor, Action.ACCEPT, now or utcnow())
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
+    session_mail.session_accepted(session, tenant, ts)
 
 
 def decline_session(
@@ -733,6 +736,7 @@ def change_duration(
         ts.charged_minutes += diff
     ts.duration_minutes = minutes
     ts.ends_at = ends_at
+    ts.ical_sequence += 1
     session.flush()
     if diff < 0 and ts.status == SessionStatus.UPCOMING and ts.package_id is not None:
         fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
@@ -766,7 +770,9 @@ def reschedule(
     ts.starts_at = starts_at
     ts.ends_at = ends_at
     ts.reminder_sent_at = None  # a reminder is due again before the new time
+    ts.ical_sequence += 1
     session.flush()
+    session_mail.session_moved(session, tenant, actor, ts)
 
 
 def take_attendance(
@@ -1298,6 +1304,7 @@ def reschedule_following(
     change = SeriesChange()
     for target, at in moves:
         target.starts_at = at
+        target.ical_sequence += 1
         target.ends_at = at + timedelta(minutes=target.duration_minutes)
         target.reminder_sent_at = None  # a reminder is due again before the new time
         change.changed.append(target)
@@ -1703,6 +1710,7 @@ def reassign_session(
     _check_new_staff(session, tenant, ts, new_staff, anyway)
     previous = ts.staff
     ts.staff = new_staff
+    ts.ical_sequence += 1
     session.flush()
     session_mail.session_reassigned(session, tenant, actor, ts, previous)
     return previous

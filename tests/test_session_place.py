@@ -1,6 +1,6 @@
 """Where a session takes place, for whoever is looking (issue 14, part D): student and
 family addresses and phones, Custom Address, Center, Virtual Meeting links shown from
-the category's lead time, and the one function that decides (`categories.place_of`)."""
+the category's lead time, and the one function that decides (`places.place_of`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from prepbase import categories, people, scheduling
+from prepbase import categories, people, places, scheduling
 from prepbase.errors import DomainError
 from prepbase.localtime import local_to_utc
 from prepbase.models import Student, TutoringSession, utcnow
@@ -72,15 +72,15 @@ def test_a_student_address_session_shows_the_address_to_its_staff_and_admins_onl
     with acme.scope():
         ts = acme.db.get(TutoringSession, ts_id)
         now = ts.starts_at - timedelta(days=1)
-        assert categories.place_of(ts, b.tutor, now).text == "9 Elm St"  # the family's
-        assert categories.place_of(ts, b.admin, now).text == "9 Elm St"
+        assert places.place_of(ts, b.tutor, now).text == "9 Elm St"  # the family's
+        assert places.place_of(ts, b.admin, now).text == "9 Elm St"
         for other in (b.parent, b.student_user, b.counselor):
-            place = categories.place_of(ts, other, now)
+            place = places.place_of(ts, other, now)
             assert place.text == "At the student's address" and "Elm" not in str(place)
         # the student's own address comes first
         student = acme.db.get(Student, b.students[0].id)
         student.address = "1 Oak Ave"
-        assert categories.place_of(ts, b.tutor, now).text == "1 Oak Ave"
+        assert places.place_of(ts, b.tutor, now).text == "1 Oak Ave"
         acme.db.rollback()
 
 
@@ -100,20 +100,18 @@ def test_custom_address_center_and_virtual_places(acme):
     with acme.scope():
         at_center, at_library, on_line = (acme.db.get(TutoringSession, i) for i in ids)
         parent = acme.db.merge(b.parent)
-        assert categories.place_of(at_center, parent, at_center.starts_at).text == (
+        assert places.place_of(at_center, parent, at_center.starts_at).text == (
             "Main St, 1 Main St"
         )
-        assert categories.place_of(at_library, parent, at_library.starts_at).note == (
+        assert places.place_of(at_library, parent, at_library.starts_at).note == (
             "The address has not been set yet."
         )
         # the staff member's default link, shown from 30 minutes before the start
         assert on_line.meeting_link == "https://meet.example.com/tara"
-        early = categories.place_of(on_line, parent, on_line.starts_at - timedelta(minutes=31))
+        early = places.place_of(on_line, parent, on_line.starts_at - timedelta(minutes=31))
         assert early.link is None and "30 minutes before the start" in early.note
         for viewer in (parent, tutor):
-            at_time = categories.place_of(
-                on_line, viewer, on_line.starts_at - timedelta(minutes=30)
-            )
+            at_time = places.place_of(on_line, viewer, on_line.starts_at - timedelta(minutes=30))
             assert at_time.link == "https://meet.example.com/tara"
 
 

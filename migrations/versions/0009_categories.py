@@ -125,6 +125,9 @@ def upgrade():
     with op.batch_alter_table('tutoring_session', schema=None) as batch_op:
         batch_op.alter_column('category_id', existing_type=sa.Integer(), nullable=False)
 
+    with op.batch_alter_table('outbound_email', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('ical', sa.Text(), nullable=True))
+
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.add_column(sa.Column('default_meeting_link', sa.String(length=500), nullable=True))
 
@@ -154,6 +157,9 @@ def _give_every_business_its_category():
 def downgrade():
     with op.batch_alter_table('user_account', schema=None) as batch_op:
         batch_op.drop_column('default_meeting_link')
+
+    with op.batch_alter_table('outbound_email', schema=None) as batch_op:
+        batch_op.drop_column('ical')
 
     with op.batch_alter_table('tutoring_session', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_tutoring_session_category_id_session_category'), type_='foreignkey')
