@@ -489,7 +489,10 @@ def _sessions(
         joinedload(TutoringSession.student).load_only(Student.first_name, Student.last_name),
         joinedload(TutoringSession.staff).load_only(User.name),
         joinedload(TutoringSession.category).load_only(
-            SessionCategory.name, SessionCategory.colour
+            SessionCategory.name,
+            SessionCategory.colour,
+            SessionCategory.location_type,
+            SessionCategory.location_id,
         ),
         joinedload(TutoringSession.subject).load_only(Subject.name),
     ).order_by(TutoringSession.starts_at, TutoringSession.id)
@@ -515,7 +518,8 @@ def _event(ts: TutoringSession, zone: ZoneInfo, now: datetime) -> Event:
         starts=ts.starts_at.astimezone(zone),
         ends=ts.ends_at.astimezone(zone),
         minutes=ts.duration_minutes,
-        category=ts.category.name,
+        # The category a business starts with shows no chip (nothing changes for it).
+        category="" if ts.category.is_plain and ts.subject is None else ts.category.name,
         colour=ts.category.colour,
         subject=ts.subject.name if ts.subject is not None else None,
     )

@@ -146,6 +146,16 @@ class SessionCategory(TenantScoped, Base):
         return self.location_type == LocationType.VIRTUAL
 
     @property
+    def is_plain(self) -> bool:
+        """The category a business starts with, as it started: pages show no chip for it,
+        so nothing changes for a business that did not add categories."""
+        return (
+            self.name == DEFAULT_CATEGORY_NAME
+            and self.location_type == LocationType.CENTER
+            and self.location_id is None
+        )
+
+    @property
     def has_session_place(self) -> bool:
         """Each session has its own place: an address (Custom Address) or a link (Virtual)."""
         return self.location_type in (LocationType.CUSTOM_ADDRESS, LocationType.VIRTUAL)
