@@ -33,7 +33,7 @@ import json, sys
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 from sqlalchemy import insert, select
-from prepbase import availability, create_app
+from prepbase import availability, categories, create_app
 from prepbase.extensions import db
 from prepbase.models import STAFF_ROLES, StaffService, Student, Tenant, TutoringSession, User
 from prepbase.tenancy import as_tenant
@@ -52,6 +52,7 @@ with app.app_context():
             .join(StaffService, StaffService.user_id == User.id)
             .where(User.role.in_(STAFF_ROLES), User.active.is_(True)).order_by(User.id)).all()
         students = db.session.scalars(select(Student.id).order_by(Student.id)).all()
+        category_id = categories.default_category(db.session).id
         zone = ZoneInfo(tenant.timezone)
         today = datetime.now(zone).date()
         monday = today + timedelta(days=7 - today.weekday())
@@ -62,7 +63,8 @@ with app.app_context():
             day = monday + timedelta(days=n % 7)
             local = datetime.combine(day, time(8 + n % 11, 15 * (n % 4)), tzinfo=zone)
             starts = local.astimezone(ZoneInfo("UTC"))
-            rows.append({"tenant_id": tenant.id, "student_id": students[n % len(students)],
+            rows.append({"tenant_id": tenant.id, "category_id": category_id,
+                         "student_id": students[n % len(students)],
                          "staff_id": staff_id, "service": service, "starts_at": starts,
                          "ends_at": starts + timedelta(minutes=60), "duration_minutes": 60,
                          "status": statuses[n % 4]})

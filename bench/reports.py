@@ -31,7 +31,7 @@ SEED = r"""
 import random, sys
 from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import insert, select
-from prepbase import create_app
+from prepbase import categories, create_app
 from prepbase.extensions import db
 from prepbase.models import (Family, LedgerEntry, Package, Role, Student, Tenant, TutoringSession,
                              User)
@@ -46,6 +46,7 @@ with app.app_context():
     tid = tenant.id
     with as_tenant(tid):
         staff = db.session.scalars(select(User.id).where(User.role.in_(("tutor", "admin")))).all()
+        category_id = categories.default_category(db.session).id
         families = [{"tenant_id": tid, "name": f"Bench family {i}", "created_at": now}
                     for i in range(0, students, 3)]
         db.session.execute(insert(Family), families)
@@ -82,6 +83,7 @@ with app.app_context():
                 held = status in ("completed", "upcoming")
                 row = {
                     "tenant_id": tid, "student_id": sid, "staff_id": staff[k % len(staff)],
+                    "category_id": category_id,
                     "service": "tutoring", "starts_at": starts,
                     "ends_at": starts + timedelta(minutes=minutes), "duration_minutes": minutes,
                     "status": status, "booked_by_family": True, "confirmed_at": None,

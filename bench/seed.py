@@ -59,6 +59,7 @@ TARGET_STUDENTS = 50
 
 TABLES = {
     "tenant": "id, name, slug, timezone, low_balance_minutes, created_at",
+    "session_category": "id, name, colour, location_type, created_at, tenant_id",
     "family": "id, name, created_at, tenant_id",
     "student": "id, family_id, first_name, last_name, grade, school, notes, created_at, tenant_id",
     "user_account": "id, email, name, role, password_hash, active, session_nonce, family_id, "
@@ -74,7 +75,7 @@ TABLES = {
     "duration_minutes, status, scheduled_by_id, booked_by_family, confirmed_at, package_id, "
     "charged_minutes, attendance, attendance_at, plan_topics, plan_goals, plan_next_steps, "
     "plan_submitted_at, completed_at, cancelled_at, cancelled_by_id, cancel_reason, "
-    "declined_at, created_at, tenant_id",
+    "declined_at, created_at, category_id, tenant_id",
     "ledger_entry": "id, package_id, minutes, kind, session_id, actor_id, balance_after, "
     "renewal_period, note, created_at, tenant_id",
 }
@@ -237,6 +238,11 @@ class Generator:
         created = now - timedelta(days=rng.randint(400, 1100), minutes=rng.randint(0, 1440))
         name = "Target Academy" if target else f"{rng.choice(LAST)} Learning {index}"
         out.rows["tenant"].append((tid, name, slug, zone_name, 120, created))
+        # The one category every business starts with (as sign-up makes it).
+        self.category = self.ids.take("session_category")
+        out.rows["session_category"].append(
+            (self.category, "Session", "#1d4ed8", "center", created, tid)
+        )
         self.emails = 0
 
         # staff
@@ -677,6 +683,7 @@ class Generator:
                     cancel_reason,
                     s.declined_at,
                     s.created_at,
+                    self.category,
                     tid,
                 )
             )

@@ -56,26 +56,26 @@ def run_migrations_online():
     with target_db.engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
-            # Batch mode rebuilds a table by copying it, dropping the old one and renaming
-            # the copy; with foreign keys on, dropping `tenant` would cascade-delete every
-            # business's rows. The pragma works only outside a transaction, so it goes to
-            # the driver's connection before Alembic begins one.
-            _sqlite_foreign_keys(connection, on=False)
-        try:
-            _configure(
-                connection=connection, process_revision_directives=process_revision_directives
-            )
-            with context.begin_transaction():
-                context.run_migrations()
-        finally:
+            # Batch mode rebuilds a table (copy, drop, rename); with foreign keys on, the
+            # drop fails while other tables' rows refer to it. SQLite's advice: turn them
+            # off outside the transaction, and check them all before turning them back on.
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=OFF")
+        _configure(connection=connection, process_revision_directives=process_revision_directives)
+        with context.begin_transaction():
+            context.run_migrations()
             if sqlite:
-                _sqlite_foreign_keys(connection, on=True)
+                broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+                if broken:
+                    raise RuntimeError(f"foreign keys broken by the migration: {broken[:5]}")
+        if sqlite:
+            _sqlite_pragma(connection, "PRAGMA foreign_keys=ON")
 
 
-def _sqlite_foreign_keys(connection, *, on):
-    if connection.in_transaction():
-        connection.commit()
-    connection.connection.driver_connection.execute(f"PRAGMA foreign_keys={'ON' if on else 'OFF'}")
+def _sqlite_pragma(connection, statement):
+    # Straight to the driver, outside any transaction (a PRAGMA there does nothing).
+    cursor = connection.connection.driver_connection.cursor()
+    cursor.execute(statement)
+    cursor.close()
 
 
 if context.is_offline_mode():

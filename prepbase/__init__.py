@@ -6,11 +6,12 @@ import logging
 from typing import Any
 
 from flask import Flask, g, request, url_for
+from flask_login import current_user
 from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
-from prepbase import errorpages, inputs
+from prepbase import errorpages, inputs, places
 from prepbase.accounts import load_user_for_session
 from prepbase.billing import bp as billing_bp
 from prepbase.cli import prepbase_cli
@@ -19,6 +20,7 @@ from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect
 from prepbase.localtime import format_when, format_when_short
 from prepbase.mail.outbox import deliver_pending
+from prepbase.models import utcnow
 from prepbase.money import format_money
 from prepbase.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
 from prepbase.portal import tenant_bp
@@ -164,6 +166,16 @@ def register_template_helpers(app: Flask) -> None:
         post_button=forms.post_button,
         pager=_macros(app, "_macros/pager.html").pager,
         how_to_reach=_macros(app, "_macros/contact.html").how_to_reach,
+    )
+    # Where a session is, as the signed-in person may read it now (design §11).
+    app.jinja_env.globals.update(
+        session_place=lambda ts: places.place_of(ts, current_user, utcnow())
+    )
+    kinds = _macros(app, "_macros/categories.html")
+    app.jinja_env.globals.update(
+        category_chip=kinds.category_chip,
+        session_kind_facts=kinds.session_kind_facts,
+        session_kind_line=kinds.session_kind_line,
     )
     # After the form macros: a macro module sees the globals there were when it loaded.
     sessions = _macros(app, "_macros/sessions.html")

@@ -36,6 +36,7 @@ from prepbase.models import (
     STAFF_ROLES,
     WEEKDAYS,
     Role,
+    SessionCategory,
     StaffService,
     Student,
     Tenant,
@@ -45,6 +46,7 @@ from prepbase.models import (
     WorkingHours,
 )
 from prepbase.models.availability import MINUTES_PER_DAY
+from prepbase.models.categories import NO_BUFFERS, Buffers
 
 TAKEN = "Sorry, that time was just taken. Choose another open time."
 
@@ -317,6 +319,10 @@ class Schedule:
     away: _Sorted
     staff_busy: _Sorted
     student_busy: _Sorted
+    # The staff member's sessions with the buffers of their categories (design §11), and
+    # the buffers of the session being placed: see `buffers_clash`.
+    staff_blocked: _Sorted = field(default_factory=lambda: _Sorted([]))
+    buffers: Buffers = NO_BUFFERS
 
     @property
     def zone(self) -> ZoneInfo:
@@ -365,7 +371,7 @@ class Schedule:
     def clash(self, starts_at: datetime, ends_at: datetime) -> str | None:
         """Why the time is taken (rule 7: the staff member's or the student's pending or
         upcoming session overlaps it), or None when it is free."""
-        if self.staff_busy.overlaps(starts_at, ends_at):
+        if self._staff_taken(starts_at, ends_at):
             return TAKEN
         if self.student_busy.overlaps(starts_at, ends_at):
             name = self.student.first_name if self.student else "The student"
@@ -434,8 +440,16 @@ class Schedule:
         return (
             self.working.covers(start, end)
             and not self.away.overlaps(start, end)
-            and not self.staff_busy.overlaps(start, end)
+            and not self._staff_taken(start, end)
             and not self.student_busy.overlaps(start, end)
+        )
+
+    def _staff_taken(self, start: datetime, end: datetime) -> bool:
+        # `buffers_clash` over every session at once: this time with its own buffers
+        # against their times, and this time against their times with their buffers.
+        before, after = (timedelta(minutes=m) for m in self.buffers)
+        return self.staff_busy.overlaps(start - before, end + after) or (
+            self.staff_blocked.overlaps(start, end)
         )
 
     def open_days(
@@ -493,19 +507,27 @@ def _staff_statement(with_service: bool) -> Select[User]:
 
 
 @cache
-def _busy_statement() -> Select[datetime, datetime, int]:
+def _busy_statement() -> Select[datetime, datetime, int, int, int]:
     """Open sessions between `since` and `until` of the staff member or of the student
     (a `student_id` of None matches no session)."""
-    return select(
-        TutoringSession.starts_at, TutoringSession.ends_at, TutoringSession.staff_id
-    ).where(
-        TutoringSession.status.in_(OPEN_STATUSES),
-        TutoringSession.starts_at < bindparam("until"),
-        TutoringSession.ends_at > bindparam("since"),
-        or_(
-            TutoringSession.staff_id == bindparam("staff_id"),
-            TutoringSession.student_id == bindparam("student_id"),
-        ),
+    return (
+        select(
+            TutoringSession.starts_at,
+            TutoringSession.ends_at,
+            TutoringSession.staff_id,
+            SessionCategory.buffer_before_minutes,
+            SessionCategory.buffer_after_minutes,
+        )
+        .join(SessionCategory, SessionCategory.id == TutoringSession.category_id)
+        .where(
+            TutoringSession.status.in_(OPEN_STATUSES),
+            TutoringSession.starts_at < bindparam("until"),
+            TutoringSession.ends_at > bindparam("since"),
+            or_(
+                TutoringSession.staff_id == bindparam("staff_id"),
+                TutoringSession.student_id == bindparam("student_id"),
+            ),
+        )
     )
 
 
@@ -518,10 +540,12 @@ def load_schedule(
     last_day: date,
     student: Student | None = None,
     service: str | None = None,
+    buffers: Buffers = NO_BUFFERS,
 ) -> Schedule | None:
     """The staff member's hours, time off and open sessions (theirs and the student's)
     around `first_day`..`last_day`, in two queries; None if no such active staff member
-    (of this business, offering `service` when given)."""
+    (of this business, offering `service` when given). `buffers`: those of the category
+    of the session to place (its sessions keep theirs, design §11)."""
     zone = ZoneInfo(tenant.timezone)
     # One day either side: a range ending at midnight may continue into the next day,
     # and a session may run past midnight (at most 12 hours).
@@ -562,8 +586,16 @@ def load_schedule(
         week=week,
         working=_Sorted(working),
         away=_Sorted(away),
-        staff_busy=_Sorted([(s, e) for s, e, who_id in busy if who_id == staff.id]),
-        student_busy=_Sorted([(s, e) for s, e, who_id in busy if who_id != staff.id]),
+        staff_busy=_Sorted([(s, e) for s, e, who_id, _b, _a in busy if who_id == staff.id]),
+        student_busy=_Sorted([(s, e) for s, e, who_id, _b, _a in busy if who_id != staff.id]),
+        staff_blocked=_Sorted(
+            [
+                (s - timedelta(minutes=b), e + timedelta(minutes=a))
+                for s, e, who_id, b, a in busy
+                if who_id == staff.id
+            ]
+        ),
+        buffers=buffers,
     )
 
 
@@ -576,12 +608,13 @@ def check_family_booking(
     starts_at: datetime,
     duration_minutes: int,
     now: datetime,
+    buffers: Buffers = NO_BUFFERS,
 ) -> None:
     """Refuse a family booking that is not an open slot (called by `book_session` after
     it has locked the staff member and the student, in the transaction that debits)."""
     day = starts_at.astimezone(ZoneInfo(tenant.timezone)).date()
     schedule = load_schedule(
-        session, tenant, staff.id, first_day=day, last_day=day, student=student
+        session, tenant, staff.id, first_day=day, last_day=day, student=student, buffers=buffers
     )
     if schedule is None or not schedule.has_hours:
         return  # no hours set: booked as before, the staff member confirms (rule 9)

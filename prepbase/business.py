@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from prepbase import stripe_gateway
 from prepbase.accounts import check_password_strength, hash_password, normalize_email
 from prepbase.errors import DomainError
-from prepbase.models import Role, Tenant, User
+from prepbase.models import Role, Tenant, User, starter_category
 from prepbase.money import CURRENCIES
 from prepbase.tenancy import as_tenant
 
@@ -163,6 +163,8 @@ def signup_business(
             password_hash=hash_password(password),
         )
         session.add(admin)
+        # One category, so every session has one and nothing changes until it adds more.
+        session.add(starter_category())
         session.flush()
     return tenant, admin
 

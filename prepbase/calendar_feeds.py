@@ -18,20 +18,18 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import date, datetime, timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any, cast
-from zoneinfo import ZoneInfo
 
-import icalendar
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session, joinedload
 
+from prepbase import invites
 from prepbase.errors import DomainError
-from prepbase.hours import hours_phrase
 from prepbase.models import (
     CalendarFeed,
     Role,
-    SessionStatus,
     Student,
     Tenant,
     TutoringSession,
@@ -41,14 +39,6 @@ from prepbase.models import (
 
 PAST_DAYS = 30  # recent history kept in the feed, so calendars do not lose it at once
 MAX_EVENTS = 2000
-STATUS = {
-    SessionStatus.PENDING: "TENTATIVE",
-    SessionStatus.UPCOMING: "CONFIRMED",
-    SessionStatus.COMPLETED: "CONFIRMED",
-    SessionStatus.CANCELLED: "CANCELLED",
-    SessionStatus.DECLINED: "CANCELLED",
-    SessionStatus.WAITING: "TENTATIVE",
-}
 STAFF_FEED_ROLES = {Role.ADMIN, Role.TUTOR, Role.COUNSELOR}
 
 
@@ -122,68 +112,30 @@ def feed_sessions(session: Session, user: User, now: datetime) -> list[TutoringS
         return []
     return list(
         session.scalars(
-            stmt.options(joinedload(TutoringSession.student), joinedload(TutoringSession.staff))
+            stmt.options(
+                joinedload(TutoringSession.student),
+                joinedload(TutoringSession.staff),
+                joinedload(TutoringSession.category),
+                joinedload(TutoringSession.subject),
+            )
             .order_by(TutoringSession.starts_at, TutoringSession.id)
             .limit(MAX_EVENTS)
         )
     )
 
 
-def _summary(ts: TutoringSession, for_staff: bool) -> str:
-    service = ts.service.title()
-    what = (
-        f"{service}: {ts.student.full_name}"
-        if for_staff
-        else f"{service} with {ts.staff.name} ({ts.student.first_name})"
-    )
-    if ts.status == SessionStatus.PENDING:
-        return f"Proposed: {what}"
-    if ts.status == SessionStatus.WAITING:
-        return f"Waiting for hours: {what}"
-    if ts.status in (SessionStatus.CANCELLED, SessionStatus.DECLINED):
-        return f"Cancelled: {what}"
-    return what
-
-
 def build_calendar(
-    tenant: Tenant, user: User, sessions: list[TutoringSession], now: datetime
+    tenant: Tenant,
+    user: User,
+    sessions: list[TutoringSession],
+    now: datetime,
+    url_of: Callable[[TutoringSession], str | None] = lambda ts: None,
 ) -> bytes:
-    """The iCalendar file of a feed."""
-    zone = ZoneInfo(tenant.timezone)
-    for_staff = user.role in STAFF_FEED_ROLES
-    cal = icalendar.Calendar()
-    cal.add("prodid", "-//PrepBase//Sessions//EN")
-    cal.add("version", "2.0")
-    cal.add("calscale", "GREGORIAN")
-    cal.add("method", "PUBLISH")
-    cal.add("x-wr-calname", f"{tenant.name}: {user.name}")
-    cal.add("x-wr-timezone", tenant.timezone)
+    """The iCalendar file of a feed: each session as `invites.session_event` makes it for
+    this person (the same UID, SEQUENCE, LOCATION and URL as their invitations)."""
+    cal = invites.calendar(f"{tenant.name}: {user.name}", "PUBLISH", tenant.timezone, now)
     cal.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
     cal.add("x-published-ttl", "PT1H")
     for ts in sessions:
-        event = icalendar.Event()
-        event.add("uid", f"session-{ts.id}@{tenant.slug}.prepbase")
-        event.add("dtstamp", now)
-        event.add("dtstart", ts.starts_at.astimezone(zone))
-        event.add("dtend", ts.ends_at.astimezone(zone))
-        event.add("summary", _summary(ts, for_staff))
-        event.add("status", STATUS[SessionStatus(ts.status)])
-        closed = ts.status in (SessionStatus.CANCELLED, SessionStatus.DECLINED)
-        event.add("sequence", 1 if closed else 0)
-        changed = ts.cancelled_at or ts.declined_at or ts.completed_at or ts.created_at
-        if changed is not None:
-            event.add("last-modified", changed)
-        event.add(
-            "description",
-            f"{hours_phrase(ts.duration_minutes)} · {SessionStatus(ts.status).label} · "
-            f"{ts.service.title()} with {ts.staff.name} for {ts.student.full_name}",
-        )
-        if closed or ts.status == SessionStatus.WAITING:  # holds no time
-            event.add("transp", "TRANSPARENT")
-        cal.add_component(event)
-    today = now.astimezone(zone).date()
-    cal.add_missing_timezones(
-        first_date=date(today.year - 1, 1, 1), last_date=date(today.year + 3, 1, 1)
-    )
-    ical: bytes = cal.to_ical()
-    return ical
+        cal.add_component(invites.session_event(tenant, ts, user, now, url_of(ts)))
+    return invites.with_timezones(cal, tenant.timezone, now)

@@ -43,6 +43,12 @@ class CalendarForm(Form):
         validate_choice=False,
         validators=[known_choice("Choose Tutoring or Counseling.")],
     )
+    category = IdSelectField(
+        "Category", default="", invalid_choice_message="Choose one of the categories listed."
+    )
+    subject = IdSelectField(
+        "Subject", default="", invalid_choice_message="Choose one of the subjects listed."
+    )
     status = SelectField(
         "Status",
         choices=[
@@ -68,6 +74,20 @@ class CalendarForm(Form):
             ]
         else:
             del self.student
+        # Design §11: only a business that has more than one category or any subjects
+        # gets these filters.
+        if len(choices.categories) > 1:
+            self.category.choices = [SelectChoice("", "Any category")] + [
+                SelectChoice(str(id_), name) for id_, name in choices.categories
+            ]
+        else:
+            del self.category
+        if choices.subjects:
+            self.subject.choices = [SelectChoice("", "Any subject")] + [
+                SelectChoice(str(id_), name) for id_, name in choices.subjects
+            ]
+        else:
+            del self.subject
 
     def chosen_view(self) -> View:
         return View(self.view.data) if self.view.data else DEFAULT_VIEW
@@ -77,11 +97,17 @@ class CalendarForm(Form):
 
     def filters(self) -> Filters:
         """The validated filters; an empty one means any."""
-        staff = getattr(self, "staff", None)
-        student = getattr(self, "student", None)
+
+        def chosen(name: str) -> int | None:
+            select_field = getattr(self, name, None)
+            data = select_field.data if select_field is not None else None
+            return int(data) if data else None
+
         return Filters(
-            staff_id=int(staff.data) if staff is not None and staff.data else None,
-            student_id=int(student.data) if student is not None and student.data else None,
+            staff_id=chosen("staff"),
+            student_id=chosen("student"),
             service=self.service.data or None,
             status=self.status.data or None,
+            category_id=chosen("category"),
+            subject_id=chosen("subject"),
         )

@@ -43,8 +43,10 @@ from prepbase.localtime import (
 from prepbase.models import (
     STAFF_ROLES,
     Service,
+    SessionCategory,
     SessionStatus,
     Student,
+    Subject,
     Tenant,
     TimeOff,
     TutoringSession,
@@ -115,6 +117,8 @@ class Filters:
     student_id: int | None = None
     service: str | None = None
     status: str | None = None
+    category_id: int | None = None
+    subject_id: int | None = None
 
 
 def shown_status(ts: TutoringSession, now: datetime) -> str:
@@ -244,6 +248,10 @@ class Event:
     starts: datetime  # aware, in the business's zone
     ends: datetime
     minutes: int
+    # The session's category (its colour carries white text, prepbase.colour) and subject.
+    category: str = ""
+    colour: str = ""
+    subject: str | None = None
     top: int = 0
     height: int = 0
     lane: int = 0
@@ -352,6 +360,8 @@ class Choices:
 
     staff: list[tuple[int, str]]
     students: list[tuple[int, str]]
+    categories: list[tuple[int, str]] = field(default_factory=list)
+    subjects: list[tuple[int, str]] = field(default_factory=list)
 
 
 def filter_choices(session: Session, scope: Scope) -> Choices:
@@ -377,11 +387,23 @@ def filter_choices(session: Session, scope: Scope) -> Choices:
                 .order_by(User.name, User.id)
             )
         ]
+    kinds = session.execute(
+        select(SessionCategory.id, SessionCategory.name).order_by(
+            SessionCategory.name, SessionCategory.id
+        )
+    ).all()
+    subjects = session.execute(
+        select(Subject.id, SessionCategory.name, Subject.name)
+        .join(Subject.category)
+        .order_by(SessionCategory.name, Subject.name, Subject.id)
+    ).all()
     return Choices(
         staff=staff,
         students=[
             (id_, f"{first} {last}".strip()) for id_, first, last in session.execute(students)
         ],
+        categories=[(id_, name) for id_, name in kinds],
+        subjects=[(id_, f"{kind} → {name}") for id_, kind, name in subjects],
     )
 
 
@@ -449,6 +471,10 @@ def _sessions(
         query = query.where(TutoringSession.student_id == filters.student_id)
     if filters.service is not None:
         query = query.where(TutoringSession.service == filters.service)
+    if filters.category_id is not None:
+        query = query.where(TutoringSession.category_id == filters.category_id)
+    if filters.subject_id is not None:
+        query = query.where(TutoringSession.subject_id == filters.subject_id)
     status = filters.status
     if status is None:
         query = query.where(TutoringSession.status.not_in(HIDDEN))
@@ -462,6 +488,13 @@ def _sessions(
         # Many-to-one joins: one row per session, no statement per session.
         joinedload(TutoringSession.student).load_only(Student.first_name, Student.last_name),
         joinedload(TutoringSession.staff).load_only(User.name),
+        joinedload(TutoringSession.category).load_only(
+            SessionCategory.name,
+            SessionCategory.colour,
+            SessionCategory.location_type,
+            SessionCategory.location_id,
+        ),
+        joinedload(TutoringSession.subject).load_only(Subject.name),
     ).order_by(TutoringSession.starts_at, TutoringSession.id)
     rows = session.scalars(query).all()
     if status in (None, ALL_STATUSES):
@@ -485,6 +518,10 @@ def _event(ts: TutoringSession, zone: ZoneInfo, now: datetime) -> Event:
         starts=ts.starts_at.astimezone(zone),
         ends=ts.ends_at.astimezone(zone),
         minutes=ts.duration_minutes,
+        # The category a business starts with shows no chip (nothing changes for it).
+        category="" if ts.category.is_plain and ts.subject is None else ts.category.name,
+        colour=ts.category.colour,
+        subject=ts.subject.name if ts.subject is not None else None,
     )
 
 

@@ -26,7 +26,7 @@ from itertools import count
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from prepbase import availability, hours, packages, scheduling
+from prepbase import availability, categories, hours, packages, scheduling
 from prepbase.accounts import hash_password
 from prepbase.business import signup_business
 from prepbase.localtime import day_start_utc, local_date, local_to_utc
@@ -297,6 +297,7 @@ class _History:
     def __init__(self, session: Session, tenant: Tenant, admin: User) -> None:
         self.session = session
         self.tenant = tenant
+        self.category = categories.default_category(session)
         self.admin = admin
         self.now = utcnow()
         self.today = local_date(tenant, self.now)
@@ -458,6 +459,7 @@ class _History:
             booked_by_family=not lesson.proposed,
             confirmed_at=None if lesson.proposed else min(booked + timedelta(hours=3), self.now),
             created_at=asked,
+            category=self.category,
         )
         if past:
             # A reminder went out the day before, as `flask prepbase remind` does.
@@ -544,6 +546,7 @@ class _History:
             scheduled_by=priya,
             created_at=starts - timedelta(days=4),
             declined_at=starts - timedelta(days=3),
+            category=self.category,
         )
         self.later(row.created_at, lambda: self.session.add(row))
 

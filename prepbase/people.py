@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, contains_eager
 from sqlalchemy.sql import ColumnElement
 
 from prepbase.accounts import issue_token, normalize_email
+from prepbase.business import validate_phone
 from prepbase.errors import DomainError
 from prepbase.models import (
     STAFF_ROLES,
@@ -303,12 +304,37 @@ def _check_nothing_to_hand_over(session: Session, staff: User) -> None:
 # --- families and students ---------------------------------------------------------
 
 
-def create_family(session: Session, actor: User, *, name: str) -> Family:
+def _address_and_phone(address: str, phone: str) -> tuple[str | None, str | None]:
+    """Where a student or family lives and how to call them (both optional)."""
+    cleaned = " ".join((address or "").split()) or None
+    if cleaned is not None and len(cleaned) > 300:
+        raise DomainError("An address has at most 300 characters.", field="address")
+    try:
+        number = validate_phone(phone or "")
+    except DomainError as exc:
+        raise DomainError(exc.message, field="phone") from None
+    return cleaned, number
+
+
+def create_family(
+    session: Session, actor: User, *, name: str, address: str = "", phone: str = ""
+) -> Family:
     """Add a household to the business."""
     family = Family(name=name.strip())
+    family.address, family.phone = _address_and_phone(address, phone)
     session.add(family)
     session.flush()
     return family
+
+
+def update_family(
+    session: Session, actor: User, family: Family, *, name: str, address: str, phone: str
+) -> None:
+    """Rename a household, or change its address and phone (a Student Address session
+    goes to the family's address when the student has none of their own)."""
+    family.address, family.phone = _address_and_phone(address, phone)
+    family.name = name.strip()
+    session.flush()
 
 
 def save_student(
@@ -322,8 +348,12 @@ def save_student(
     grade: str,
     school: str,
     notes: str,
+    address: str = "",
+    phone: str = "",
 ) -> Student:
-    """Create or edit a student; the family must be one of this business's."""
+    """Create or edit a student; the family must be one of this business's. The address
+    is where Student Address sessions take place (empty: the family's)."""
+    student_address, student_phone = _address_and_phone(address, phone)
     if student is None:
         student = Student(family=family)
         session.add(student)
@@ -333,6 +363,7 @@ def save_student(
     student.grade = grade.strip()
     student.school = school.strip()
     student.notes = notes.strip()
+    student.address, student.phone = student_address, student_phone
     if student.account is not None:
         student.account.family = family
     session.flush()

@@ -61,7 +61,7 @@ remaining belong to packages, not to a staff member, so the staff filter leaves 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from itertools import pairwise
 from typing import Any
@@ -131,6 +131,9 @@ class ReportFilters:
     bucket: str = WEEK
     service: str | None = None
     staff_id: int | None = None
+    # Design §11: like the staff filter, these narrow the session figures only.
+    category_id: int | None = None
+    subject_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -294,6 +297,10 @@ def _session_filters(filters: ReportFilters) -> list[ColumnElement[bool]]:
         where.append(TS.service == filters.service)
     if filters.staff_id is not None:
         where.append(TS.staff_id == filters.staff_id)
+    if filters.category_id is not None:
+        where.append(TS.category_id == filters.category_id)
+    if filters.subject_id is not None:
+        where.append(TS.subject_id == filters.subject_id)
     return where
 
 
@@ -344,9 +351,9 @@ def hours_over_time(session: Session, filters: ReportFilters, window: Window) ->
     if filters.service:
         ledger = ledger.where(Package.service == filters.service)
         balance = balance.where(Package.service == filters.service)
-    if filters.staff_id is not None:
+    if any(v is not None for v in (filters.staff_id, filters.category_id, filters.subject_id)):
         ledger = ledger.outerjoin(TS, TS.id == LedgerEntry.session_id)
-        refund = and_(refund, TS.staff_id == filters.staff_id)
+        refund = and_(refund, *_session_filters(replace(filters, service=None)))
     by_bucket = (
         ledger.with_only_columns(
             le_bucket.label("bucket"),

@@ -20,9 +20,9 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, contains_eager
 
-from prepbase import availability, business, cancellation, hours
+from prepbase import availability, business, cancellation, categories, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
 from prepbase.lifecycle import (
@@ -44,15 +44,18 @@ from prepbase.models import (
     Package,
     Role,
     Service,
+    SessionCategory,
     SessionSeries,
     SessionStatus,
     StaffService,
     Student,
+    Subject,
     Tenant,
     TutoringSession,
     User,
     utcnow,
 )
+from prepbase.models.categories import MAX_BUFFER_MINUTES, NO_BUFFERS, buffers_clash
 from prepbase.models.series import weekday_mask, weekdays_of
 from prepbase.series import (
     NewSeries,
@@ -185,28 +188,48 @@ def _check_overlap(
     exclude_id: int | None = None,
     exclude_ids: Collection[int] = (),
     statuses: Sequence[str] = OPEN_STATUSES,
+    category: SessionCategory | None = None,
 ) -> None:
-    clash = (
+    # Rule 7, and the buffers of design §11 for the staff member: the candidates are the
+    # sessions within the longest buffer either side; `buffers_clash` decides.
+    reach = timedelta(minutes=MAX_BUFFER_MINUTES)
+    near = (
         select(TutoringSession)
+        .join(TutoringSession.category)
         .where(
             TutoringSession.status.in_(statuses),
-            TutoringSession.starts_at < ends_at,
-            TutoringSession.ends_at > starts_at,
+            TutoringSession.starts_at < ends_at + reach,
+            TutoringSession.ends_at > starts_at - reach,
             # No session lasts longer than MAX_DURATION: this bound lets the index on
             # (staff_id, starts_at) skip everyone's past sessions.
-            TutoringSession.starts_at > starts_at - timedelta(minutes=MAX_DURATION),
+            TutoringSession.starts_at > starts_at - timedelta(minutes=MAX_DURATION) - reach,
             or_(
                 TutoringSession.staff_id == staff_id,
                 TutoringSession.student_id == student_id,
             ),
         )
-        .limit(1)
+        .options(contains_eager(TutoringSession.category))
+        .order_by(TutoringSession.starts_at)
     )
     if exclude_id is not None:
-        clash = clash.where(TutoringSession.id != exclude_id)
+        near = near.where(TutoringSession.id != exclude_id)
     if exclude_ids:  # sessions that move together (a series' following occurrences)
-        clash = clash.where(TutoringSession.id.not_in(exclude_ids))
-    other = session.scalar(clash)
+        near = near.where(TutoringSession.id.not_in(exclude_ids))
+    buffers = category.buffers if category is not None else NO_BUFFERS
+    other = next(
+        (
+            row
+            for row in session.scalars(near)
+            if (
+                row.staff_id == staff_id
+                and buffers_clash(
+                    starts_at, ends_at, buffers, row.starts_at, row.ends_at, row.category.buffers
+                )
+            )
+            or (row.starts_at < ends_at and row.ends_at > starts_at)
+        ),
+        None,
+    )
     if other is None:
         return
     who = other.staff.name if other.staff_id == staff_id else other.student.first_name
@@ -381,7 +404,8 @@ def _move(
     updated = session.execute(
         update(TutoringSession)
         .where(TutoringSession.id == ts.id, TutoringSession.status.in_(allowed))
-        .values(status=to, **values)
+        # Every change is a new version of the session's calendar invitation (RFC 5545).
+        .values(status=to, ical_sequence=TutoringSession.ical_sequence + 1, **values)
         .execution_options(synchronize_session=False)
     )
     moved = cast(CursorResult[Any], updated).rowcount
@@ -401,6 +425,11 @@ def _refusal(current: str, wanted: str) -> str:
     return wrong_status(current, verbs.get(wanted, "changed"))
 
 
+def _first_link(category: SessionCategory | None, staff: User) -> str | None:
+    # Design §11: a Virtual Meeting session starts with its staff member's default link.
+    return staff.default_meeting_link if category is not None and category.is_virtual else None
+
+
 def _new_session(
     session: Session,
     tenant: Tenant,
@@ -413,11 +442,14 @@ def _new_session(
     duration_minutes: int,
     status: str,
     now: datetime,
+    category: SessionCategory | None,
+    subject: Subject | None,
 ) -> TutoringSession:
     service = Service(service)
     check_duration(duration_minutes)
     _check_future(starts_at, now)
     _check_staff(session, staff, service)
+    choice = categories.check_choice(session, category, subject, staff)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_for_change(session, staff.id, student.id)
     if status == SessionStatus.UPCOMING:
@@ -431,6 +463,7 @@ def _new_session(
             starts_at=starts_at,
             duration_minutes=duration_minutes,
             now=now,
+            buffers=choice.category.buffers,
         )
     _check_overlap(
         session,
@@ -439,6 +472,7 @@ def _new_session(
         student_id=student.id,
         starts_at=starts_at,
         ends_at=ends_at,
+        category=choice.category,
     )
     ts = TutoringSession(
         student=student,
@@ -450,6 +484,9 @@ def _new_session(
         status=status,
         scheduled_by=actor,
         booked_by_family=status == SessionStatus.UPCOMING,
+        category=choice.category,
+        subject=choice.subject,
+        meeting_link=_first_link(choice.category, staff),
     )
     session.add(ts)
     session.flush()
@@ -466,6 +503,8 @@ def book_session(
     service: str,
     starts_at: datetime,
     duration_minutes: int,
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
     now: datetime | None = None,
 ) -> TutoringSession:
     """Rule 1: a family books → UPCOMING at once, and the hours are debited now."""
@@ -481,8 +520,11 @@ def book_session(
         duration_minutes=duration_minutes,
         status=SessionStatus.UPCOMING,
         now=now or utcnow(),
+        category=category,
+        subject=subject,
     )
     _debit(session, tenant, actor, ts)
+    session_mail.session_booked(session, tenant, ts)
     return ts
 
 
@@ -496,6 +538,8 @@ def propose_session(
     service: str,
     starts_at: datetime,
     duration_minutes: int,
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
     now: datetime | None = None,
 ) -> TutoringSession:
     """Rule 2: staff propose → PENDING; no hours move until the family accepts."""
@@ -514,6 +558,8 @@ def propose_session(
         duration_minutes=duration_minutes,
         status=SessionStatus.PENDING,
         now=now or utcnow(),
+        category=category,
+        subject=subject,
     )
     session_mail.session_proposed(session, tenant, ts)
     return ts
@@ -532,6 +578,7 @@ def accept_session(
     check(ts, actor, Action.ACCEPT, now or utcnow())
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
+    session_mail.session_accepted(session, tenant, ts)
 
 
 def decline_session(
@@ -855,6 +902,7 @@ def change_duration(
         starts_at=ts.starts_at,
         ends_at=ends_at,
         exclude_id=ts.id,
+        category=ts.category,
     )
     diff = minutes - ts.duration_minutes
     if ts.status == SessionStatus.UPCOMING and ts.package_id is not None and diff:
@@ -878,6 +926,7 @@ def change_duration(
         ts.charged_minutes += diff
     ts.duration_minutes = minutes
     ts.ends_at = ends_at
+    ts.ical_sequence += 1
     session.flush()
     if diff < 0 and ts.status == SessionStatus.UPCOMING and ts.package_id is not None:
         fill_waiting(session, tenant, ts.student_id, ts.service, actor, now, locks_held=True)
@@ -906,11 +955,14 @@ def reschedule(
         starts_at=starts_at,
         ends_at=ends_at,
         exclude_id=ts.id,
+        category=ts.category,
     )
     ts.starts_at = starts_at
     ts.ends_at = ends_at
     ts.reminder_sent_at = None  # a reminder is due again before the new time
+    ts.ical_sequence += 1
     session.flush()
+    session_mail.session_moved(session, tenant, actor, ts)
 
 
 def take_attendance(
@@ -1061,6 +1113,7 @@ def _plan_new(
         last_day=days[-1],
         student=new.student,
         service=new.service,
+        buffers=new.category.buffers if new.category is not None else NO_BUFFERS,
     )
     if schedule is None:
         raise DomainError(
@@ -1113,7 +1166,10 @@ def _checked(session: Session, new: NewSeries) -> NewSeries:
     session's; the service as a `Service`."""
     check_duration(new.duration_minutes)
     _check_staff(session, new.staff, Service(new.service))
-    return replace(new, service=Service(new.service))
+    choice = categories.check_choice(session, new.category, new.subject, new.staff)
+    return replace(
+        new, service=Service(new.service), category=choice.category, subject=choice.subject
+    )
 
 
 def plan_booking_series(
@@ -1145,6 +1201,8 @@ def _make_series(
         occurrences=len(kept),
         booked_by_family=by_family,
         created_by_id=actor.id,
+        category=new.category,
+        subject=new.subject,
     )
     session.add(series)
     made = []
@@ -1168,6 +1226,9 @@ def _make_series(
             booked_by_family=by_family,
             series=series,
             series_position=position,
+            category=new.category,
+            subject=new.subject,
+            meeting_link=_first_link(new.category, new.staff),
         )
         session.add(ts)
         made.append(ts)
@@ -1457,6 +1518,7 @@ def reschedule_following(
                 starts_at=at,
                 ends_at=ends,
                 exclude_ids=ids,
+                category=target.category,
             )
             if last_end is not None and at < last_end:
                 raise DomainError("It would overlap the series' session before it.")
@@ -1472,6 +1534,7 @@ def reschedule_following(
     change = SeriesChange()
     for target, at in moves:
         target.starts_at = at
+        target.ical_sequence += 1
         target.ends_at = at + timedelta(minutes=target.duration_minutes)
         target.reminder_sent_at = None  # a reminder is due again before the new time
         change.changed.append(target)
@@ -1518,6 +1581,8 @@ def _split_series(
         occurrences=old.occurrences - start + 1,
         booked_by_family=old.booked_by_family,
         created_by_id=old.created_by_id,
+        category_id=old.category_id,
+        subject_id=old.subject_id,
     )
     session.add(new)
     for later in _series_sessions(session, old.id, tuple(SessionStatus), from_position=start):
@@ -1689,6 +1754,7 @@ def _taken(
             starts_at=ts.starts_at,
             ends_at=ts.ends_at,
             exclude_id=ts.id,
+            category=ts.category,
         )
     except DomainError as exc:
         return exc.message
@@ -1754,6 +1820,8 @@ def log_past_session(
     topics: str,
     goals: str = "",
     next_steps: str = "",
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
     now: datetime | None = None,
 ) -> TutoringSession:
     """Design §10: a session that took place but was never entered is logged COMPLETED at
@@ -1771,6 +1839,7 @@ def log_past_session(
     check_duration(duration_minutes)
     _check_past(tenant, starts_at, now)
     _check_staff(session, staff, service)
+    choice = categories.check_choice(session, category, subject, staff)
     if attendance not in set(Attendance):
         raise DomainError("Choose present, late or absent.", field="attendance")
     if not (topics or "").strip():
@@ -1787,6 +1856,7 @@ def log_past_session(
         starts_at=starts_at,
         ends_at=ends_at,
         statuses=TOOK_PLACE_OR_OPEN,
+        category=choice.category,
     )
     ts = TutoringSession(
         student=student,
@@ -1805,6 +1875,8 @@ def log_past_session(
         plan_next_steps=(next_steps or "").strip(),
         plan_submitted_at=now,
         completed_at=now,
+        category=choice.category,
+        subject=choice.subject,
     )
     session.add(ts)
     session.flush()
@@ -1834,6 +1906,7 @@ def _check_new_staff(
         starts_at=ts.starts_at,
         ends_at=ts.ends_at,
         exclude_id=ts.id,
+        category=ts.category,
     )
     if not anyway:
         outside = availability.outside_hours(
@@ -1867,6 +1940,7 @@ def reassign_session(
     _check_new_staff(session, tenant, ts, new_staff, anyway)
     previous = ts.staff
     ts.staff = new_staff
+    ts.ical_sequence += 1
     session.flush()
     session_mail.session_reassigned(session, tenant, actor, ts, previous)
     return previous

@@ -18,7 +18,7 @@ from datetime import date, datetime, time, timedelta
 from enum import StrEnum
 
 from prepbase.errors import DomainError
-from prepbase.models import Package, Student, TutoringSession, User
+from prepbase.models import Package, SessionCategory, Student, Subject, TutoringSession, User
 from prepbase.models.series import MAX_EVERY_WEEKS, rhythm_text, weekday_mask
 
 MAX_SPAN_DAYS = 365  # the last occurrence is at most a year after the first day
@@ -128,6 +128,9 @@ class NewSeries:
     service: str
     rule: WeeklyRule
     duration_minutes: int
+    # What kind of session (design §11); None: the business's default category.
+    category: SessionCategory | None = None
+    subject: Subject | None = None
 
 
 # --- what a series would do: the plan shown before confirming ---------------------------

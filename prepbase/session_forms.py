@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
+from sqlalchemy.orm import Session
 from wtforms import (
     BooleanField,
     HiddenField,
@@ -21,12 +22,28 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from prepbase import hours
-from prepbase.forms import CheckboxesField, DayField, Form, IdSelectField, SelectChoice
+from prepbase import categories, hours
+from prepbase.forms import (
+    CheckboxesField,
+    DayField,
+    Form,
+    IdSelectField,
+    SelectChoice,
+    choices,
+)
 from prepbase.localtime import local_to_utc
-from prepbase.models import WEEKDAYS, Attendance, Service, Tenant, User
+from prepbase.models import (
+    WEEKDAYS,
+    Attendance,
+    Service,
+    SessionCategory,
+    Subject,
+    Tenant,
+    User,
+)
 from prepbase.models.series import MAX_EVERY_WEEKS
 from prepbase.series import MAX_COUNT, WeeklyRule, make_rule
+from prepbase.tenant_url import get_or_404
 
 SERVICE_CHOICES = [SelectChoice(s.value, s.label) for s in Service]
 ATTENDANCE_CHOICES = [SelectChoice(a.value, a.label) for a in Attendance]
@@ -71,6 +88,46 @@ class ScheduleForm(SessionTimeForm):
     student = IdSelectField("Student", validators=[DataRequired()])
     service = SelectField("Service", choices=SERVICE_CHOICES, validators=[DataRequired()])
     staff = IdSelectField("Tutor or counselor", validators=[DataRequired()])
+    # What kind of session (design §11); `offer_kinds` fills them. With one category
+    # the page does not show its select ("" stands for it).
+    category = IdSelectField(
+        "Category", choices=[], default="", invalid_choice_message="Choose one of the categories."
+    )
+    subject = IdSelectField(
+        "Subject", choices=[], default="", invalid_choice_message="Choose one of the subjects."
+    )
+
+    def offer_kinds(self, session: Session) -> None:
+        """The active categories (the default first) and subjects to choose from."""
+        offered = categories.active_categories(session)
+        default = categories.default_category(session)
+        if len(offered) > 1:
+            ordered = [default, *(c for c in offered if c.id != default.id)]
+            self.category.choices = [SelectChoice(str(c.id), c.name) for c in ordered]
+        else:
+            self.category.choices = [SelectChoice("", default.name)]
+        subjects = categories.active_subjects(session)
+        self.subject.choices = [SelectChoice("", "No particular subject")] + [
+            SelectChoice(str(s.id), f"{s.category.name} → {s.name}") for s in subjects
+        ]
+
+    @property
+    def chooses_category(self) -> bool:
+        """More than one active category: the page asks which."""
+        return len(choices(self.category)) > 1
+
+    @property
+    def chooses_subject(self) -> bool:
+        return len(choices(self.subject)) > 1
+
+    def chosen_kind(self) -> tuple[SessionCategory | None, Subject | None]:
+        """The category and subject chosen (None: the default, or no subject); another
+        business's id is a 404."""
+        category = (
+            get_or_404(SessionCategory, int(self.category.data)) if self.category.data else None
+        )
+        subject = get_or_404(Subject, int(self.subject.data)) if self.subject.data else None
+        return category, subject
 
 
 EVERY_CHOICES = [

@@ -159,6 +159,8 @@ class SessionFilters:
     status: str | None = None
     staff_id: int | None = None
     student_id: int | None = None
+    category_id: int | None = None
+    subject_id: int | None = None
     starts_from: datetime | None = None  # inclusive, UTC
     starts_before: datetime | None = None  # exclusive, UTC
 
@@ -175,6 +177,10 @@ def filtered_sessions(
         stmt = stmt.where(TutoringSession.staff_id == filters.staff_id)
     if filters.student_id is not None:
         stmt = stmt.where(TutoringSession.student_id == filters.student_id)
+    if filters.category_id is not None:
+        stmt = stmt.where(TutoringSession.category_id == filters.category_id)
+    if filters.subject_id is not None:
+        stmt = stmt.where(TutoringSession.subject_id == filters.subject_id)
     if filters.starts_from is not None:
         stmt = stmt.where(TutoringSession.starts_at >= filters.starts_from)
     if filters.starts_before is not None:

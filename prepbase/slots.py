@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, selectinload
 from prepbase.availability import format_minute, load_schedule
 from prepbase.localtime import business_today, zone_of
 from prepbase.models import STAFF_ROLES, Service, StaffService, Student, Tenant, User
+from prepbase.models.categories import NO_BUFFERS, Buffers
 
 OTHER_DAYS = 6  # open days offered next to the chosen one
 SCAN_DAYS = 21  # how far past a chosen day to look for them
@@ -90,11 +91,13 @@ def pick_slots(
     day: date | None,
     now: datetime,
     day_refused: bool = False,
+    buffers: Buffers = NO_BUFFERS,
 ) -> SlotPicker:
     """The open times of `day` for this choice, or of the first open day when `day` is
     None; when the day has none, the next days that do (`OTHER_DAYS` of them, looked for
     `SCAN_DAYS` ahead). A missing choice (None) gets the sentence asking for it;
     `day_refused` (the form refused the day typed) asks for a day instead of guessing one.
+    `buffers`: those of the chosen category (minutes kept free before and after).
     """
     if student is None or service not in set(Service) or staff_id is None:
         return SlotPicker(
@@ -115,6 +118,7 @@ def pick_slots(
         last_day=max(first, last),
         student=student,
         service=service,
+        buffers=buffers,
     )
     if schedule is None:
         return SlotPicker(message="Choose a tutor or counselor who offers this service.")

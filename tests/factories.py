@@ -125,7 +125,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     tutor's time off and an e-mail that failed for good (ids in `extra`)."""
     from datetime import UTC, date, datetime
 
-    from prepbase import availability, packages, scheduling
+    from prepbase import availability, categories, packages, scheduling
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
     from prepbase.models import ImportRun, utcnow
 
@@ -187,8 +187,15 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             created_by_id=business.admin.id,
         )
         session.add(import_run)
+        location = categories.save_location(session, None, name="Center", address="1 Main St")
+        subject = categories.save_subject(
+            session, None, name="SAT", category=categories.default_category(session)
+        )
         session.flush()
         business.extra.update(
+            category_id=categories.default_category(session).id,
+            location_id=location.id,
+            subject_id=subject.id,
             offering_id=offering.id,
             package_id=package.id,
             session_id=ts.id,

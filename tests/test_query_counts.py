@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import insert
 
-from prepbase import availability
+from prepbase import availability, categories
 from prepbase.models import SessionStatus, TutoringSession
 from tests.test_tutor_sessions import StatementCounter, World, local_at, local_day, statements
 
@@ -102,6 +102,8 @@ def fill_week(world: World, monday, count: int) -> None:
     b = world.b
     staff = [(b.tutor, "tutoring"), (b.counselor, "counseling"), (b.admin, "tutoring")]
     statuses = [SessionStatus.PENDING, SessionStatus.UPCOMING, SessionStatus.CANCELLED]
+    with world.scope():
+        category_id = categories.default_category(world.db).id
     rows = []
     for n in range(count):
         member, service = staff[n % 3]
@@ -109,6 +111,7 @@ def fill_week(world: World, monday, count: int) -> None:
         rows.append(
             {
                 "tenant_id": b.tenant.id,
+                "category_id": category_id,
                 "student_id": b.students[n % 2].id,
                 "staff_id": member.id,
                 "service": service,

@@ -180,7 +180,10 @@ def test_two_hosts_running_remind_at_once_send_each_reminder_once(app, engine, c
             select(TutoringSession.reminder_sent_at).where(TutoringSession.id.in_(ids))
         ).all()
         assert all(sent)
-        assert session.scalar(select(func.count(OutboundEmail.id))) == 7
+        reminders = select(func.count(OutboundEmail.id)).where(
+            OutboundEmail.subject.startswith("Reminder")
+        )
+        assert session.scalar(reminders) == 7
 
 
 # --- proposals ----------------------------------------------------------------------------
@@ -230,7 +233,9 @@ def test_a_proposal_emails_the_family_with_accept_and_decline_links(
 
 
 def subjects(mailbox, address: str) -> list[str]:
-    return [m["Subject"] for m in mailbox.to(address)]
+    # The booking's own e-mail ("Booked: …", with its invitation) may leave with the next
+    # request: these tests are about what came after it.
+    return [m["Subject"] for m in mailbox.to(address) if not m["Subject"].startswith("Booked")]
 
 
 def test_staff_cancelling_tells_the_family(client, auth, business, world, mailbox):
@@ -244,7 +249,9 @@ def test_staff_cancelling_tells_the_family(client, auth, business, world, mailbo
     assert response.status_code == 303
     [subject] = subjects(mailbox, business.parent.email)
     assert subject.startswith("Cancelled: Ada's session of ")
-    body = mailbox.body(mailbox.to(business.parent.email)[0])
+    body = mailbox.body(
+        next(m for m in mailbox.to(business.parent.email) if m["Subject"] == subject)
+    )
     assert "Tara Tutor cancelled Ada Acme's tutoring session" in body
     assert "Reason: I am ill." in body and "went back to the package" in body
     assert subjects(mailbox, business.tutor.email) == []
@@ -256,7 +263,7 @@ def test_family_cancelling_tells_the_staff_member(client, auth, business, world,
     mailbox.messages.clear()
     auth.as_role(business, "parent")
     assert client.post(f"/acme/family/sessions/{ts.id}/cancel").status_code == 303
-    [message] = mailbox.to(business.tutor.email)
+    [message] = [m for m in mailbox.to(business.tutor.email) if "Cancelled" in m["Subject"]]
     assert "Pat Parent cancelled Ada Acme's tutoring session" in mailbox.body(message)
     assert f"/acme/tutor/sessions/{ts.id}" in mailbox.body(message)
     assert subjects(mailbox, business.parent.email) == []
@@ -278,6 +285,9 @@ def test_declining_a_booking_sends_one_email_not_two(business, world, db_session
     assert outbox(db_session, business, "Cancelled") == []
     with as_tenant(business.tenant.id):
         to_parent = db_session.scalars(
-            select(OutboundEmail.subject).where(OutboundEmail.to_addr == business.parent.email)
+            select(OutboundEmail.subject).where(
+                OutboundEmail.to_addr == business.parent.email,
+                OutboundEmail.subject.not_like("Booked:%"),
+            )
         ).all()
     assert to_parent == ["Tara Tutor cannot take Ada's session"]

@@ -585,7 +585,8 @@ def test_migration_0008_down_turns_waiting_occurrences_into_cancelled_sessions(
     with empty_database(database_url, tmp_path) as url:
         fresh = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
         with fresh.app_context():
-            # At head (the ORM writes every column of today's models), then down past 0008.
+            # Today's models need today's schema; the downgrade then passes 0009 (which
+            # keeps these rows) on its way through 0008.
             upgrade()
             from tests.factories import make_business
 

@@ -182,6 +182,9 @@ ARGUMENTS = {
     "time_off_id": lambda b: b.extra["time_off_id"],
     "message_id": lambda b: b.extra["message_id"],
     "run_id": lambda b: b.extra["import_run_id"],
+    "category_id": lambda b: b.extra["category_id"],
+    "location_id": lambda b: b.extra["location_id"],
+    "subject_id": lambda b: b.extra["subject_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches

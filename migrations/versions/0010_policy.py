@@ -1,7 +1,7 @@
 """policy: the cancellation policy, proposals that expire, and package corrections
 
 Revision ID: 0010_policy
-Revises: 0008_series
+Revises: 0009_categories
 Create Date: 2026-11-29 06:30:00
 
 Business settings default to the behaviour before this revision: a late cancellation
@@ -18,7 +18,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0010_policy'
-down_revision = '0008_series'
+down_revision = '0009_categories'
 branch_labels = None
 depends_on = None
 

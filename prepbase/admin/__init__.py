@@ -4,10 +4,12 @@ registers its routes on `bp` (blueprint.py)."""
 
 from prepbase.admin import (
     calendar_views,
+    categories,
     dashboard,
     email,
     families,
     imports,
+    locations,
     offerings,
     packages,
     payments,
@@ -18,6 +20,7 @@ from prepbase.admin import (
     settings,
     staff,
     students,
+    subjects,
     words,
 )
 from prepbase.admin.blueprint import bp
@@ -25,10 +28,12 @@ from prepbase.admin.blueprint import bp
 __all__ = [
     "bp",
     "calendar_views",
+    "categories",
     "dashboard",
     "email",
     "families",
     "imports",
+    "locations",
     "offerings",
     "packages",
     "payments",
@@ -39,5 +44,6 @@ __all__ = [
     "settings",
     "staff",
     "students",
+    "subjects",
     "words",
 ]

@@ -9,8 +9,9 @@ from werkzeug.wrappers import Response
 
 from prepbase import people
 from prepbase.admin.blueprint import bp
-from prepbase.admin.common import invite
+from prepbase.admin.common import invite, refused
 from prepbase.admin.forms import FamilyForm, InviteParentForm
+from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
@@ -28,11 +29,48 @@ def family_list() -> Response:
 def family_new() -> Response:
     form = FamilyForm()
     if form.validate_on_submit():
-        family = people.create_family(db.session, current_user, name=form.name.data or "")
-        db.session.commit()
-        flash(f"{family.name} is added. Add its students and invite its parents.", "success")
-        return hx_redirect(url_for(".family_detail", family_id=family.id))
-    return render("admin/families/form.html", block="form", status=form_status(), form=form)
+        try:
+            family = people.create_family(
+                db.session,
+                current_user,
+                name=form.name.data or "",
+                address=form.address.data or "",
+                phone=form.phone.data or "",
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{family.name} is added. Add its students and invite its parents.", "success")
+            return hx_redirect(url_for(".family_detail", family_id=family.id))
+    return render(
+        "admin/families/form.html", block="form", status=form_status(), form=form, family=None
+    )
+
+
+@bp.route("/families/<id:family_id>/edit", methods=["GET", "POST"])
+def family_edit(family_id: int) -> Response:
+    family = get_or_404(Family, family_id)
+    form = FamilyForm(obj=family)
+    if form.validate_on_submit():
+        try:
+            people.update_family(
+                db.session,
+                current_user,
+                family,
+                name=form.name.data or "",
+                address=form.address.data or "",
+                phone=form.phone.data or "",
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{family.name} is saved.", "success")
+            return hx_redirect(url_for(".family_detail", family_id=family.id))
+    return render(
+        "admin/families/form.html", block="form", status=form_status(), form=form, family=family
+    )
 
 
 @bp.get("/families/<id:family_id>")

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
+    ColorField,
     Field,
     IntegerField,
     SelectField,
@@ -26,12 +27,26 @@ from prepbase.forms import (
     Form,
     IdSelectField,
     SelectChoice,
+    choices,
     email_field,
     known_choice,
     name_field,
     timezone_field,
 )
-from prepbase.models import ImportKind, Offering, PackageType, Period, Role, Service, SessionStatus
+from prepbase.models import (
+    ImportKind,
+    Location,
+    LocationType,
+    Offering,
+    PackageType,
+    Period,
+    Role,
+    Service,
+    SessionCategory,
+    SessionStatus,
+    Subject,
+)
+from prepbase.models.categories import DEFAULT_CATEGORY_COLOUR, DEFAULT_LINK_LEAD_MINUTES
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
 from prepbase.packages import Terms
 from prepbase.reports import MONTH, WEEK, ReportFilters
@@ -57,11 +72,35 @@ class StudentForm(Form):
         validators=[Optional(), Length(max=120)],
         description="Only when “New family” is chosen; defaults to the student's last name.",
     )
+    address = StringField(
+        "Address (optional)",
+        validators=[Optional(), Length(max=300)],
+        description="Where Student Address sessions take place; empty: the family's address. "
+        "Only the student's tutor or counselor and admins see it.",
+        render_kw={"autocomplete": "street-address"},
+    )
+    phone = TelField(
+        "Phone (optional)",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "tel"},
+    )
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
 
 
 class FamilyForm(Form):
     name = name_field("Family name")
+    address = StringField(
+        "Address (optional)",
+        validators=[Optional(), Length(max=300)],
+        description="Student Address sessions of students without an address of their own "
+        "take place here. Only their tutor or counselor and admins see it.",
+        render_kw={"autocomplete": "street-address"},
+    )
+    phone = TelField(
+        "Phone (optional)",
+        validators=[Optional(), Length(max=40)],
+        render_kw={"autocomplete": "tel"},
+    )
 
 
 class InviteParentForm(Form):
@@ -84,6 +123,118 @@ class StaffEditForm(Form):
     name = name_field("Name")
     role = SelectField("Role", choices=STAFF_ROLE_CHOICES)
     services = CheckboxesField("Services", choices=SERVICE_CHOICES)
+    # The view offers the business's subjects (`set_subject_choices`).
+    subjects = CheckboxesField("Subjects taught", choices=[])
+    default_meeting_link = StringField(
+        "Default meeting link (optional)",
+        validators=[Optional(), Length(max=500)],
+        description="Virtual Meeting sessions start with this link; it can be changed per session.",
+        render_kw={"inputmode": "url", "placeholder": "https://"},
+    )
+
+    def set_subject_choices(self, subjects: list[Subject]) -> None:
+        self.subjects.choices = [
+            SelectChoice(str(s.id), f"{s.category.name} → {s.name}") for s in subjects
+        ]
+
+
+# --- Settings → Session Categories, Locations, Subjects -----------------------------------
+
+LOCATION_TYPE_CHOICES = [SelectChoice(t.value, t.label) for t in LocationType]
+
+
+def _whole_minutes(label: str, description: str, default: int = 0) -> IntegerField:
+    return IntegerField(
+        label,
+        default=default,
+        validators=[InputRequired(message="Enter a whole number.")],
+        description=description,
+    )
+
+
+class CategoryForm(Form):
+    """A session category: what the sessions are and where they take place."""
+
+    name = name_field("Name", max_length=80)
+    colour = ColorField(
+        "Colour",
+        default=DEFAULT_CATEGORY_COLOUR,
+        validators=[InputRequired(message="Choose a colour."), Length(max=7)],
+        description="Shown behind white text in the calendar and session lists, so it must "
+        "be dark enough to read (contrast at least 4.5:1).",
+    )
+    location_type = SelectField("Where sessions take place", choices=LOCATION_TYPE_CHOICES)
+    location = IdSelectField(
+        "Location (Center sessions)",
+        choices=[],
+        invalid_choice_message="Choose one of your locations.",
+        description="Center sessions show this location's name and address.",
+    )
+    buffer_before_minutes = _whole_minutes(
+        "Buffer before (minutes)", "Kept free before each session: open times and overlaps."
+    )
+    buffer_after_minutes = _whole_minutes(
+        "Buffer after (minutes)", "Kept free after each session: open times and overlaps."
+    )
+    reminder_hours = IntegerField(
+        "E-mail reminder (hours before)",
+        validators=[Optional()],
+        description="Leave empty to use Settings → Scheduling; 0 sends none.",
+    )
+    link_lead_minutes = _whole_minutes(
+        "Show the meeting link (minutes before the start)",
+        "Virtual Meeting: the family and the staff member see the link from then on.",
+        default=DEFAULT_LINK_LEAD_MINUTES,
+    )
+    capacity = _whole_minutes(
+        "Seats per session",
+        "For group sessions, which are not available yet: a session holds one student today.",
+        default=1,
+    )
+    families_may_join = BooleanField(
+        "Families may add their student to an open group session",
+        description="For group sessions, which are not available yet.",
+    )
+
+    def set_location_choices(self, locations: list[Location]) -> None:
+        self.location.choices = [SelectChoice("", "None")] + [
+            SelectChoice(str(loc.id), loc.name) for loc in locations
+        ]
+
+    def fill_from(self, category: SessionCategory) -> None:
+        for name in (
+            "name",
+            "colour",
+            "location_type",
+            "buffer_before_minutes",
+            "buffer_after_minutes",
+            "reminder_hours",
+            "link_lead_minutes",
+            "capacity",
+            "families_may_join",
+        ):
+            getattr(self, name).data = getattr(category, name)
+        self.location.data = str(category.location_id or "")
+
+
+class LocationForm(Form):
+    name = name_field("Name")
+    address = StringField(
+        "Address", validators=[DataRequired(message="Give the address."), Length(max=300)]
+    )
+
+
+class SubjectForm(Form):
+    name = name_field("Name", max_length=80)
+    category = IdSelectField(
+        "Category",
+        choices=[],
+        validators=[DataRequired(message="Choose a category.")],
+        invalid_choice_message="Choose one of your categories.",
+    )
+
+    def set_category_choices(self, categories: list[SessionCategory]) -> None:
+        self.category.choices = [SelectChoice(str(c.id), c.name) for c in categories]
 
 
 # --- settings ---------------------------------------------------------------------------
@@ -462,12 +613,32 @@ class SessionFilterForm(Form):
     student = IdSelectField(
         "Student", default="", invalid_choice_message="Choose a student of this business."
     )
+    category = IdSelectField(
+        "Category", default="", invalid_choice_message="Choose a category of this business."
+    )
+    subject = IdSelectField(
+        "Subject", default="", invalid_choice_message="Choose a subject of this business."
+    )
     date_from = DayField("From", validators=[Optional()])
     date_to = DayField("To", validators=[Optional()])
 
     def validate_date_to(self, field: DayField) -> None:
         if field.data and self.date_from.data and field.data < self.date_from.data:
             raise ValidationError("The end date is before the start date.")
+
+    def offer_kinds(self, categories: list[SessionCategory], subjects: list[Subject]) -> None:
+        """Every category and subject, retired ones too (old sessions keep them)."""
+        self.category.choices = [SelectChoice("", "Any category")] + [
+            SelectChoice(str(c.id), c.name) for c in categories
+        ]
+        self.subject.choices = [SelectChoice("", "Any subject")] + [
+            SelectChoice(str(s.id), f"{s.category.name} → {s.name}") for s in subjects
+        ]
+
+    @property
+    def shows_kinds(self) -> tuple[bool, bool]:
+        """(category, subject): a filter only once there is something to choose between."""
+        return len(choices(self.category)) > 2, len(choices(self.subject)) > 1
 
 
 DEFAULT_WEEKS = 12
@@ -501,8 +672,19 @@ class ReportFilterForm(Form):
         default="",  # Anyone
         invalid_choice_message="Choose a tutor or counselor of this business.",
     )
+    category = IdSelectField(
+        "Category", default="", invalid_choice_message="Choose a category of this business."
+    )
+    subject = IdSelectField(
+        "Subject", default="", invalid_choice_message="Choose a subject of this business."
+    )
 
     today: date  # the business's date, set by the view
+
+    @property
+    def shows_kinds(self) -> tuple[bool, bool]:
+        """(category, subject): a filter only once there is something to choose between."""
+        return len(choices(self.category)) > 2, len(choices(self.subject)) > 1
 
     def validate_date_from(self, field: DayField) -> None:
         if field.data and field.data < EARLIEST:
@@ -530,6 +712,8 @@ class ReportFilterForm(Form):
             bucket=bucket,
             service=self.service.data or None,
             staff_id=int(self.staff.data) if self.staff.data else None,
+            category_id=int(self.category.data) if self.category.data else None,
+            subject_id=int(self.subject.data) if self.subject.data else None,
         )
 
 

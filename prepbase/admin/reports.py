@@ -31,10 +31,10 @@ from prepbase.hours import format_hours
 from prepbase.htmx import is_htmx, render
 from prepbase.inputs import page_number
 from prepbase.localtime import business_today
-from prepbase.models import STAFF_ROLES, User, utcnow
+from prepbase.models import STAFF_ROLES, SessionCategory, Subject, User, utcnow
 from prepbase.reports import WEEK, ReportFilters, Window
 
-FILTER_NAMES = ("date_from", "date_to", "bucket", "service", "staff")
+FILTER_NAMES = ("date_from", "date_to", "bucket", "service", "staff", "category", "subject")
 
 # Per process: the rendered results and filter form, and the staff filter's choices, per
 # business and filters. Nothing in it belongs to one user (the CSRF token and the user's
@@ -68,10 +68,34 @@ def _staff_choices() -> list[SelectChoice]:
     return _kept((g.tenant.id, "staff choices"), build)
 
 
+def _kind_choices() -> tuple[list[SelectChoice], list[SelectChoice]]:
+    # Categories and subjects (design §11), kept like the staff choices.
+    def build() -> tuple[list[SelectChoice], list[SelectChoice]]:
+        rows = db.session.execute(  # one statement: each category with its subjects
+            select(SessionCategory.id, SessionCategory.name, Subject.id, Subject.name)
+            .outerjoin(Subject, Subject.category_id == SessionCategory.id)
+            .order_by(SessionCategory.name, SessionCategory.id, Subject.name)
+        ).all()
+        kinds = dict.fromkeys((kind_id, kind) for kind_id, kind, _s, _n in rows)
+        return (
+            [SelectChoice("", "Any category")]
+            + [SelectChoice(str(id_), name) for id_, name in kinds],
+            [SelectChoice("", "Any subject")]
+            + [
+                SelectChoice(str(id_), f"{kind} → {name}")
+                for _k, kind, id_, name in rows
+                if id_ is not None
+            ],
+        )
+
+    return _kept((g.tenant.id, "kind choices"), build)
+
+
 def _filter_form() -> ReportFilterForm:
     form = ReportFilterForm(formdata=request.args)
     form.today = business_today(g.tenant)
     form.staff.choices = _staff_choices()
+    form.category.choices, form.subject.choices = _kind_choices()
     return form
 
 

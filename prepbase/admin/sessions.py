@@ -22,12 +22,20 @@ from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
 from prepbase.lifecycle import Action, actions_by_session, allowed_actions
 from prepbase.localtime import business_today, day_start_utc
-from prepbase.models import STAFF_ROLES, Student, TutoringSession, User, utcnow
+from prepbase.models import (
+    STAFF_ROLES,
+    SessionCategory,
+    Student,
+    Subject,
+    TutoringSession,
+    User,
+    utcnow,
+)
 from prepbase.paging import Page
 from prepbase.session_lists import SessionFilters, filtered_sessions, student_history
 from prepbase.tenant_url import get_or_404
 
-FILTER_NAMES = ("status", "staff", "student", "date_from", "date_to")
+FILTER_NAMES = ("status", "staff", "student", "category", "subject", "date_from", "date_to")
 
 
 def _filter_form() -> SessionFilterForm:
@@ -44,6 +52,14 @@ def _filter_form() -> SessionFilterForm:
     form.student.choices = [SelectChoice("", "Any student")] + [
         SelectChoice(str(s.id), s.full_name) for s in students
     ]
+    form.offer_kinds(
+        list(db.session.scalars(select(SessionCategory).order_by(SessionCategory.name))),
+        list(
+            db.session.scalars(
+                select(Subject).join(Subject.category).order_by(SessionCategory.name, Subject.name)
+            )
+        ),
+    )
     return form
 
 
@@ -52,6 +68,8 @@ def _filters(form: SessionFilterForm) -> SessionFilters:
         status=form.status.data or None,
         staff_id=int(form.staff.data) if form.staff.data else None,
         student_id=int(form.student.data) if form.student.data else None,
+        category_id=int(form.category.data) if form.category.data else None,
+        subject_id=int(form.subject.data) if form.subject.data else None,
         starts_from=day_start_utc(g.tenant, form.date_from.data) if form.date_from.data else None,
         starts_before=(
             day_start_utc(g.tenant, form.date_to.data + timedelta(days=1))

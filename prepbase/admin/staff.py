@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.wrappers import Response
 
-from prepbase import availability_pages, people, scheduling, slots
+from prepbase import availability_pages, categories, people, scheduling, slots
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import invite, reassign_choices, refused
 from prepbase.admin.forms import ReassignForm, StaffEditForm, StaffInviteForm
@@ -69,8 +69,10 @@ def staff_edit(user_id: int) -> Response:
     if user.role not in STAFF_ROLES:
         return hx_redirect(url_for(".staff_list"))
     form = StaffEditForm(obj=user)
+    form.set_subject_choices(categories.active_subjects(db.session))
     if request.method == "GET":
         form.services.data = [s.value for s in user.services]
+        form.subjects.data = [str(s.id) for s in categories.subjects_of(db.session, user)]
     if form.validate_on_submit():
         try:
             people.update_staff(
@@ -80,6 +82,12 @@ def staff_edit(user_id: int) -> Response:
                 name=form.name.data or "",
                 role=form.role.data,
                 services=form.services.data or [],
+            )
+            categories.update_staff_teaching(
+                db.session,
+                user,
+                subject_ids=[int(i) for i in form.subjects.data or []],
+                default_meeting_link=form.default_meeting_link.data,
             )
         except DomainError as exc:
             refused(form, exc)

@@ -70,6 +70,8 @@ def _student_form_page(student: Student | None) -> Response:
                 grade=form.grade.data or "",
                 school=form.school.data or "",
                 notes=form.notes.data or "",
+                address=form.address.data or "",
+                phone=form.phone.data or "",
             )
         except DomainError as exc:
             refused(form, exc)

@@ -8,6 +8,7 @@ from flask import url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
+from prepbase import categories
 from prepbase.forms import SelectChoice
 from prepbase.models import Student, Tenant
 from prepbase.session_forms import (
@@ -20,33 +21,43 @@ from prepbase.slots import bookable_staff, offered_services
 
 
 def book_session_form(
-    session: Session, tenant: Tenant, students: Sequence[Student], service: str | None = None
+    session: Session,
+    tenant: Tenant,
+    students: Sequence[Student],
+    service: str | None = None,
+    subject_id: int | None = None,
 ) -> RepeatScheduleForm:
-    """The Book Session form (with "Repeat weekly") with the family's students and the
-    staff who can teach.
+    """The Book Session form (with "Repeat weekly") with the family's students, the
+    categories and subjects, and the staff who can teach (the subject, when chosen).
 
     On a POST every active staff member stays a valid choice, so a tutor who does not
-    offer the chosen service gets the domain's message instead of "Not a valid choice".
+    offer the chosen service or subject gets the domain's message instead of "Not a
+    valid choice".
     """
     form = RepeatScheduleForm()
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
-    form.staff.choices = staff_choices(bookable_staff(session, service))
+    form.offer_kinds(session)
+    form.staff.choices = staff_choices(
+        categories.who_teaches(session, bookable_staff(session, service), subject_id)
+    )
     # Only services somebody delivers (all of them while nobody does: the staff field
     # then says that nobody offers the service, with the business's contact).
     offered = offered_services(session)
     form.service.choices = [c for c in SERVICE_CHOICES if c.value in offered] or SERVICE_CHOICES
-    # With JavaScript, choosing a service reloads the staff select with who offers it.
-    form.service.render_kw = {
+    # With JavaScript, choosing a service or a subject reloads the staff select with who
+    # offers it.
+    reloads_staff = {
         "hx-get": url_for("tenant.family.staff_options"),
         "hx-trigger": "change",
         "hx-target": "#staff-field",
         "hx-swap": "outerHTML",
-        "hx-include": "#staff",
+        "hx-include": "#service, #subject, #staff",
     }
+    form.service.render_kw = form.subject.render_kw = reloads_staff
     form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
     # Each choice the open times depend on reloads them. The attributes sit on the
     # controls themselves, so a staff select swapped in for a new service keeps them.
-    for name in ("student", "staff", "date"):
+    for name in ("student", "staff", "date", "category"):
         getattr(form, name).render_kw = reloads_slots()
     # The length reloads while it is typed, not when it loses focus: focus leaves it when
     # the parent presses a time, and a list swapped in under the pointer lost that click.
@@ -69,6 +80,7 @@ def slots_form(
     form = ScheduleForm(formdata=args or None, meta={"csrf": False})
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
     form.staff.choices = []
+    form.category.choices = form.subject.choices = []  # read from the URL, not shown
     form.date.render_kw = reloads_slots()
     form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
     return form
@@ -76,7 +88,9 @@ def slots_form(
 
 # What the open times depend on, and the time already chosen: the reloaded list keeps it
 # checked while it is still open (issue 16: a new length must not wipe the choice).
-SLOT_CHOICES = "#student, #service, #staff, #duration, #date, #slots [name=start_time]"
+SLOT_CHOICES = (
+    "#student, #service, #staff, #duration, #date, #category, #subject, #slots [name=start_time]"
+)
 
 
 def reloads_slots() -> dict[str, str]:

@@ -15,7 +15,7 @@ from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import cancellation, packages, reports, scheduling, slots
+from prepbase import cancellation, categories, packages, reports, scheduling, slots
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family.blueprint import bp
@@ -204,6 +204,7 @@ def _slot_picker(form: ScheduleForm, students: list[Student]) -> slots.SlotPicke
         day=form.date.data,
         now=utcnow(),
         day_refused=bool(form.date.errors),
+        buffers=categories.buffers_of_choice(db.session, *form.chosen_kind()),
     )
     if picker.bookable is not None:
         first, last = picker.bookable
@@ -237,13 +238,15 @@ def session_slots() -> Response:
 @bp.route("/sessions/new", methods=["GET", "POST"])
 def session_new() -> Response:
     students = visible_students(db.session, current_user)
-    form = book_session_form(db.session, g.tenant, students)
+    subject_id = parse_id(request.args.get("subject", "")) if request.method == "GET" else None
+    form = book_session_form(db.session, g.tenant, students, subject_id=subject_id)
     if request.method == "GET":
         _fill_from_args(form)
     if form.validate_on_submit():
         if form.repeat.data:
             return _book_series(form, students)
         try:
+            category, subject = form.chosen_kind()
             ts = scheduling.book_session(
                 db.session,
                 g.tenant,
@@ -253,6 +256,8 @@ def session_new() -> Response:
                 service=form.service.data,
                 starts_at=form.starts_at(g.tenant),
                 duration_minutes=form.duration_minutes(),
+                category=category,
+                subject=subject,
             )
         except NotFound:
             db.session.rollback()
@@ -280,12 +285,15 @@ def _book_series(form: RepeatScheduleForm, students: list[Student]) -> Response:
     are booked and from which package, which would wait for hours, which are not free —
     then, posted again with the plan's fingerprint, the booking itself."""
     try:
+        category, subject = form.chosen_kind()
         new = NewSeries(
             student=_chosen_student(students, form.student.data),
             staff=get_or_404(User, int(form.staff.data)),
             service=form.service.data,
             rule=form.rule(),
             duration_minutes=form.duration_minutes(),
+            category=category,
+            subject=subject,
         )
         if not form.plan.data:
             plan = scheduling.plan_booking_series(db.session, g.tenant, current_user, new)
@@ -360,7 +368,11 @@ def staff_options() -> Response:
     """The staff select for the chosen service (HTMX reloads it when the service changes)."""
     service = request.args.get("service")
     form = book_session_form(
-        db.session, g.tenant, visible_students(db.session, current_user), service
+        db.session,
+        g.tenant,
+        visible_students(db.session, current_user),
+        service,
+        subject_id=parse_id(request.args.get("subject", "")),
     )
     form.service.data = service
     form.staff.data = request.args.get("staff")

@@ -9,6 +9,7 @@ from werkzeug.wrappers import Response
 from prepbase import calendar_feeds
 from prepbase.extensions import db
 from prepbase.feeds.blueprint import bp
+from prepbase.mail.sessions import session_link
 from prepbase.models import utcnow
 
 
@@ -20,7 +21,11 @@ def calendar_feed_ics(token: str) -> Response:
         abort(404)
     now = utcnow()
     body = calendar_feeds.build_calendar(
-        g.tenant, owner, calendar_feeds.feed_sessions(db.session, owner, now), now
+        g.tenant,
+        owner,
+        calendar_feeds.feed_sessions(db.session, owner, now),
+        now,
+        url_of=lambda ts: session_link(g.tenant, ts, owner),
     )
     response = make_response(body)
     response.headers["Content-Type"] = "text/calendar; charset=utf-8"

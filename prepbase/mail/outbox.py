@@ -55,15 +55,21 @@ def _send_after_request() -> None:
 
 
 def queue_email(
-    session: Session, to_addr: str, subject: str, body: str, html: str | None = None
+    session: Session,
+    to_addr: str,
+    subject: str,
+    body: str,
+    html: str | None = None,
+    ical: str | None = None,
 ) -> OutboundEmail:
-    """Add a message (plain text, and HTML if given) to the outbox of the current tenant;
-    it is sent after commit."""
+    """Add a message (plain text, and HTML if given, and an iCalendar invitation if
+    given) to the outbox of the current tenant; it is sent after commit."""
     message = OutboundEmail(
         to_addr=to_addr,
         subject=smtp.one_line(subject),
         body=body,
         html_body=html,
+        ical=ical,
         message_id=make_msgid(domain=_sender_domain()),
     )
     session.add(message)
@@ -72,11 +78,19 @@ def queue_email(
 
 
 def queue_message(
-    session: Session, tenant: Tenant, person: User, subject: str, template: str, **context: Any
+    session: Session,
+    tenant: Tenant,
+    person: User,
+    subject: str,
+    template: str,
+    *,
+    ical: str | None = None,
+    **context: Any,
 ) -> OutboundEmail:
-    """Render `templates/email/<template>` for `person` and queue it."""
+    """Render `templates/email/<template>` for `person` and queue it (with `ical`, the
+    calendar invitation, attached)."""
     text, html = render(template, tenant=tenant, person=person, subject=subject, **context)
-    return queue_email(session, person.email, subject, text, html)
+    return queue_email(session, person.email, subject, text, html, ical)
 
 
 def retry_at(attempts: int, now: datetime) -> datetime:
@@ -137,6 +151,7 @@ def deliver_pending(session: Session, limit: int = 50, now: datetime | None = No
             OutboundEmail.subject,
             OutboundEmail.body,
             OutboundEmail.html_body,
+            OutboundEmail.ical,
             OutboundEmail.message_id,
             OutboundEmail.created_at,
             OutboundEmail.attempts,
@@ -147,7 +162,9 @@ def deliver_pending(session: Session, limit: int = 50, now: datetime | None = No
     session.commit()
     claimed = sorted(claimed, key=lambda m: m.id)
     outgoing = [
-        smtp.Outgoing(m.id, m.to_addr, m.subject, m.body, m.html_body, m.message_id, m.created_at)
+        smtp.Outgoing(
+            m.id, m.to_addr, m.subject, m.body, m.html_body, m.message_id, m.created_at, m.ical
+        )
         for m in claimed
     ]
     sent, failed = smtp.send_all(outgoing, reply_address=reply_address)

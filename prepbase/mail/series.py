@@ -8,6 +8,7 @@ of ten cancellations gets one e-mail, not ten.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -71,7 +72,7 @@ def series_cancelled(
     the family when staff cancel, the staff member when the family (or an admin) does."""
     first = cancelled[0]
     subject = f"Cancelled: {len(cancelled)} of {first.student.first_name}'s weekly sessions"
-    context = {
+    context: dict[str, Any] = {
         "actor": actor,
         "what": _what(first),
         "whens": _whens(tenant, cancelled),

@@ -1,5 +1,10 @@
-"""E-mails about sessions: proposals, cancellations, declined bookings, reassignments,
-and a reminder before each one.
+"""E-mails about sessions: bookings, proposals, accepted proposals, moves,
+cancellations, declined bookings, reassignments, and a reminder before each one.
+
+Each names the session's category and subject and where it is, as its reader may read it
+(`places.place_of`). Bookings, accepted proposals, moves and cancellations carry an
+iCalendar invitation (`invites.invitation`, REQUEST or CANCEL) so the session lands in
+the person's calendar at once.
 
 Everything goes through the outbox (`prepbase.mail.outbox`), written in the transaction
 of the change it reports. Reminders are sent by `flask prepbase remind`: each session's
@@ -17,6 +22,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
+from prepbase import invites
 from prepbase.hours import hours_phrase
 from prepbase.localtime import format_when
 from prepbase.mail.links import mail_link
@@ -25,6 +31,7 @@ from prepbase.mail.recipients import family_recipients
 from prepbase.models import (
     STAFF_ROLES,
     Service,
+    SessionCategory,
     SessionStatus,
     Tenant,
     TutoringSession,
@@ -36,6 +43,7 @@ from prepbase.tenancy import as_tenant
 log = logging.getLogger(__name__)
 
 FAMILY_DASHBOARD = "tenant.family.dashboard"
+FAMILY_SESSION = "tenant.family.session_page"
 STAFF_SESSION = "tenant.tutor.session_detail"
 
 
@@ -56,16 +64,114 @@ def _staff_link(tenant: Tenant, ts: TutoringSession) -> str | None:
     return mail_link(tenant, STAFF_SESSION, session_id=ts.id)
 
 
+def session_link(tenant: Tenant, ts: TutoringSession, person: User) -> str | None:
+    """The session's page for `person`: the staff session page, or the family's."""
+    if person.role in STAFF_ROLES:
+        return mail_link(tenant, STAFF_SESSION, session_id=ts.id)
+    return mail_link(tenant, FAMILY_SESSION, session_id=ts.id)
+
+
+def _queue(
+    session: Session,
+    tenant: Tenant,
+    person: User,
+    ts: TutoringSession,
+    subject: str,
+    template: str,
+    invite: str | None = None,
+    **context: object,
+) -> None:
+    """One message about `ts` to `person`: its kind and place as they may read them, and
+    with `invite` (REQUEST or CANCEL) the calendar invitation."""
+    now = utcnow()
+    page = session_link(tenant, ts, person)
+    ical = invites.invitation(tenant, ts, person, invite, now, page) if invite else None
+    context.setdefault("link", page)
+    context.setdefault("link_label", "The session")
+    queue_message(
+        session,
+        tenant,
+        person,
+        subject,
+        template,
+        ical=ical,
+        ts=ts,
+        kind=invites.kind_of(ts),
+        where=invites.location_text(ts, person, now),
+        **context,
+    )
+
+
 def _to_family(
     session: Session,
     tenant: Tenant,
     ts: TutoringSession,
     subject: str,
     template: str,
+    invite: str | None = None,
     **context: object,
 ) -> None:
     for person in family_recipients(session, ts.student_id, ts.student.family_id):
-        queue_message(session, tenant, person, subject, template, ts=ts, **context)
+        _queue(session, tenant, person, ts, subject, template, invite, **context)
+
+
+def _to_staff(
+    session: Session,
+    tenant: Tenant,
+    ts: TutoringSession,
+    subject: str,
+    template: str,
+    invite: str | None = None,
+    **context: object,
+) -> None:
+    if ts.staff.active:
+        _queue(session, tenant, ts.staff, ts, subject, template, invite, **context)
+
+
+def session_booked(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
+    """A family booked a session (rule 1): the family and the staff member get it in
+    their calendars."""
+    when = format_when(tenant.timezone, ts.starts_at)
+    subject = f"Booked: {ts.student.first_name}'s session of {when}"
+    for send in (_to_family, _to_staff):
+        send(
+            session,
+            tenant,
+            ts,
+            subject,
+            "session_booked",
+            invites.REQUEST,
+            about=_about(tenant, ts),
+        )
+
+
+def session_accepted(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
+    """The family accepted a proposal (rule 2): both sides get it in their calendars."""
+    when = format_when(tenant.timezone, ts.starts_at)
+    subject = f"Accepted: {ts.student.first_name}'s session of {when}"
+    for send in (_to_family, _to_staff):
+        send(
+            session,
+            tenant,
+            ts,
+            subject,
+            "session_accepted",
+            invites.REQUEST,
+            about=_about(tenant, ts),
+        )
+
+
+def session_moved(session: Session, tenant: Tenant, actor: User, ts: TutoringSession) -> None:
+    """A session moved (rule 6): the updated invitation (same UID, next SEQUENCE) to the
+    family and the staff member. Pending proposals are not in calendars yet: no e-mail."""
+    if ts.status != SessionStatus.UPCOMING:
+        return
+    when = format_when(tenant.timezone, ts.starts_at)
+    subject = f"Moved: {ts.student.first_name}'s session is now on {when}"
+    for send in (_to_family, _to_staff):
+        send(
+            session, tenant, ts, subject, "session_moved", invites.REQUEST, about=_about(tenant, ts)
+        )
 
 
 def session_proposed(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
@@ -89,6 +195,8 @@ def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: Tutorin
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"Cancelled: {ts.student.first_name}'s session of {when}"
     about = _about(tenant, ts)
+    # Only a session that was in their calendars (booked or accepted) has one to drop.
+    invite = invites.CANCEL if ts.package_id is not None else None
     if actor.role in STAFF_ROLES:
         _to_family(
             session,
@@ -96,6 +204,7 @@ def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: Tutorin
             ts,
             subject,
             "session_cancelled",
+            invite,
             actor=actor,
             about=about,
             reason=ts.cancel_reason,
@@ -107,12 +216,14 @@ def session_cancelled(session: Session, tenant: Tenant, actor: User, ts: Tutorin
         )
     staff = ts.staff
     if actor.id != staff.id and staff.active:
-        queue_message(
+        _queue(
             session,
             tenant,
             staff,
+            ts,
             subject,
             "session_cancelled",
+            invite,
             actor=actor,
             about=about,
             reason=ts.cancel_reason,
@@ -146,7 +257,7 @@ def session_reassigned(
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"{ts.student.first_name}'s session of {when} is now with {ts.staff.name}"
     about = _about(tenant, ts)
-    common = {"actor": actor, "about": about, "previous": previous}
+    common: dict[str, Any] = {"actor": actor, "about": about, "previous": previous}
     _to_family(
         session,
         tenant,
@@ -228,10 +339,11 @@ def _queue_reminder(session: Session, tenant: Tenant, ts: TutoringSession) -> No
         link_label="Your dashboard",
     )
     if ts.staff.active:
-        queue_message(
+        _queue(
             session,
             tenant,
             ts.staff,
+            ts,
             subject,
             "session_reminder",
             about=about,
@@ -247,19 +359,34 @@ def send_due_reminders(session: Session, tenant: Tenant, now: datetime | None = 
 
     Commits once per session: the claim and its e-mails go together or not at all.
     """
-    if not tenant.reminder_hours:
+    # A category's own reminder time overrides the business's (design §11; 0 = none).
+    overrides: dict[int, int] = {
+        category_id: hours or 0  # never None: the query keeps only set overrides
+        for category_id, hours in session.execute(
+            select(SessionCategory.id, SessionCategory.reminder_hours).where(
+                SessionCategory.reminder_hours.is_not(None)
+            )
+        )
+    }
+    longest = max([tenant.reminder_hours, *overrides.values()])
+    if not longest:
         return 0
     now = now or utcnow()
-    due = session.scalars(
-        select(TutoringSession.id)
+    candidates = session.execute(
+        select(TutoringSession.id, TutoringSession.starts_at, TutoringSession.category_id)
         .where(
             TutoringSession.status == SessionStatus.UPCOMING,
             TutoringSession.reminder_sent_at.is_(None),
             TutoringSession.starts_at > now,
-            TutoringSession.starts_at <= now + timedelta(hours=tenant.reminder_hours),
+            TutoringSession.starts_at <= now + timedelta(hours=longest),
         )
         .order_by(TutoringSession.starts_at, TutoringSession.id)
     ).all()
+    due = []
+    for session_id, starts_at, category_id in candidates:
+        lead = overrides.get(category_id, tenant.reminder_hours)
+        if lead and starts_at <= now + timedelta(hours=lead):
+            due.append(session_id)
     session.commit()
     reminded = 0
     for session_id in due:

@@ -34,6 +34,7 @@ class Outgoing:
     html_body: str | None
     message_id: str
     created_at: datetime
+    ical: str | None = None  # an iCalendar invitation (METHOD:REQUEST or CANCEL)
 
 
 def one_line(text: str, limit: int = 200) -> str:
@@ -71,6 +72,16 @@ def build(message: Outgoing, *, sender: str, reply_address: str | None) -> Email
     email.set_content(message.body)
     if message.html_body:
         email.add_alternative(message.html_body, subtype="html")
+    if message.ical:
+        # Calendar clients read the method from the part's Content-Type (RFC 6047).
+        method = "CANCEL" if "METHOD:CANCEL" in message.ical else "REQUEST"
+        email.add_attachment(
+            message.ical.encode(),
+            maintype="text",
+            subtype="calendar",
+            filename="invite.ics",
+            params={"method": method, "charset": "utf-8"},
+        )
     return email
 
 

@@ -2,6 +2,15 @@
 
 from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import Base, utcnow
+from prepbase.models.categories import (
+    Location,
+    LocationType,
+    SessionCategory,
+    StaffSubject,
+    Subject,
+    buffers_clash,
+    starter_category,
+)
 from prepbase.models.hours import (
     OPEN_STATUSES,
     Attendance,
@@ -51,6 +60,8 @@ __all__ = [
     "ImportStatus",
     "InactiveReason",
     "LedgerEntry",
+    "Location",
+    "LocationType",
     "Offering",
     "OutboundEmail",
     "Package",
@@ -61,15 +72,20 @@ __all__ = [
     "PurchaseStatus",
     "Role",
     "Service",
+    "SessionCategory",
     "SessionSeries",
     "SessionStatus",
     "StaffService",
+    "StaffSubject",
     "StripeEvent",
     "Student",
+    "Subject",
     "Tenant",
     "TimeOff",
     "TutoringSession",
     "User",
     "WorkingHours",
+    "buffers_clash",
+    "starter_category",
     "utcnow",
 ]

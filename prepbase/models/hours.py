@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
+from prepbase.models.categories import SessionCategory, Subject
 from prepbase.models.people import Student, User
 from prepbase.models.series import SessionSeries
 from prepbase.tenancy import TenantScoped
@@ -334,6 +335,15 @@ class TutoringSession(TenantScoped, Base):
     # A weekly series' occurrence: which series, and its number in it (1, 2, …).
     series_id: Mapped[int | None] = mapped_column(ForeignKey("session_series.id"), index=True)
     series_position: Mapped[int | None] = mapped_column(Integer)
+    # What kind of session and where (design §11): every session has a category.
+    category_id: Mapped[int] = mapped_column(ForeignKey("session_category.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"), index=True)
+    # Custom Address sessions: where; Virtual Meeting sessions: the link (the staff
+    # member's default link when proposed or booked, editable per session).
+    custom_address: Mapped[str | None] = mapped_column(String(300))
+    meeting_link: Mapped[str | None] = mapped_column(String(500))
+    # iCalendar SEQUENCE of the invitations sent for this session: bumped on each change.
+    ical_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     student: Mapped[Student] = relationship()
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
@@ -341,6 +351,8 @@ class TutoringSession(TenantScoped, Base):
     cancelled_by: Mapped[User | None] = relationship(foreign_keys=[cancelled_by_id])
     package: Mapped[Package | None] = relationship()
     series: Mapped[SessionSeries | None] = relationship()
+    category: Mapped[SessionCategory] = relationship()
+    subject: Mapped[Subject | None] = relationship()
 
     @property
     def status_label(self) -> str:

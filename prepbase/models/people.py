@@ -61,6 +61,9 @@ class Family(TenantScoped, Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120))
+    # Where the family lives and how to call it; a student's own address comes first.
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     students: Mapped[list[Student]] = relationship(
@@ -83,6 +86,8 @@ class Student(TenantScoped, Base):
     grade: Mapped[str] = mapped_column(String(40), default="")
     school: Mapped[str] = mapped_column(String(120), default="")
     notes: Mapped[str] = mapped_column(Text, default="")
+    address: Mapped[str | None] = mapped_column(String(300))
+    phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     family: Mapped[Family] = relationship(back_populates="students")
@@ -116,6 +121,8 @@ class User(TenantScoped, UserMixin, Base):
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Staff: the meeting link Virtual Meeting sessions start with (editable per session).
+    default_meeting_link: Mapped[str | None] = mapped_column(String(500))
 
     family: Mapped[Family | None] = relationship(back_populates="members")
     student: Mapped[Student | None] = relationship(back_populates="account")

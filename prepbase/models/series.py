@@ -14,6 +14,7 @@ from sqlalchemy import Boolean, CheckConstraint, Date, ForeignKey, Integer, Stri
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
+from prepbase.models.categories import SessionCategory, Subject
 from prepbase.models.people import Student, User
 from prepbase.tenancy import TenantScoped
 
@@ -68,9 +69,14 @@ class SessionSeries(TenantScoped, Base):
     booked_by_family: Mapped[bool] = mapped_column(Boolean, default=False)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+    # Every occurrence is of this category and subject.
+    category_id: Mapped[int] = mapped_column(ForeignKey("session_category.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("subject.id"))
 
     student: Mapped[Student] = relationship()
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
+    category: Mapped[SessionCategory] = relationship()
+    subject: Mapped[Subject | None] = relationship()
 
     @property
     def rhythm(self) -> str:

@@ -48,6 +48,7 @@ class OutboundEmail(TenantScoped, Base):
     subject: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)  # the plain-text part
     html_body: Mapped[str | None] = mapped_column(Text)  # the HTML alternative, if any
+    ical: Mapped[str | None] = mapped_column(Text)  # a calendar invitation to attach, if any
     # The Message-ID header, chosen when queued: a retry is the same message.
     message_id: Mapped[str] = mapped_column(String(255))
     status: Mapped[str] = mapped_column(String(16), default="pending", index=True)

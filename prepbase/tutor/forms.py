@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import SelectField
+from wtforms import SelectField, StringField
+from wtforms.validators import Length, Optional
 
-from prepbase.forms import SelectChoice
+from prepbase.forms import Form, SelectChoice
 from prepbase.session_forms import (
     ActionPlanForm,
     AttendanceForm,
@@ -66,3 +67,15 @@ class DurationForm(SessionTimeForm):
 
 class LogPastSessionForm(ScheduleForm, AttendanceForm, ActionPlanForm):
     """Log Past Session: who, what and when, with its attendance and action plan."""
+
+
+class PlaceForm(Form):
+    """Where one session is: its address (Custom Address) or meeting link (Virtual Meeting)."""
+
+    custom_address = StringField("Address", validators=[Optional(), Length(max=300)])
+    meeting_link = StringField(
+        "Meeting link",
+        validators=[Optional(), Length(max=500)],
+        description="Shown to the family and to you shortly before the start.",
+        render_kw={"inputmode": "url", "placeholder": "https://"},
+    )

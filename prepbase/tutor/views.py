@@ -18,7 +18,15 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectField
 
-from prepbase import availability, cancellation, packages, reports, scheduling, slots
+from prepbase import (
+    availability,
+    cancellation,
+    categories,
+    packages,
+    reports,
+    scheduling,
+    slots,
+)
 from prepbase.charts import Series, bar_chart
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
@@ -33,6 +41,7 @@ from prepbase.forms import (
 )
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect, render
+from prepbase.inputs import parse_id
 from prepbase.lifecycle import actions_by_session, allowed_actions
 from prepbase.localtime import business_today, format_when, to_local
 from prepbase.models import Role, SessionStatus, Student, TutoringSession, User, utcnow
@@ -54,6 +63,7 @@ from prepbase.tutor.forms import (
     CancelForm,
     DurationForm,
     LogPastSessionForm,
+    PlaceForm,
     RescheduleForm,
 )
 
@@ -137,8 +147,15 @@ def session_new() -> Response:
     form = RepeatScheduleForm()
     form.student.choices = _student_choices()
     form.service.choices = _service_choices(current_user)
+    form.offer_kinds(db.session)
     form.staff.choices = _staff_choices(current_user)
     if request.method == "GET":
+        # A subject in the link (?subject=…): only the staff who teach it are offered.
+        subject_id = parse_id(request.args.get("subject", ""))
+        if subject_id is not None and _offered(form.subject, str(subject_id)):
+            form.subject.data = str(subject_id)
+            teaching = categories.staff_teaching(db.session, subject_id)
+            form.staff.choices = [c for c in form.staff.choices if int(c.value) in teaching]
         # A link may choose the student (a student's page), and the staff member, day and
         # start (a free time on the Calendar); what is not offered or not a date is ignored.
         wanted = request.args.get("student", "")
@@ -157,6 +174,7 @@ def session_new() -> Response:
         if form.repeat.data:
             return _propose_series(form)
         try:
+            category, subject = form.chosen_kind()
             ts = scheduling.propose_session(
                 db.session,
                 g.tenant,
@@ -166,6 +184,8 @@ def session_new() -> Response:
                 service=form.service.data,
                 starts_at=form.starts_at(g.tenant),
                 duration_minutes=form.duration_minutes(),
+                category=category,
+                subject=subject,
             )
         except DomainError as exc:
             _refused(form, exc)
@@ -192,12 +212,15 @@ def _propose_series(form: RepeatScheduleForm) -> Response:
     are proposed, which are not free and why), then, posted again with the plan's
     fingerprint, the proposals themselves."""
     try:
+        category, subject = form.chosen_kind()
         new = NewSeries(
             student=get_or_404(Student, int(form.student.data)),
             staff=get_or_404(User, int(form.staff.data)),
             service=form.service.data,
             rule=form.rule(),
             duration_minutes=form.duration_minutes(),
+            category=category,
+            subject=subject,
         )
         if not form.plan.data:
             plan = scheduling.plan_proposed_series(db.session, g.tenant, current_user, new)
@@ -252,6 +275,7 @@ def session_log() -> Response:
     form = LogPastSessionForm()
     form.student.choices = _student_choices()
     form.service.choices = _service_choices(current_user)
+    form.offer_kinds(db.session)
     form.staff.choices = _staff_choices(current_user)
     form.date.render_kw = {"max": business_today(g.tenant).isoformat()}
     if request.method == "GET":
@@ -262,6 +286,7 @@ def session_log() -> Response:
             form.staff.data = str(current_user.id)
     if form.validate_on_submit():
         try:
+            category, subject = form.chosen_kind()
             ts = scheduling.log_past_session(
                 db.session,
                 g.tenant,
@@ -275,6 +300,8 @@ def session_log() -> Response:
                 topics=form.topics.data or "",
                 goals=form.goals.data or "",
                 next_steps=form.next_steps.data or "",
+                category=category,
+                subject=subject,
             )
         except DomainError as exc:
             _refused(form, exc)
@@ -321,6 +348,10 @@ def _default_forms(ts: TutoringSession) -> dict[str, FlaskForm]:
         ),
         "reschedule_form": RescheduleForm(
             formdata=None, data={"date": local.date(), "start_time": local.time()}
+        ),
+        "place_form": PlaceForm(
+            formdata=None,
+            data={"custom_address": ts.custom_address, "meeting_link": ts.meeting_link},
         ),
     }
 
@@ -392,6 +423,22 @@ def _recorded(what: str, ts: TutoringSession) -> str:
         return f"{what}. The session is completed."
     missing = "the action plan" if ts.plan_submitted_at is None else "attendance"
     return f"{what}. Add {missing} to complete the session."
+
+
+@bp.post("/sessions/<id:session_id>/place")
+def session_place(session_id: int) -> Response:
+    def act(ts: TutoringSession, form: PlaceForm) -> str:
+        categories.set_session_place(
+            db.session,
+            current_user,
+            ts,
+            custom_address=form.custom_address.data,
+            meeting_link=form.meeting_link.data,
+            now=utcnow(),
+        )
+        return "The meeting link is saved." if ts.category.is_virtual else "The address is saved."
+
+    return _act(session_id, "place_form", lambda ts: PlaceForm(), act)
 
 
 @bp.post("/sessions/<id:session_id>/attendance")
