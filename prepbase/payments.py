@@ -26,7 +26,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from prepbase import business, packages, scheduling, stripe_gateway
+from prepbase import business, package_payments, packages, scheduling, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.hours import format_hours
 from prepbase.localtime import local_date
@@ -389,8 +389,19 @@ def fulfil_purchase(
     )
     session.flush()
     session.refresh(purchase)
-    # Design §10: the bought hours go to the student's sessions waiting for them.
     tenant = session.get_one(Tenant, purchase.tenant_id)
+    # Design §13: the package carries its price, and the money its payment, with a
+    # receipt, in the same transaction as the package.
+    package.price_minor, package.currency = purchase.amount_minor, purchase.currency
+    package_payments.record_stripe_payment(
+        session,
+        package,
+        amount_minor=purchase.amount_minor,
+        currency=purchase.currency,
+        paid_on=local_date(tenant, now),
+        purchase_id=purchase.id,
+    )
+    # Design §10: the bought hours go to the student's sessions waiting for them.
     scheduling.fill_waiting(
         session, tenant, package.student_id, package.service, purchase.user, now
     )
@@ -508,12 +519,23 @@ def renew_from_invoice(
     assert package is not None
     # The locks that hours arriving need (`fill_waiting`), before the package's own.
     scheduling.lock_for_hours(session, package.student_id)
+    # One payment per paid invoice (its id is unique; the lock above makes a replay of
+    # the same invoice wait and then find the first delivery's payment).
+    paid = package_payments.record_stripe_payment(
+        session,
+        package,
+        amount_minor=int(field(invoice, "amount_paid") or 0),
+        currency=str(field(invoice, "currency") or purchase.currency),
+        paid_on=_day(tenant, field(invoice, "status_transitions", "paid_at") or period_start),
+        stripe_invoice_id=field(invoice, "id"),
+    )
+    receipt = f"; receipt {paid.receipt_number}" if paid else ""
     if packages.renew_package(session, package, day):
         scheduling.fill_waiting(
             session, tenant, package.student_id, package.service, None, now, locks_held=True
         )
-        return f"renewed package {package.id} for the period from {day.isoformat()}"
-    return f"package {package.id}: the period from {day.isoformat()} was renewed already"
+        return f"renewed package {package.id} for the period from {day.isoformat()}{receipt}"
+    return f"package {package.id}: the period from {day.isoformat()} was renewed already{receipt}"
 
 
 def stop_subscription(session: Session, tenant: Tenant, subscription: Any) -> str:

@@ -16,7 +16,13 @@ from prepbase.models.hours import (
     TutoringSession,
 )
 from prepbase.models.insights import CalendarFeed
-from prepbase.models.payments import Purchase, PurchaseStatus, StripeEvent
+from prepbase.models.payments import (
+    PackagePayment,
+    PaymentMethod,
+    Purchase,
+    PurchaseStatus,
+    StripeEvent,
+)
 from prepbase.models.people import (
     FAMILY_ROLES,
     ROLE_LABELS,
@@ -49,7 +55,9 @@ __all__ = [
     "Offering",
     "OutboundEmail",
     "Package",
+    "PackagePayment",
     "PackageType",
+    "PaymentMethod",
     "Period",
     "Purchase",
     "PurchaseStatus",

@@ -42,6 +42,10 @@ class Tenant(Base):
     )
     # The admin's switch; Buy Hours shows only while it is on *and* Stripe takes charges.
     online_payments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # How money is written on its pages (Babel locale id, Settings): "$240.50", "240,50 €".
+    locale: Mapped[str] = mapped_column(String(20), default="en_US", server_default="en_US")
+    # The last receipt number given (`package_payments.next_receipt_number`).
+    last_receipt_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def phone_uri(self) -> str | None:
