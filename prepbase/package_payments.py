@@ -29,9 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, func, select, update
+from sqlalchemy.orm import Session, joinedload
 
 from prepbase import money
 from prepbase.errors import DomainError
@@ -45,6 +46,7 @@ from prepbase.models import (
     User,
     utcnow,
 )
+from prepbase.paging import Page, paginate
 
 EARLIEST_PAYMENT = date(2000, 1, 1)
 MAX_REFERENCE = 120
@@ -229,6 +231,25 @@ def record_payment(
     )
 
 
+def price_new_package(
+    session: Session,
+    tenant: Tenant,
+    package: Package,
+    actor: User,
+    *,
+    price: str | None,
+    payment: dict[str, Any] | None = None,
+    now: datetime | None = None,
+) -> PackagePayment | None:
+    """＋ Add Package's money: the price and, if given, a first payment (the payment's
+    refusals name its fields, so the whole package is refused with them)."""
+    set_price(tenant, package, price)
+    session.flush()
+    if payment is None:
+        return None
+    return record_payment(session, tenant, package, actor, **payment, now=now)
+
+
 def record_stripe_payment(
     session: Session,
     package: Package,
@@ -354,3 +375,58 @@ def family_balances(
         net = int(price or 0) - int(received or 0)
         balances[family_id].append(Balance(currency, max(net, 0), max(-net, 0)))
     return dict(balances)
+
+
+@dataclass(frozen=True)
+class PaymentFilters:
+    """The Payments list's filters: received between two days (both included), by one
+    method, for one family or one student."""
+
+    paid_from: date | None = None
+    paid_to: date | None = None
+    method: str | None = None
+    family_id: int | None = None
+    student_id: int | None = None
+
+
+def _filtered(filters: PaymentFilters) -> Select[tuple[PackagePayment]]:
+    stmt = (
+        select(PackagePayment)
+        .join(Package, Package.id == PackagePayment.package_id)
+        .join(Student, Student.id == Package.student_id)
+        .options(
+            joinedload(PackagePayment.package)
+            .joinedload(Package.student)
+            .joinedload(Student.family),
+            joinedload(PackagePayment.recorded_by),
+        )
+        .order_by(PackagePayment.paid_on.desc(), PackagePayment.receipt_number.desc())
+    )
+    if filters.paid_from is not None:
+        stmt = stmt.where(PackagePayment.paid_on >= filters.paid_from)
+    if filters.paid_to is not None:
+        stmt = stmt.where(PackagePayment.paid_on <= filters.paid_to)
+    if filters.method:
+        stmt = stmt.where(PackagePayment.method == filters.method)
+    if filters.family_id is not None:
+        stmt = stmt.where(Student.family_id == filters.family_id)
+    if filters.student_id is not None:
+        stmt = stmt.where(Package.student_id == filters.student_id)
+    return stmt
+
+
+def filtered_payments(
+    session: Session, filters: PaymentFilters, page: int, *, per_page: int | None = 50
+) -> Page[PackagePayment]:
+    """Admin → Payments: the business's payments (voided ones too), newest first.
+    `per_page=None`: every row (the CSV)."""
+    return paginate(session, _filtered(filters), page, per_page=per_page)
+
+
+def family_payments(session: Session, student_ids: Sequence[int]) -> list[PackagePayment]:
+    """A family's receipts: every payment for its students' packages, newest first."""
+    if not student_ids:
+        return []
+    return list(
+        session.scalars(_filtered(PaymentFilters()).where(Package.student_id.in_(student_ids)))
+    )

@@ -390,8 +390,13 @@ def fulfil_purchase(
     session.flush()
     session.refresh(purchase)
     tenant = session.get_one(Tenant, purchase.tenant_id)
-    # Design §13: the package carries its price, and the money its payment, with a
-    # receipt, in the same transaction as the package.
+    # Design §10: the bought hours go to the student's sessions waiting for them.
+    scheduling.fill_waiting(
+        session, tenant, package.student_id, package.service, purchase.user, now
+    )
+    # Design §13: the package carries its price, and the money its payment with a
+    # receipt, in the same transaction as the package. Last, because the receipt number
+    # locks the business's row: every verb takes that lock after its others.
     package.price_minor, package.currency = purchase.amount_minor, purchase.currency
     package_payments.record_stripe_payment(
         session,
@@ -400,10 +405,6 @@ def fulfil_purchase(
         currency=purchase.currency,
         paid_on=local_date(tenant, now),
         purchase_id=purchase.id,
-    )
-    # Design §10: the bought hours go to the student's sessions waiting for them.
-    scheduling.fill_waiting(
-        session, tenant, package.student_id, package.service, purchase.user, now
     )
     return package
 
@@ -519,8 +520,15 @@ def renew_from_invoice(
     assert package is not None
     # The locks that hours arriving need (`fill_waiting`), before the package's own.
     scheduling.lock_for_hours(session, package.student_id)
-    # One payment per paid invoice (its id is unique; the lock above makes a replay of
-    # the same invoice wait and then find the first delivery's payment).
+    if packages.renew_package(session, package, day):
+        scheduling.fill_waiting(
+            session, tenant, package.student_id, package.service, None, now, locks_held=True
+        )
+        outcome = f"renewed package {package.id} for the period from {day.isoformat()}"
+    else:
+        outcome = f"package {package.id}: the period from {day.isoformat()} was renewed already"
+    # One payment per paid invoice: its id is unique, and the student's lock above makes
+    # a replay of the same invoice wait, then find the first delivery's payment.
     paid = package_payments.record_stripe_payment(
         session,
         package,
@@ -529,13 +537,7 @@ def renew_from_invoice(
         paid_on=_day(tenant, field(invoice, "status_transitions", "paid_at") or period_start),
         stripe_invoice_id=field(invoice, "id"),
     )
-    receipt = f"; receipt {paid.receipt_number}" if paid else ""
-    if packages.renew_package(session, package, day):
-        scheduling.fill_waiting(
-            session, tenant, package.student_id, package.service, None, now, locks_held=True
-        )
-        return f"renewed package {package.id} for the period from {day.isoformat()}{receipt}"
-    return f"package {package.id}: the period from {day.isoformat()} was renewed already{receipt}"
+    return f"{outcome}; receipt {paid.receipt_number}" if paid else outcome
 
 
 def stop_subscription(session: Session, tenant: Tenant, subscription: Any) -> str:

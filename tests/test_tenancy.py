@@ -14,6 +14,7 @@ from prepbase.models import (
     Family,
     OutboundEmail,
     Package,
+    PackagePayment,
     Purchase,
     Student,
     Tenant,
@@ -178,6 +179,7 @@ ARGUMENTS = {
     "offering_id": lambda b: b.extra["offering_id"],
     "session_id": lambda b: b.extra["session_id"],
     "purchase_id": lambda b: b.extra["purchase_id"],
+    "payment_id": lambda b: b.extra["payment_id"],
     "time_off_id": lambda b: b.extra["time_off_id"],
     "message_id": lambda b: b.extra["message_id"],
 }
@@ -287,6 +289,8 @@ def test_every_route_answers_404_for_another_business_rows(
             )
             == "Winter break"
         )
+        payment = db_session.get(PackagePayment, other_business.extra["payment_id"])
+        assert payment.voided_at is None
         bounced = db_session.get(OutboundEmail, other_business.extra["message_id"])
         db_session.refresh(bounced)
         assert (bounced.status, bounced.attempts) == ("failed", MAX_ATTEMPTS)

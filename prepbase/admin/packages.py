@@ -9,10 +9,10 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 from wtforms import SelectChoice
 
-from prepbase import hours, packages, scheduling
+from prepbase import hours, money, package_payments, packages, scheduling
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
-from prepbase.admin.forms import CUSTOM, AdjustForm, PackageForm
+from prepbase.admin.forms import CUSTOM, AdjustForm, PackageForm, PaymentFields, VoidPaymentForm
 from prepbase.admin.words import inactive_reason, package_kind, service_name
 from prepbase.csv_export import csv_response, hours_cell
 from prepbase.errors import DomainError
@@ -25,9 +25,11 @@ from prepbase.models import (
     LedgerEntry,
     Offering,
     Package,
+    PackagePayment,
     Student,
     utcnow,
 )
+from prepbase.money import format_money
 from prepbase.reports import balance_chart, package_trends
 from prepbase.tenant_url import get_or_404
 
@@ -75,9 +77,14 @@ def package_new(student_id: int) -> Response:
         )
         for o in offerings
     ]
+    form.set_currency(g.tenant.currency)
     if request.method == "GET" and form.start_date.data is None:
         form.start_date.data = business_today(g.tenant)
+    if request.method == "GET" and form.paid_on.data is None:
+        form.paid_on.data = business_today(g.tenant)
     offering = next((o for o in offerings if str(o.id) == form.offering.data), None)
+    if choosing and offering is not None and offering.price_minor:
+        form.price.data = money.amount_text(offering.price_minor, offering.currency)
     if form.validate_on_submit():
         try:
             package = packages.assign_package(
@@ -90,6 +97,14 @@ def package_new(student_id: int) -> Response:
                 offering=offering,
             )
             filled = _hours_arrived(package)
+            paid = package_payments.price_new_package(
+                db.session,
+                g.tenant,
+                package,
+                current_user,
+                price=form.price.data,
+                payment=form.payment() if form.has_payment() else None,
+            )
         except DomainError as exc:
             refused(form, exc)
         else:
@@ -98,6 +113,8 @@ def package_new(student_id: int) -> Response:
                 f"{package.name} is assigned to {student.full_name}: "
                 f"{hours.hours_phrase(package.total_minutes)}."
             )
+            if paid is not None:
+                message += f" Payment recorded: receipt {paid.receipt_number}."
             if inactive_reason(package) is InactiveReason.EXPIRED:
                 message += " Its expiry date has passed, so it is Inactive · Expired."
             flash(" ".join(filter(None, [message, filled])), "success")
@@ -134,10 +151,22 @@ def _hours_arrived(package: Package, *, locks_held: bool = False) -> str:
 
 
 def _package_page(
-    package: Package, form: AdjustForm, *, block: str = "content", status: int = 200
+    package: Package,
+    form: AdjustForm,
+    *,
+    block: str = "content",
+    status: int = 200,
+    payment_form: PaymentFields | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
+    payments = package_payments.payments_of(db.session, package)
+    if payment_form is None:
+        payment_form = PaymentFields(prefix="pay", formdata=None)
+        payment_form.paid_on.data = business_today(g.tenant)
+    payment_form.amount.description = (
+        f"In {package_payments.package_currency(g.tenant, package).upper()}."
+    )
     return render(
         "admin/packages/detail.html",
         block=block,
@@ -145,6 +174,14 @@ def _package_page(
         package=package,
         entries=entries,
         adjust_form=form,
+        payments=payments,
+        standing=package_payments.package_money(db.session, g.tenant, [package])[package.id],
+        payment_form=payment_form,
+        void_forms={
+            p.id: VoidPaymentForm(prefix=f"void-{p.id}", formdata=None)
+            for p in payments
+            if not p.voided
+        },
         chart=balance_chart(package.id, package.name, history, g.tenant.timezone)
         if history
         else None,
@@ -181,6 +218,61 @@ def package_adjust(package_id: int) -> Response:
             )
             return hx_redirect(url_for(".package_detail", package_id=package.id))
     return _package_page(package, form, block="adjust_form", status=422)
+
+
+@bp.post("/packages/<id:package_id>/payments")
+def package_record_payment(package_id: int) -> Response:
+    """Record payment: money received for the package, with the next receipt number."""
+    package = get_or_404(Package, package_id)
+    form = PaymentFields(prefix="pay")
+    if form.validate_on_submit():
+        try:
+            paid = package_payments.record_payment(
+                db.session, g.tenant, package, current_user, **form.payment()
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"Payment of {format_money(paid.amount_minor, paid.currency, g.tenant.locale)} "
+                f"recorded: receipt {paid.receipt_number}.",
+                "success",
+            )
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(
+        package, AdjustForm(formdata=None), block="payment_form", status=422, payment_form=form
+    )
+
+
+@bp.post("/payments/<id:payment_id>/void")
+def payment_void(payment_id: int) -> Response:
+    """Void a payment with a note; a second click finds it voided and changes nothing."""
+    payment = get_or_404(PackagePayment, payment_id)
+    form = VoidPaymentForm(prefix=f"void-{payment.id}")
+    if form.validate_on_submit():
+        try:
+            voided = package_payments.void_payment(
+                db.session, payment, current_user, form.note.data
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"Receipt {payment.receipt_number} is void."
+                if voided
+                else f"Receipt {payment.receipt_number} was voided already.",
+                "success" if voided else "info",
+            )
+            return hx_redirect(url_for(".package_detail", package_id=payment.package_id))
+    return render(
+        "admin/packages/_void.html",
+        block="void_form",
+        status=422,
+        payment=payment,
+        form=form,
+    )
 
 
 @bp.post("/packages/<id:package_id>/status")
