@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from pathlib import Path
 from datetime import date
 
 import pytest
@@ -389,7 +390,7 @@ def test_the_family_sees_its_receipt_and_nobody_elses(app, client, auth, busines
 
 
 def test_receipts_print_without_navigation():
-    css = open("static/css/app.css", encoding="utf-8").read()
+    css = (Path(__file__).parent.parent / "static/css/app.css").read_text(encoding="utf-8")
     rules = css[css.index("@media print") :]
     for selector in ("body > header", ".no-print", "nav", "button"):
         assert selector in rules
