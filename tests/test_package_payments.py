@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import io
 import re
-from pathlib import Path
 from datetime import date
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
