@@ -359,20 +359,22 @@ def family_balances(
     stmt = (
         select(
             Student.family_id,
-            func.coalesce(Package.currency, tenant.currency),
+            Package.currency,
             func.sum(Package.price_minor),
             func.sum(func.coalesce(paid.c.paid, 0)),
         )
         .join(Student, Student.id == Package.student_id)
         .outerjoin(paid, paid.c.package_id == Package.id)
         .where(Package.price_minor.is_not(None))
-        .group_by(Student.family_id, func.coalesce(Package.currency, tenant.currency))
+        .group_by(Student.family_id, Package.currency)
     )
     if family_ids is not None:
         stmt = stmt.where(Student.family_id.in_(family_ids))
-    balances: dict[int, list[Balance]] = defaultdict(list)
+    nets: dict[tuple[int, str], int] = defaultdict(int)
     for family_id, currency, price, received in session.execute(stmt).all():
-        net = int(price or 0) - int(received or 0)
+        nets[(family_id, currency or tenant.currency)] += int(price or 0) - int(received or 0)
+    balances: dict[int, list[Balance]] = defaultdict(list)
+    for (family_id, currency), net in sorted(nets.items()):
         balances[family_id].append(Balance(currency, max(net, 0), max(-net, 0)))
     return dict(balances)
 
