@@ -315,6 +315,12 @@ def test_record_payment_then_void_it_once_from_the_package_page(app, admin, busi
     void = f"/acme/admin/payments/{payment.id}/void"
     no_note = admin.post(void, data={f"void-{payment.id}-note": " "})
     assert no_note.status_code == 422 and "the note is required" in text(no_note)
+    fragment = admin.post(
+        void, data={f"void-{payment.id}-note": ""}, headers={"HX-Request": "true"}
+    )
+    assert fragment.status_code == 422
+    assert text(fragment).lstrip().startswith(f'<form id="void-form-{payment.id}"')
+    assert "the note is required" in text(fragment)
     assert admin.post(void, data={f"void-{payment.id}-note": "Typed twice"}).status_code == 303
     again = admin.post(
         void, data={f"void-{payment.id}-note": "Second click"}, follow_redirects=True

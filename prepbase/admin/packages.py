@@ -157,6 +157,7 @@ def _package_page(
     block: str = "content",
     status: int = 200,
     payment_form: PaymentFields | None = None,
+    void_form: tuple[int, VoidPaymentForm] | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
@@ -181,7 +182,8 @@ def _package_page(
             p.id: VoidPaymentForm(prefix=f"void-{p.id}", formdata=None)
             for p in payments
             if not p.voided
-        },
+        }
+        | dict([void_form] if void_form else []),
         chart=balance_chart(package.id, package.name, history, g.tenant.timezone)
         if history
         else None,
@@ -266,12 +268,12 @@ def payment_void(payment_id: int) -> Response:
                 "success" if voided else "info",
             )
             return hx_redirect(url_for(".package_detail", package_id=payment.package_id))
-    return render(
-        "admin/packages/_void.html",
-        block="void_form",
-        status=422,
-        payment=payment,
-        form=form,
+    if is_htmx():
+        return render(
+            "admin/packages/_void.html", block="void_form", status=422, payment=payment, form=form
+        )
+    return _package_page(
+        payment.package, AdjustForm(formdata=None), status=422, void_form=(payment.id, form)
     )
 
 
