@@ -137,11 +137,17 @@ def downgrade():
         batch_op.drop_index(batch_op.f('ix_package_payment_package_id'))
     op.drop_table('package_payment')
 
-    with op.batch_alter_table('package', schema=None) as batch_op:
-        batch_op.drop_constraint(batch_op.f('ck_package_price_not_negative'), type_='check')
-        batch_op.drop_column('currency')
-        batch_op.drop_column('price_minor')
-
-    with op.batch_alter_table('tenant', schema=None) as batch_op:
-        batch_op.drop_column('last_receipt_number')
-        batch_op.drop_column('locale')
+    if op.get_bind().dialect.name == 'sqlite':
+        # SQLite drops these columns in place (3.35+): copying the tables instead would
+        # drop the old tenant and package tables, which other rows' foreign keys forbid.
+        for table, column in (
+            ('package', 'currency'), ('package', 'price_minor'),
+            ('tenant', 'last_receipt_number'), ('tenant', 'locale'),
+        ):
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {column}')
+        return
+    op.drop_constraint(op.f('ck_package_price_not_negative'), 'package', type_='check')
+    op.drop_column('package', 'currency')
+    op.drop_column('package', 'price_minor')
+    op.drop_column('tenant', 'last_receipt_number')
+    op.drop_column('tenant', 'locale')
