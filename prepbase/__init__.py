@@ -147,13 +147,17 @@ def register_template_helpers(app: Flask) -> None:
     def has_field_errors(form: Any) -> bool:
         return any(field.errors for field in form)
 
+    def money(minor: int | None, currency: str | None) -> str:
+        """An amount written the way the business in the URL writes money."""
+        return format_money(minor, currency, g.tenant.locale if "tenant" in g else None)
+
     app.jinja_env.globals.update(
         signed_in_here=signed_in_here, nav_current=nav_current, has_field_errors=has_field_errors
     )
     app.jinja_env.filters.update(
         hours=format_hours, hours_phrase=hours_phrase, when=when, when_fits=when_fits
     )
-    app.jinja_env.globals.update(money=format_money)
+    app.jinja_env.globals.update(money=money)
     # The form macros are globals, so a block rendered alone for HTMX can use them too
     # (a block does not run its template's top-level imports).
     forms = _macros(app, "_macros/forms.html")

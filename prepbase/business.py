@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from prepbase import stripe_gateway
+from prepbase import money, stripe_gateway
 from prepbase.accounts import check_password_strength, hash_password, normalize_email
 from prepbase.errors import DomainError
 from prepbase.models import Role, Tenant, User, starter_category
@@ -196,9 +196,10 @@ def update_business(
     low_balance_minutes: int | None = None,
     contact_email: str | None = None,
     contact_phone: str | None = None,
+    locale: str | None = None,
 ) -> None:
-    """Change the business's name, time zone, low-balance reminder and how families reach
-    it (Settings); a contact left out (None) stays as it is."""
+    """Change the business's name, time zone, low-balance reminder, how families reach
+    it and how its money is written (Settings); a value left out (None) stays as it is."""
     tenant.name = name.strip()
     tenant.timezone = validate_timezone(timezone)
     if low_balance_minutes is not None:
@@ -209,6 +210,10 @@ def update_business(
         tenant.contact_email = normalize_email(contact_email)
     if contact_phone is not None:
         tenant.contact_phone = validate_phone(contact_phone)
+    if locale is not None:
+        if not money.known_locale(locale):
+            raise DomainError("Choose one of the ways of writing money listed.", field="locale")
+        tenant.locale = locale
     session.flush()
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from babel import Locale, UnknownLocaleError
+from babel.numbers import format_currency
+
 from prepbase.errors import DomainError
 from prepbase.numbers import typed_decimal
 
@@ -58,9 +61,48 @@ def amount_text(minor: int, currency: str) -> str:
     return f"{Decimal(minor).scaleb(-places):,.{places}f}".replace(",", "")
 
 
-def format_money(minor: int | None, currency: str | None) -> str:
-    """A price as shown on screen: "240.50 USD", "5,000 JPY"."""
+# The ways a business may have its money written (Settings → locale): Babel locale id →
+# its name in the Settings select. A short list on purpose: our businesses' countries.
+LOCALES: dict[str, str] = {
+    "en_US": "English (United States)",
+    "en_CA": "English (Canada)",
+    "fr_CA": "Français (Canada)",
+    "en_GB": "English (United Kingdom)",
+    "en_IE": "English (Ireland)",
+    "en_AU": "English (Australia)",
+    "en_NZ": "English (New Zealand)",
+    "en_SG": "English (Singapore)",
+    "en_IN": "English (India)",
+    "fr_FR": "Français (France)",
+    "de_DE": "Deutsch (Deutschland)",
+    "es_ES": "Español (España)",
+    "it_IT": "Italiano (Italia)",
+    "nl_NL": "Nederlands (Nederland)",
+    "ja_JP": "日本語 (日本)",
+}
+DEFAULT_LOCALE = "en_US"
+
+
+def known_locale(locale: str | None) -> bool:
+    """A locale of the list that Babel also knows (the Settings select's check)."""
+    if locale not in LOCALES:
+        return False
+    try:
+        Locale.parse(locale)
+    except (UnknownLocaleError, ValueError):
+        return False
+    return True
+
+
+def format_money(minor: int | None, currency: str | None, locale: str | None = None) -> str:
+    """An amount as shown on screen, written the way the business's locale writes money:
+    24050 USD in en_US → "$240.50", GBP in en_GB → "£240.50", EUR in fr_FR → "240,50 €"."""
     if minor is None or not currency:
         return ""
     places = decimals(currency)
-    return f"{Decimal(minor).scaleb(-places):,.{places}f} {currency.upper()}"
+    return format_currency(
+        # quantized to the currency's minor unit, so JPY shows no decimals in any locale
+        Decimal(minor).scaleb(-places).quantize(Decimal(1).scaleb(-places)),
+        currency.upper(),
+        locale=locale if locale in LOCALES else DEFAULT_LOCALE,
+    )

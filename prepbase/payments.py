@@ -26,7 +26,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import business, packages, scheduling, stripe_gateway
+from prepbase import business, package_payments, packages, scheduling, stripe_gateway
 from prepbase.errors import DomainError
 from prepbase.hours import hours_phrase
 from prepbase.localtime import local_date
@@ -400,10 +400,22 @@ def fulfil_purchase(
     )
     session.flush()
     session.refresh(purchase)
-    # Design §10: the bought hours go to the student's sessions waiting for them.
     tenant = session.get_one(Tenant, purchase.tenant_id)
+    # Design §10: the bought hours go to the student's sessions waiting for them.
     scheduling.fill_waiting(
         session, tenant, package.student_id, package.service, purchase.user, now
+    )
+    # Design §13: the package carries its price, and the money its payment with a
+    # receipt, in the same transaction as the package. Last, because the receipt number
+    # locks the business's row: every verb takes that lock after its others.
+    package.price_minor, package.currency = purchase.amount_minor, purchase.currency
+    package_payments.record_stripe_payment(
+        session,
+        package,
+        amount_minor=purchase.amount_minor,
+        currency=purchase.currency,
+        paid_on=local_date(tenant, now),
+        purchase_id=purchase.id,
     )
     return package
 
@@ -524,8 +536,20 @@ def renew_from_invoice(
         scheduling.fill_waiting(
             session, tenant, package.student_id, package.service, None, now, locks_held=True
         )
-        return f"renewed package {package.id} for the period from {day.isoformat()}"
-    return f"package {package.id}: the period from {day.isoformat()} was renewed already"
+        outcome = f"renewed package {package.id} for the period from {day.isoformat()}"
+    else:
+        outcome = f"package {package.id}: the period from {day.isoformat()} was renewed already"
+    # One payment per paid invoice: its id is unique, and the student's lock above makes
+    # a replay of the same invoice wait, then find the first delivery's payment.
+    paid = package_payments.record_stripe_payment(
+        session,
+        package,
+        amount_minor=int(field(invoice, "amount_paid") or 0),
+        currency=str(field(invoice, "currency") or purchase.currency),
+        paid_on=_day(tenant, field(invoice, "status_transitions", "paid_at") or period_start),
+        stripe_invoice_id=field(invoice, "id"),
+    )
+    return f"{outcome}; receipt {paid.receipt_number}" if paid else outcome
 
 
 def stop_subscription(session: Session, tenant: Tenant, subscription: Any) -> str:

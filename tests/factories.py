@@ -125,7 +125,8 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     tutor's time off and an e-mail that failed for good (ids in `extra`)."""
     from datetime import UTC, date, datetime
 
-    from prepbase import availability, categories, packages, scheduling
+    from prepbase import availability, categories, package_payments, packages, scheduling
+    from prepbase.localtime import business_today
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
     from prepbase.models import ImportRun, utcnow
 
@@ -167,6 +168,15 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             now=now,
         )
         purchase = add_purchase(session, business, offering)
+        payment = package_payments.record_payment(
+            session,
+            business.tenant,
+            package,
+            business.admin,
+            amount="240",
+            method="cash",
+            paid_on=business_today(business.tenant),
+        )
         time_off = availability.add_time_off(
             session,
             business.tenant,
@@ -200,6 +210,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             package_id=package.id,
             session_id=ts.id,
             purchase_id=purchase.id,
+            payment_id=payment.id,
             time_off_id=time_off.id,
             message_id=bounced.id,
             import_run_id=import_run.id,

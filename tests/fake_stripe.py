@@ -349,6 +349,7 @@ def invoice(
     billing_reason: str = "subscription_cycle",
     amount: int = 0,
     invoice_id: str | None = None,
+    currency: str = "usd",
 ) -> dict:
     """A paid invoice of a subscription, for `invoice.paid`."""
     return {
@@ -357,6 +358,7 @@ def invoice(
         "status": "paid",
         "billing_reason": billing_reason,
         "amount_paid": amount,
+        "currency": currency,
         "parent": {
             "type": "subscription_details",
             "subscription_details": {

@@ -120,3 +120,112 @@ def test_mail_migration_keeps_existing_businesses_and_messages_working(app, data
                     "<outbox.1.7@prepbase.invalid>"
                 )
             db.engine.dispose()
+
+
+def test_billing_migration_gives_paid_purchases_their_payment_and_receipt(
+    app, database_url, tmp_path
+):
+    """0012: each paid, fulfilled purchase gets one Stripe payment (receipt numbers in the
+    order paid, per business) and its package the price; ledger entries stay as they were."""
+    now = "2026-01-01 00:00:00"
+    with empty_database(database_url, tmp_path) as url:
+        fresh = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+        with fresh.app_context():
+            upgrade(revision="0008_series")
+            with db.engine.begin() as conn:
+
+                def insert(table: str, **row: object) -> None:
+                    names = ", ".join(row)
+                    values = ", ".join(f":{k}" for k in row)
+                    conn.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({values})"), row)
+
+                no = False
+                for tid, zone in ((1, "America/New_York"), (2, "Europe/London")):
+                    insert(
+                        "tenant", id=tid, name=f"B{tid}", slug=f"b{tid}", timezone=zone,
+                        low_balance_minutes=120, booking_notice_minutes=1440,
+                        booking_horizon_days=60, slot_step_minutes=30, reminder_hours=24,
+                        created_at=now, currency="usd", stripe_charges_enabled=no,
+                        online_payments=no,
+                    )  # fmt: skip
+                    insert(
+                        "user_account", id=tid, tenant_id=tid, email=f"p{tid}@example.com",
+                        name="P", role="parent", active=True, session_nonce=f"n{tid}",
+                        created_at=now,
+                    )  # fmt: skip
+                    insert("family", id=tid, tenant_id=tid, name="F", created_at=now)
+                    insert(
+                        "student", id=tid, tenant_id=tid, family_id=tid, first_name="A",
+                        last_name="B", grade="", school="", notes="", created_at=now,
+                    )  # fmt: skip
+                    insert(
+                        "offering", id=tid, tenant_id=tid, name="Pack", service="tutoring",
+                        package_type="one_time", minutes=600, rollover=no, archived=no,
+                        price_minor=24000, currency="usd", sold_online=True, created_at=now,
+                    )  # fmt: skip
+                packs = ((10, 1), (11, 1), (12, 2), (13, 1))
+                for pid, tid in packs:
+                    insert(
+                        "package", id=pid, tenant_id=tid, student_id=tid, offering_id=tid,
+                        name="Pack", service="tutoring", package_type="one_time",
+                        period_minutes=600, rollover=no, start_date="2026-01-01", active=True,
+                        total_minutes=600, remaining_minutes=600, renewals_stopped=no,
+                        created_at=now,
+                    )  # fmt: skip
+                    insert(
+                        "ledger_entry", id=pid, tenant_id=tid, package_id=pid, minutes=600,
+                        kind="grant", balance_after=600, note="Bought online", created_at=now,
+                    )  # fmt: skip
+                # (purchase, business, package, status, amount, paid at)
+                purchases = (
+                    (1, 1, 10, "paid", 24000, "2026-02-02 03:00:00+00:00"),  # 1 Feb in NY
+                    (2, 1, 11, "paid", 9900, "2026-01-15 12:00:00+00:00"),  # paid first
+                    (3, 2, 12, "paid", 5000, "2026-03-01 12:00:00+00:00"),
+                    (4, 1, None, "pending", 24000, None),
+                    (5, 1, None, "failed", 24000, None),
+                )
+                for pid, tid, package_id, status, amount, paid_at in purchases:
+                    insert(
+                        "purchase", id=pid, tenant_id=tid, user_id=tid, student_id=tid,
+                        offering_id=tid, name="Pack", service="tutoring",
+                        package_type="one_time", minutes=600, rollover=no,
+                        amount_minor=amount, currency="usd", status=status,
+                        package_id=package_id, created_at=now, paid_at=paid_at,
+                        updated_at=now,
+                    )  # fmt: skip
+                ledger_before = conn.execute(
+                    sa.text("SELECT * FROM ledger_entry ORDER BY id")
+                ).all()
+            upgrade()
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.text(
+                        "SELECT tenant_id, receipt_number, purchase_id, package_id, amount_minor,"
+                        " currency, method, paid_on, recorded_by_id, voided_at"
+                        " FROM package_payment ORDER BY tenant_id, receipt_number"
+                    )
+                ).all()
+                assert [tuple(r[:7]) for r in rows] == [
+                    (1, 1, 2, 11, 9900, "usd", "stripe"),
+                    (1, 2, 1, 10, 24000, "usd", "stripe"),
+                    (2, 1, 3, 12, 5000, "usd", "stripe"),
+                ]
+                assert [str(r[7]) for r in rows] == ["2026-01-15", "2026-02-01", "2026-03-01"]
+                assert {(r[8], r[9]) for r in rows} == {(None, None)}
+                prices = conn.execute(
+                    sa.text("SELECT id, price_minor, currency FROM package ORDER BY id")
+                ).all()
+                assert [tuple(p) for p in prices] == [
+                    (10, 24000, "usd"),
+                    (11, 9900, "usd"),
+                    (12, 5000, "usd"),
+                    (13, None, None),  # assigned by hand: no price was recorded
+                ]
+                counters = conn.execute(
+                    sa.text("SELECT id, last_receipt_number, locale FROM tenant ORDER BY id")
+                ).all()
+                assert [tuple(c) for c in counters] == [(1, 2, "en_US"), (2, 1, "en_US")]
+                assert conn.execute(
+                    sa.text("SELECT * FROM ledger_entry ORDER BY id")
+                ).all() == ledger_before
+            db.engine.dispose()

@@ -15,6 +15,7 @@ from prepbase.models import (
     ImportRun,
     OutboundEmail,
     Package,
+    PackagePayment,
     Purchase,
     Student,
     Tenant,
@@ -179,6 +180,7 @@ ARGUMENTS = {
     "offering_id": lambda b: b.extra["offering_id"],
     "session_id": lambda b: b.extra["session_id"],
     "purchase_id": lambda b: b.extra["purchase_id"],
+    "payment_id": lambda b: b.extra["payment_id"],
     "time_off_id": lambda b: b.extra["time_off_id"],
     "message_id": lambda b: b.extra["message_id"],
     "run_id": lambda b: b.extra["import_run_id"],
@@ -295,6 +297,8 @@ def test_every_route_answers_404_for_another_business_rows(
         run = db_session.get(ImportRun, other_business.extra["import_run_id"])
         db_session.refresh(run)
         assert (run.status, run.rows_created) == ("previewed", 0)
+        payment = db_session.get(PackagePayment, other_business.extra["payment_id"])
+        assert payment.voided_at is None
         bounced = db_session.get(OutboundEmail, other_business.extra["message_id"])
         db_session.refresh(bounced)
         assert (bounced.status, bounced.attempts) == ("failed", MAX_ATTEMPTS)

@@ -20,6 +20,7 @@ from prepbase.models import (
     LedgerEntry,
     Offering,
     Package,
+    PackagePayment,
     Purchase,
     StripeEvent,
 )
@@ -529,3 +530,103 @@ def test_concurrent_deliveries_assign_one_package_and_one_grant(
             )
             == 2
         )
+
+
+# --- payments and receipts (design §13) ------------------------------------------------------
+
+
+def payments_of(db_session, business) -> list[PackagePayment]:
+    with as_tenant(business.tenant.id):
+        return list(db_session.scalars(select(PackagePayment).order_by(PackagePayment.id)))
+
+
+def test_a_paid_purchase_records_one_stripe_payment_with_a_receipt_however_often_replayed(
+    client, auth, selling, db_session, fake_stripe
+):
+    purchase, session = bought(client, auth, selling, db_session, fake_stripe)
+    account = selling.tenant.stripe_account_id
+    for name in ["checkout.session.completed"] * REPLAYS + [
+        "checkout.session.async_payment_succeeded"
+    ]:
+        post_event(client, event(name, session, account))  # new event ids: not deduped
+    package = assert_one_package_one_grant(db_session, selling, purchase)
+    [payment] = payments_of(db_session, selling)
+    assert (payment.package_id, payment.purchase_id, payment.method) == (
+        package.id,
+        purchase.id,
+        "stripe",
+    )
+    assert (payment.amount_minor, payment.currency, payment.receipt_number) == (24000, "usd", 1)
+    assert payment.recorded_by_id is None
+    assert (package.price_minor, package.currency) == (24000, "usd")
+
+
+def test_each_paid_renewal_invoice_records_one_payment_replays_and_retries_none_more(
+    client, auth, selling, db_session, fake_stripe
+):
+    purchase, subscription, account = subscribed(client, auth, selling, db_session, fake_stripe)
+    [package] = packages_of(db_session, selling)
+    april_invoice = invoice(subscription, APRIL, amount=9900, invoice_id="in_april")
+    outcomes = [
+        message(post_event(client, event("invoice.paid", april_invoice, account)))
+        for _ in range(REPLAYS)  # each delivery its own event id: only the invoice id dedupes
+    ]
+    assert outcomes[0] == (
+        f"renewed package {package.id} for the period from 2030-04-05; receipt 2"
+    )
+    assert all("receipt" not in o for o in outcomes[1:]), outcomes
+    post_event(client, event("invoice.paid", invoice(subscription, MAY, amount=9900), account))
+    payments = payments_of(db_session, selling)
+    assert [(p.receipt_number, p.amount_minor, p.stripe_invoice_id) for p in payments] == [
+        (1, 9900, None),  # the purchase itself (the first invoice)
+        (2, 9900, "in_april"),
+        (3, 9900, payments[2].stripe_invoice_id),
+    ]
+    assert {p.method for p in payments} == {"stripe"}
+
+
+def test_concurrent_deliveries_of_one_renewal_invoice_record_one_payment(
+    app, engine, committed, fake_stripe
+):
+    """The same invoice, delivered under different event ids to 12 threads at once."""
+    account = fake_stripe.add_account()
+    with app.app_context(), Session(engine, expire_on_commit=False) as session:
+        sell_online(session, committed, account)
+        with as_tenant(committed.tenant.id):
+            offering = session.scalar(
+                select(Offering).where(Offering.id == committed.extra["monthly"])
+            )
+            purchase = add_purchase(
+                session,
+                committed,
+                offering,
+                checkout_session_id="cs_race_sub",
+                subscription_id="sub_race_1",
+            )
+            package = packages.assign_package(
+                session,
+                committed.admin,
+                committed.students[0],
+                **packages.package_terms(offering),
+                start_date=date(2030, 3, 5),
+                offering=offering,
+            )
+            purchase.status, purchase.package_id = "paid", package.id
+            session.commit()
+            package_id = package.id
+    subscription = {"id": "sub_race_1", "metadata": {}}
+    paid = invoice(subscription, APRIL, amount=9900, invoice_id="in_race_april")
+    events = [event("invoice.paid", paid, account) for _ in range(12)]
+
+    def deliver(i: int) -> str:
+        response = post_event(app.test_client(), events[i])
+        return f"{response.status_code} {message(response)}"
+
+    results = run_threads(len(events), deliver)
+    assert all(r.startswith("200 ") for r in results), results
+    assert sum("receipt" in r for r in results) == 1, results
+    with as_tenant(committed.tenant.id), Session(engine) as session:
+        rows = session.scalars(
+            select(PackagePayment).where(PackagePayment.package_id == package_id)
+        ).all()
+        assert [(p.stripe_invoice_id, p.amount_minor) for p in rows] == [("in_race_april", 9900)]

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from flask import flash, url_for
+from flask import flash, g, url_for
 from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from prepbase import people
+from prepbase import package_payments, people
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import invite, refused
 from prepbase.admin.forms import FamilyForm, InviteParentForm
@@ -79,6 +79,9 @@ def family_detail(family_id: int) -> Response:
     return render(
         "admin/families/detail.html",
         family=family,
+        balances=package_payments.family_balances(db.session, g.tenant, [family.id]).get(
+            family.id, []
+        ),
         parent_form=InviteParentForm(),
         action_form=ActionForm(),
         never_invited=people.never_invited_ids(db.session, [p.id for p in family.parents]),

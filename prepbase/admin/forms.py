@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
+from typing import Any
 
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
@@ -39,6 +40,7 @@ from prepbase.models import (
     LocationType,
     Offering,
     PackageType,
+    PaymentMethod,
     Period,
     Role,
     Service,
@@ -47,7 +49,8 @@ from prepbase.models import (
     Subject,
 )
 from prepbase.models.categories import DEFAULT_CATEGORY_COLOUR, DEFAULT_LINK_LEAD_MINUTES
-from prepbase.money import CURRENCIES, DEFAULT_CURRENCY
+from prepbase.money import CURRENCIES, DEFAULT_CURRENCY, DEFAULT_LOCALE, LOCALES
+from prepbase.package_payments import MANUAL_METHODS, MAX_REFERENCE
 from prepbase.packages import Terms
 from prepbase.reports import MONTH, WEEK, ReportFilters
 
@@ -257,6 +260,21 @@ class BusinessSettingsForm(Form):
         validators=[Optional(), Length(max=40)],
         render_kw={"autocomplete": "tel"},
     )
+    # Checked against the list and Babel by business.update_business.
+    locale = SelectField(
+        "How money is written",
+        choices=[SelectChoice(code, name) for code, name in LOCALES.items()],
+        default=DEFAULT_LOCALE,
+        validate_choice=False,
+        description="On receipts, prices and payments: the language and country's way.",
+    )
+
+    def show_examples(self, currency: str) -> None:
+        """Each choice shows 1,240.50 in the business's currency written its way."""
+        self.locale.choices = [
+            SelectChoice(code, f"{name}: {money.format_money(124050, currency, code)}")
+            for code, name in LOCALES.items()
+        ]
 
 
 class SchedulingSettingsForm(Form):
@@ -499,8 +517,53 @@ class OfferingForm(PackageTermsForm):
         self.sold_online.data = offering.sold_online
 
 
-class PackageForm(PackageTermsForm):
-    """+ Add Package: an offering of the catalogue, or a custom package."""
+METHOD_CHOICES = [SelectChoice("", "Choose how it was paid")] + [
+    SelectChoice(m.value, m.label) for m in MANUAL_METHODS
+]
+
+
+class PaymentFields(Form):
+    """Record payment: money received for a package. The domain
+    (`package_payments.record_payment`) checks the values; the fields only bound them."""
+
+    amount = StringField("Amount received", validators=[Length(max=40)])
+    method = SelectField("Method", choices=METHOD_CHOICES, default="", validate_choice=False)
+    paid_on = DayField("Date received", validators=[Optional()])
+    reference = StringField(
+        "Reference",
+        validators=[Length(max=MAX_REFERENCE)],
+        description="Optional: a cheque number, a transfer reference, a note for the receipt.",
+    )
+
+    def payment(self) -> dict[str, Any]:
+        """The values for `package_payments.record_payment`."""
+        return {
+            "amount": self.amount.data,
+            "method": self.method.data,
+            "paid_on": self.paid_on.data,
+            "reference": self.reference.data,
+        }
+
+    def has_payment(self) -> bool:
+        """Add Package's payment is optional: recorded when an amount is typed."""
+        return bool((self.amount.data or "").strip())
+
+
+class VoidPaymentForm(Form):
+    """Void a payment: the note says why, and is kept."""
+
+    note = TextAreaField(
+        "Why is it voided?",
+        validators=[Length(max=1000)],
+        description="Required: it is kept with the payment and shown on its receipt.",
+    )
+
+
+class PackageForm(PackageTermsForm, PaymentFields):
+    """+ Add Package: an offering of the catalogue, or a custom package, with its price
+    and, optionally, a first payment."""
+
+    price = StringField("Price", validators=[Length(max=40)])
 
     offering = SelectField("Offering", default=CUSTOM)
     start_date = DayField("Start Date", validators=[InputRequired(message="Choose a start date.")])
@@ -512,6 +575,14 @@ class PackageForm(PackageTermsForm):
 
     def uses_terms(self) -> bool:
         return bool(self.offering.data == CUSTOM)
+
+    def set_currency(self, currency: str) -> None:
+        """Amounts are typed in the business's currency; the labels say which."""
+        self.price.description = (
+            f"In {currency.upper()}: what the family pays for this package. "
+            "Leave it empty if you do not track money here; 0 makes it Free."
+        )
+        self.amount.description = f"In {currency.upper()}. Leave it empty to record no payment."
 
     def validate_expires_on(self, field: Field) -> None:
         if field.data and self.start_date.data and field.data < self.start_date.data:
@@ -639,6 +710,33 @@ class SessionFilterForm(Form):
     def shows_kinds(self) -> tuple[bool, bool]:
         """(category, subject): a filter only once there is something to choose between."""
         return len(choices(self.category)) > 2, len(choices(self.subject)) > 1
+
+
+class PaymentFilterForm(Form):
+    """The Payments list's filters."""
+
+    class Meta:
+        csrf = False
+
+    paid_from = DayField("Received from", validators=[Optional()])
+    paid_to = DayField("Received to", validators=[Optional()])
+    method = SelectField(
+        "Method",
+        choices=[SelectChoice("", "Any method")]
+        + [SelectChoice(m.value, m.label) for m in PaymentMethod],
+        validate_choice=False,
+        validators=[known_choice("Choose a method from the list.")],
+    )
+    family = IdSelectField(
+        "Family", default="", invalid_choice_message="Choose a family of this business."
+    )
+    student = IdSelectField(
+        "Student", default="", invalid_choice_message="Choose a student of this business."
+    )
+
+    def validate_paid_to(self, field: DayField) -> None:
+        if field.data and self.paid_from.data and field.data < self.paid_from.data:
+            raise ValidationError("The end date is before the start date.")
 
 
 DEFAULT_WEEKS = 12

@@ -8,10 +8,18 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from prepbase import hours, packages, scheduling
+from prepbase import hours, money, package_payments, packages, scheduling
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
-from prepbase.admin.forms import CUSTOM, AdjustForm, PackageEditForm, PackageForm, WaiveForm
+from prepbase.admin.forms import (
+    CUSTOM,
+    AdjustForm,
+    PackageEditForm,
+    PackageForm,
+    PaymentFields,
+    VoidPaymentForm,
+    WaiveForm,
+)
 from prepbase.admin.words import inactive_reason, package_kind, service_name
 from prepbase.csv_export import csv_response, hours_cell
 from prepbase.errors import DomainError
@@ -24,10 +32,12 @@ from prepbase.models import (
     LedgerEntry,
     Offering,
     Package,
+    PackagePayment,
     Student,
     TutoringSession,
     utcnow,
 )
+from prepbase.money import format_money
 from prepbase.reports import balance_chart, package_trends
 from prepbase.tenant_url import get_or_404
 
@@ -77,9 +87,14 @@ def package_new(student_id: int) -> Response:
         )
         for o in offerings
     ]
+    form.set_currency(g.tenant.currency)
     if request.method == "GET" and form.start_date.data is None:
         form.start_date.data = business_today(g.tenant)
+    if request.method == "GET" and form.paid_on.data is None:
+        form.paid_on.data = business_today(g.tenant)
     offering = next((o for o in offerings if str(o.id) == form.offering.data), None)
+    if choosing and offering is not None and offering.price_minor:
+        form.price.data = money.amount_text(offering.price_minor, offering.currency)
     if form.validate_on_submit():
         assert form.start_date.data is not None  # required
         try:
@@ -93,6 +108,14 @@ def package_new(student_id: int) -> Response:
                 offering=offering,
             )
             filled = _hours_arrived(package)
+            paid = package_payments.price_new_package(
+                db.session,
+                g.tenant,
+                package,
+                current_user,
+                price=form.price.data,
+                payment=form.payment() if form.has_payment() else None,
+            )
         except DomainError as exc:
             refused(form, exc)
         else:
@@ -101,6 +124,8 @@ def package_new(student_id: int) -> Response:
                 f"{package.name} is assigned to {student.full_name}: "
                 f"{hours.hours_phrase(package.total_minutes)}."
             )
+            if paid is not None:
+                message += f" Payment recorded: receipt {paid.receipt_number}."
             if inactive_reason(package) is InactiveReason.EXPIRED:
                 message += " Its expiry date has passed, so it is Inactive · Expired."
             flash(" ".join(filter(None, [message, filled])), "success")
@@ -148,6 +173,8 @@ def _package_page(
     status: int = 200,
     waive: tuple[int, WaiveForm] | None = None,
     edit_form: PackageEditForm | None = None,
+    payment_form: PaymentFields | None = None,
+    void_form: tuple[int, VoidPaymentForm] | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
@@ -156,6 +183,13 @@ def _package_page(
     waive_forms = {sid: _waive_form(sid, formdata=None) for sid in charges}
     if waive is not None:  # the form that was posted, with its messages
         waive_forms[waive[0]] = waive[1]
+    payments = package_payments.payments_of(db.session, package)
+    if payment_form is None:
+        payment_form = PaymentFields(prefix="pay", formdata=None)
+        payment_form.paid_on.data = business_today(g.tenant)
+    payment_form.amount.description = (
+        f"In {package_payments.package_currency(g.tenant, package).upper()}."
+    )
     return render(
         "admin/packages/detail.html",
         block=block,
@@ -168,6 +202,15 @@ def _package_page(
         late_charges=[
             (sessions[sid], minutes, waive_forms[sid]) for sid, minutes in charges.items()
         ],
+        payments=payments,
+        standing=package_payments.package_money(db.session, g.tenant, [package])[package.id],
+        payment_form=payment_form,
+        void_forms={
+            p.id: VoidPaymentForm(prefix=f"void-{p.id}", formdata=None)
+            for p in payments
+            if not p.voided
+        }
+        | dict([void_form] if void_form else []),
         chart=balance_chart(
             package.id, package.name, history, g.tenant.timezone, package.start_date, utcnow()
         )
@@ -276,6 +319,61 @@ def package_waive(package_id: int, session_id: int) -> Response:
             )
             return hx_redirect(url_for(".package_detail", package_id=package.id))
     return _package_page(package, AdjustForm(formdata=None), status=422, waive=(ts.id, form))
+
+
+@bp.post("/packages/<id:package_id>/payments")
+def package_record_payment(package_id: int) -> Response:
+    """Record payment: money received for the package, with the next receipt number."""
+    package = get_or_404(Package, package_id)
+    form = PaymentFields(prefix="pay")
+    if form.validate_on_submit():
+        try:
+            paid = package_payments.record_payment(
+                db.session, g.tenant, package, current_user, **form.payment()
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"Payment of {format_money(paid.amount_minor, paid.currency, g.tenant.locale)} "
+                f"recorded: receipt {paid.receipt_number}.",
+                "success",
+            )
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(
+        package, AdjustForm(formdata=None), block="payment_form", status=422, payment_form=form
+    )
+
+
+@bp.post("/payments/<id:payment_id>/void")
+def payment_void(payment_id: int) -> Response:
+    """Void a payment with a note; a second click finds it voided and changes nothing."""
+    payment = get_or_404(PackagePayment, payment_id)
+    form = VoidPaymentForm(prefix=f"void-{payment.id}")
+    if form.validate_on_submit():
+        try:
+            voided = package_payments.void_payment(
+                db.session, payment, current_user, form.note.data
+            )
+        except DomainError as exc:
+            refused(form, exc)
+        else:
+            db.session.commit()
+            flash(
+                f"Receipt {payment.receipt_number} is void."
+                if voided
+                else f"Receipt {payment.receipt_number} was voided already.",
+                "success" if voided else "info",
+            )
+            return hx_redirect(url_for(".package_detail", package_id=payment.package_id))
+    if is_htmx():
+        return render(
+            "admin/packages/_void.html", block="void_form", status=422, payment=payment, form=form
+        )
+    return _package_page(
+        payment.package, AdjustForm(formdata=None), status=422, void_form=(payment.id, form)
+    )
 
 
 @bp.post("/packages/<id:package_id>/status")

@@ -31,6 +31,7 @@ from prepbase.models import Tenant
 @bp.route("/settings", methods=["GET", "POST"])
 def settings() -> Response:
     form = BusinessSettingsForm(obj=g.tenant)
+    form.show_examples(g.tenant.currency)
     if request.method == "GET":
         form.low_balance_hours.data = format_hours(g.tenant.low_balance_minutes)
     if form.validate_on_submit():
@@ -45,6 +46,7 @@ def settings() -> Response:
                 ),
                 contact_email=form.contact_email.data,
                 contact_phone=form.contact_phone.data or "",
+                locale=form.locale.data,
             )
         except DomainError as exc:
             refused(form, exc)

@@ -27,7 +27,13 @@ from prepbase.models.hours import (
 )
 from prepbase.models.imports import ImportKind, ImportRun, ImportStatus
 from prepbase.models.insights import CalendarFeed
-from prepbase.models.payments import Purchase, PurchaseStatus, StripeEvent
+from prepbase.models.payments import (
+    PackagePayment,
+    PaymentMethod,
+    Purchase,
+    PurchaseStatus,
+    StripeEvent,
+)
 from prepbase.models.people import (
     FAMILY_ROLES,
     ROLE_LABELS,
@@ -66,7 +72,9 @@ __all__ = [
     "OutboundEmail",
     "Package",
     "PackageEdit",
+    "PackagePayment",
     "PackageType",
+    "PaymentMethod",
     "Period",
     "Purchase",
     "PurchaseStatus",

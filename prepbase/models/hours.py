@@ -144,6 +144,7 @@ class Package(TenantScoped, Base):
     __table_args__ = (
         CheckConstraint("remaining_minutes >= 0", name="remaining_not_negative"),
         CheckConstraint("total_minutes >= 0", name="total_not_negative"),
+        CheckConstraint("price_minor >= 0", name="price_not_negative"),
         Index("ix_package_student_service", "student_id", "service", "active"),
     )
 
@@ -167,6 +168,10 @@ class Package(TenantScoped, Base):
     renewals_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    # What the package costs (design §13); None when no price was recorded. Payments are
+    # `PackagePayment` rows; `package_payments.payment_state` reads the two together.
+    price_minor: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
 
     student: Mapped[Student] = relationship()
     offering: Mapped[Offering | None] = relationship()

@@ -1,11 +1,21 @@
-"""Online purchases through Stripe Checkout, and the log of Stripe events acted upon."""
+"""Online purchases through Stripe Checkout, the log of Stripe events acted upon, and the
+money paid for each package (every method, online or not) with its receipt number."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
@@ -104,3 +114,73 @@ class StripeEvent(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     tenant: Mapped[Tenant | None] = relationship()
+
+
+class PaymentMethod(StrEnum):
+    """How a package was paid for; `stripe` is only ever recorded from a Stripe event."""
+
+    CASH = "cash"
+    CHEQUE = "cheque"
+    BANK_TRANSFER = "bank_transfer"
+    CARD_OUTSIDE = "card_outside"
+    OTHER = "other"
+    STRIPE = "stripe"
+
+    @property
+    def label(self) -> str:
+        return _METHOD_LABELS[self]
+
+
+_METHOD_LABELS = {
+    PaymentMethod.CASH: "Cash",
+    PaymentMethod.CHEQUE: "Cheque",
+    PaymentMethod.BANK_TRANSFER: "Bank transfer",
+    PaymentMethod.CARD_OUTSIDE: "Card (outside PrepBase)",
+    PaymentMethod.OTHER: "Other",
+    PaymentMethod.STRIPE: "Online (Stripe)",
+}
+
+
+class PackagePayment(TenantScoped, Base):
+    """Money received for a package, with the receipt number the family is given.
+
+    Never deleted: a mistaken payment is voided (who, when, why) and stops counting.
+    `receipt_number` comes from the business's counter (`Tenant.last_receipt_number`), so
+    receipts are numbered 1, 2, 3 … per business with no duplicate. A Stripe payment
+    names what it came from: the purchase (first payment) or the renewal invoice; both
+    are unique, so a replayed event cannot record it twice.
+    """
+
+    __tablename__ = "package_payment"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        UniqueConstraint("tenant_id", "receipt_number"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    method: Mapped[str] = mapped_column(String(20))
+    paid_on: Mapped[date] = mapped_column(Date, index=True)  # the business's day
+    reference: Mapped[str | None] = mapped_column(String(120))
+    receipt_number: Mapped[int] = mapped_column(Integer)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    purchase_id: Mapped[int | None] = mapped_column(ForeignKey("purchase.id"), unique=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    voided_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    void_note: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    package: Mapped[Package] = relationship()
+    recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
+    voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
+
+    @property
+    def method_label(self) -> str:
+        return PaymentMethod(self.method).label
+
+    @property
+    def voided(self) -> bool:
+        return self.voided_at is not None

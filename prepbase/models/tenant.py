@@ -57,6 +57,10 @@ class Tenant(Base):
     no_show_uses_hours: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     # A proposal the family has not answered expires after this many hours; 0 = never.
     proposal_expiry_hours: Mapped[int] = mapped_column(Integer, default=72, server_default="72")
+    # How money is written on its pages (Babel locale id, Settings): "$240.50", "240,50 €".
+    locale: Mapped[str] = mapped_column(String(20), default="en_US", server_default="en_US")
+    # The last receipt number given (`package_payments.next_receipt_number`).
+    last_receipt_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     @property
     def phone_uri(self) -> str | None:
