@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from prepbase.models import PackagePayment
 from prepbase.tenancy import as_tenant
-from tests.e2e.test_browser import sign_in
+from tests.e2e.test_browser import main_nav, phone_menu, sign_in
 from tests.e2e.test_hours_browser import World, build, business_today, signed_in
 
 pytestmark = pytest.mark.e2e
@@ -87,7 +87,8 @@ def test_admin_adds_a_package_with_a_cash_payment_and_the_family_opens_its_recei
     family = new_page(phone=True)
     sign_in(family, world.slug, world.parent)
     expect(family).to_have_url(re.compile(rf"/{world.slug}/family/$"))
-    family.get_by_role("navigation", name="Main").get_by_role("link", name="Receipts").click()
+    phone_menu(family)  # a phone folds the links into the Menu
+    main_nav(family).get_by_role("link", name="Receipts").click()
     expect(family.get_by_role("heading", level=1)).to_have_text("Receipts")
     fits(family)
     failures += axe_failures(family, "family receipts on a phone")
