@@ -69,6 +69,7 @@ def signed_in_as(new_page: Callable[..., Page], email: str, phone: bool) -> Page
     page = new_page(phone=phone)
     sign_in(page, DEMO_SLUG, email, DEMO_PASSWORD)
     expect(page).not_to_have_url(re.compile(r"/login$"))
+    page.wait_for_load_state("load")  # its stylesheet too: what is shown depends on it
     return page
 
 
@@ -158,11 +159,14 @@ def test_dates_are_short_on_a_phone(new_page, demo):
     when = page.locator("#upcoming-title ~ div td[data-label='When']").first
     # "Tue 1 Dec, 4:00 PM": no year of this year, no zone (the footer names it); what is
     # shown (innerText), the long form being display:none
-    shown = when.inner_text().strip()
-    assert re.fullmatch(r"\w{3} \d{1,2} \w{3}, \d{1,2}:\d{2} [AP]M", shown), shown
+    expect(when).to_have_text(
+        re.compile(r"^\s*\w{3} \d{1,2} \w{3}, \d{1,2}:\d{2} [AP]M\s*$"), use_inner_text=True
+    )
     desktop = signed_in_as(new_page, PARENT, phone=False)
-    shown = desktop.locator("#upcoming-title ~ div td[data-label='When']").first.inner_text()
-    assert re.fullmatch(r"\w{3} \d{1,2} \w{3} \d{4}, \d{1,2}:\d{2} [AP]M E[SD]T", shown.strip())
+    expect(desktop.locator("#upcoming-title ~ div td[data-label='When']").first).to_have_text(
+        re.compile(r"^\s*\w{3} \d{1,2} \w{3} \d{4}, \d{1,2}:\d{2} [AP]M E[SD]T\s*$"),
+        use_inner_text=True,
+    )
 
 
 def test_phone_menu_opens_with_the_keyboard_and_lists_the_role_links(new_page, demo):
