@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 from prepbase.errors import DomainError
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.localtime import business_today, day_start_utc
-from prepbase.models import SessionStatus, Tenant, TutoringSession
+from prepbase.models import SessionCategory, SessionStatus, Tenant, TutoringSession
 
 MAX_WINDOW_HOURS = 168  # a week
 MAX_FREE_PER_MONTH = 31
@@ -72,12 +72,15 @@ class Policy:
 
 
 def policy_for(tenant: Tenant, ts: TutoringSession | None = None) -> Policy:
-    """The policy that applies to `ts`: the business's. (A category's override, once
-    sessions have categories, is chosen here.)"""
+    """The policy that applies to `ts`: the business's, with its category's own notice
+    window and kept share where the category sets them (Settings → Session Categories)."""
+    category = ts.category if ts is not None else None
+    window = category.late_cancel_window_hours if category is not None else None
+    keep = category.late_cancel_keep_percent if category is not None else None
     return Policy(
         business_name=tenant.name,
-        window_hours=tenant.late_cancel_window_hours,
-        keep_percent=tenant.late_cancel_keep_percent,
+        window_hours=tenant.late_cancel_window_hours if window is None else window,
+        keep_percent=tenant.late_cancel_keep_percent if keep is None else keep,
         free_per_month=tenant.late_cancel_free_per_month,
         no_show_uses_hours=tenant.no_show_uses_hours,
         text=tenant.cancellation_policy_text or "",
@@ -194,6 +197,29 @@ MAX_EXPIRY_HOURS = 24 * 30
 MAX_POLICY_TEXT = 2000
 
 
+def _check_window(hours: int, field: str) -> None:
+    if not 1 <= hours <= MAX_WINDOW_HOURS:
+        raise DomainError(f"Enter a window from 1 to {MAX_WINDOW_HOURS} hours.", field=field)
+
+
+def _check_percent(percent: int, field: str) -> None:
+    if not 0 <= percent <= 100:
+        raise DomainError("Enter a percentage from 0 to 100.", field=field)
+
+
+def set_category_policy(
+    category: SessionCategory, *, window_hours: int | None, keep_percent: int | None
+) -> None:
+    """A session category's own notice window and kept share (None: the business's);
+    the rest of the policy (free cancellations, no-shows, its text) is the business's."""
+    if window_hours is not None:
+        _check_window(window_hours, "late_cancel_window_hours")
+    if keep_percent is not None:
+        _check_percent(keep_percent, "late_cancel_keep_percent")
+    category.late_cancel_window_hours = window_hours
+    category.late_cancel_keep_percent = keep_percent
+
+
 def update_policy(
     session: Session,
     tenant: Tenant,
@@ -207,12 +233,8 @@ def update_policy(
 ) -> None:
     """Settings → Cancellation Policy: the business's rules for late cancellations,
     no-shows and unanswered proposals."""
-    if not 1 <= window_hours <= MAX_WINDOW_HOURS:
-        raise DomainError(
-            f"Enter a window from 1 to {MAX_WINDOW_HOURS} hours.", field="window_hours"
-        )
-    if not 0 <= keep_percent <= 100:
-        raise DomainError("Enter a percentage from 0 to 100.", field="percent")
+    _check_window(window_hours, "window_hours")
+    _check_percent(keep_percent, "percent")
     if free_per_month is not None and not 0 <= free_per_month <= MAX_FREE_PER_MONTH:
         raise DomainError(
             f"Enter 0 to {MAX_FREE_PER_MONTH} free late cancellations, or leave it empty.",

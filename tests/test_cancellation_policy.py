@@ -311,3 +311,40 @@ def test_family_this_and_following_refuses_a_session_the_policy_charges(world, d
             db_session, world.tenant, world.tutor, made[0], now=series_now
         )
         assert len(change.changed) == 3 and change.refunded == 180
+
+
+# --- a session category's own policy -------------------------------------------------------------
+
+
+def test_a_category_sets_its_own_window_and_share(world, db_session):
+    set_policy(db_session, world, keep=50, window=24)
+    give(db_session, world, "5")
+    ts = book(db_session, world, 60, at=NOW + timedelta(hours=30))
+    assert not cancellation.cost_of(db_session, world.tenant, ts, NOW).late  # the business's
+    cancellation.set_category_policy(ts.category, window_hours=48, keep_percent=100)
+    cost = cancellation.cost_of(db_session, world.tenant, ts, NOW)
+    assert (cost.late, cost.kept, cost.policy.window_hours) == (True, 60, 48)
+    assert "48-hour policy" in cost.sentence("Mia")
+    # Only what the category sets is its own: the share falls back to the business's 50 %.
+    cancellation.set_category_policy(ts.category, window_hours=48, keep_percent=None)
+    assert cancellation.cost_of(db_session, world.tenant, ts, NOW).kept == 30
+    cancellation.set_category_policy(ts.category, window_hours=None, keep_percent=None)
+    assert not cancellation.cost_of(db_session, world.tenant, ts, NOW).late
+
+
+@pytest.mark.parametrize(
+    ("window", "keep", "field"),
+    [
+        (0, None, "late_cancel_window_hours"),
+        (169, None, "late_cancel_window_hours"),
+        (None, -1, "late_cancel_keep_percent"),
+        (None, 101, "late_cancel_keep_percent"),
+    ],
+)
+def test_a_category_policy_out_of_range_is_refused(world, db_session, window, keep, field):
+    give(db_session, world, "5")
+    category = book(db_session, world, 60).category
+    with pytest.raises(DomainError) as refused:
+        cancellation.set_category_policy(category, window_hours=window, keep_percent=keep)
+    assert refused.value.field == field
+    assert (category.late_cancel_window_hours, category.late_cancel_keep_percent) == (None, None)

@@ -212,3 +212,27 @@ def test_another_businesss_category_location_and_subject_answer_404(
 def test_only_admins_open_the_category_pages(client, auth, business, role):
     auth.as_role(business, role)
     assert client.get("/acme/admin/settings/categories").status_code == 403
+
+
+def test_a_category_keeps_its_own_cancellation_policy_or_the_business_one(
+    admin, business, db_session
+):
+    page = text(admin.get("/acme/admin/settings/categories/new"))
+    assert "Late-cancellation notice window (hours)" in page and "Cancellation Policy" in page
+    response = admin.post(
+        "/acme/admin/settings/categories/new",
+        data=category_form(late_cancel_window_hours="48", late_cancel_keep_percent="100"),
+    )
+    assert response.status_code in (302, 303), text(response)
+    online = rows(db_session, business, SessionCategory)[-1]
+    assert (online.late_cancel_window_hours, online.late_cancel_keep_percent) == (48, 100)
+    refused = admin.post(
+        "/acme/admin/settings/categories/new",
+        data=category_form(name="Group", late_cancel_keep_percent="250"),
+        headers=HX,
+    )
+    assert refused.status_code == 422
+    assert "Enter a percentage from 0 to 100." in text(refused)
+    assert [c.name for c in rows(db_session, business, SessionCategory)] == ["Session", "Online"]
+    starter = rows(db_session, business, SessionCategory)[0]
+    assert (starter.late_cancel_window_hours, starter.late_cancel_keep_percent) == (None, None)

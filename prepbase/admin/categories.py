@@ -7,7 +7,7 @@ from flask import flash, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from prepbase import categories
+from prepbase import cancellation, categories
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
 from prepbase.admin.forms import CategoryForm
@@ -59,6 +59,11 @@ def _category_form_page(category: SessionCategory | None) -> Response:
                 link_lead_minutes=form.link_lead_minutes.data,
                 capacity=form.capacity.data,
                 families_may_join=bool(form.families_may_join.data),
+            )
+            cancellation.set_category_policy(
+                saved,
+                window_hours=form.late_cancel_window_hours.data,
+                keep_percent=form.late_cancel_keep_percent.data,
             )
         except DomainError as exc:
             refused(form, exc)

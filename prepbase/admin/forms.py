@@ -194,6 +194,16 @@ class CategoryForm(Form):
         "For group sessions, which are not available yet: a session holds one student today.",
         default=1,
     )
+    late_cancel_window_hours = IntegerField(
+        "Late-cancellation notice window (hours)",
+        validators=[Optional()],
+        description="Leave empty to use Settings → Cancellation Policy.",
+    )
+    late_cancel_keep_percent = IntegerField(
+        "A late family cancellation keeps (% of the session's hours)",
+        validators=[Optional()],
+        description="Leave empty to use Settings → Cancellation Policy; 0 keeps nothing.",
+    )
     families_may_join = BooleanField(
         "Families may add their student to an open group session",
         description="For group sessions, which are not available yet.",
@@ -214,6 +224,8 @@ class CategoryForm(Form):
             "reminder_hours",
             "link_lead_minutes",
             "capacity",
+            "late_cancel_window_hours",
+            "late_cancel_keep_percent",
             "families_may_join",
         ):
             getattr(self, name).data = getattr(category, name)

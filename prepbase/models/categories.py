@@ -129,6 +129,10 @@ class SessionCategory(TenantScoped, Base):
     # their student to an open group session themselves.
     capacity: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     families_may_join: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Its own Cancellation Policy (design §12, `prepbase.cancellation.policy_for`): a
+    # notice window and a share kept by a late cancellation; None = the business's.
+    late_cancel_window_hours: Mapped[int | None] = mapped_column(Integer)
+    late_cancel_keep_percent: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
