@@ -88,6 +88,10 @@ def test_flask_prepbase_remind_sends_each_due_reminder_once(
     body = mailbox.body(reminded[0])
     assert "Ada Acme's tutoring session with Tara Tutor on" in body
     assert re.search(r"\d:\d\d [AP]M E[SD]T", body)  # in the business's zone, zone named
+    family_body = mailbox.body(next(m for m in reminded if m["To"] == business.parent.email))
+    # Inside a late-cancellation window the hours may not all come back: no promise here.
+    assert "go back to the package" not in family_body
+    assert "cancellation policy keeps any of the session's hours" in " ".join(family_body.split())
     db_session.refresh(due)
     db_session.refresh(later)
     assert due.reminder_sent_at is not None and later.reminder_sent_at is None
