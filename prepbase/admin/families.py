@@ -25,52 +25,45 @@ def family_list() -> Response:
     return render("admin/families/list.html", families=families)
 
 
-@bp.route("/families/new", methods=["GET", "POST"])
-def family_new() -> Response:
-    form = FamilyForm()
+def _family_form_page(family: Family | None) -> Response:
+    """Add Family (`family` None) and Edit Family: one form, one transaction."""
+    form = FamilyForm(obj=family)
     if form.validate_on_submit():
+        values = {
+            "name": form.name.data or "",
+            "address": form.address.data or "",
+            "phone": form.phone.data or "",
+        }
         try:
-            family = people.create_family(
-                db.session,
-                current_user,
-                name=form.name.data or "",
-                address=form.address.data or "",
-                phone=form.phone.data or "",
-            )
+            if family is None:
+                saved = people.create_family(db.session, current_user, **values)
+            else:
+                people.update_family(db.session, current_user, family, **values)
+                saved = family
         except DomainError as exc:
             refused(form, exc)
         else:
             db.session.commit()
-            flash(f"{family.name} is added. Add its students and invite its parents.", "success")
-            return hx_redirect(url_for(".family_detail", family_id=family.id))
+            flash(
+                f"{saved.name} is added. Add its students and invite its parents."
+                if family is None
+                else f"{saved.name} is saved.",
+                "success",
+            )
+            return hx_redirect(url_for(".family_detail", family_id=saved.id))
     return render(
-        "admin/families/form.html", block="form", status=form_status(), form=form, family=None
+        "admin/families/form.html", block="form", status=form_status(), form=form, family=family
     )
+
+
+@bp.route("/families/new", methods=["GET", "POST"])
+def family_new() -> Response:
+    return _family_form_page(None)
 
 
 @bp.route("/families/<id:family_id>/edit", methods=["GET", "POST"])
 def family_edit(family_id: int) -> Response:
-    family = get_or_404(Family, family_id)
-    form = FamilyForm(obj=family)
-    if form.validate_on_submit():
-        try:
-            people.update_family(
-                db.session,
-                current_user,
-                family,
-                name=form.name.data or "",
-                address=form.address.data or "",
-                phone=form.phone.data or "",
-            )
-        except DomainError as exc:
-            refused(form, exc)
-        else:
-            db.session.commit()
-            flash(f"{family.name} is saved.", "success")
-            return hx_redirect(url_for(".family_detail", family_id=family.id))
-    return render(
-        "admin/families/form.html", block="form", status=form_status(), form=form, family=family
-    )
+    return _family_form_page(get_or_404(Family, family_id))
 
 
 @bp.get("/families/<id:family_id>")
