@@ -131,6 +131,25 @@ def retrieve_subscription(tenant: Tenant, subscription_id: str) -> Any:
     return client().v1.subscriptions.retrieve(subscription_id, options=_on(tenant))
 
 
+def create_refund(
+    tenant: Tenant, payment_intent_id: str, amount_minor: int, idempotency_key: str
+) -> Any:
+    """Give back `amount_minor` of a payment on the business's account. The caller's key
+    names the purchase and what was refunded before, so a double click makes one refund."""
+    return client().v1.refunds.create(
+        params={"payment_intent": payment_intent_id, "amount": amount_minor},
+        options=_on(tenant, idempotency_key),
+    )
+
+
+def list_refunds(tenant: Tenant, payment_intent_id: str) -> list[Any]:
+    """A payment's refunds (a `charge.refunded` event's charge does not list them)."""
+    page = client().v1.refunds.list(
+        params={"payment_intent": payment_intent_id, "limit": 100}, options=_on(tenant)
+    )
+    return list(page.data)
+
+
 # --- webhooks -----------------------------------------------------------------------------
 
 
