@@ -1,8 +1,8 @@
 """A fake Stripe API on loopback, and webhook events signed the way Stripe signs them.
 
 Only the endpoints PrepBase calls exist: accounts (create, retrieve), account links,
-Checkout Sessions (create, retrieve), subscriptions (retrieve) and refunds (create,
-list). The real `stripe`
+Checkout Sessions (create, retrieve, expire), subscriptions (retrieve, update
+cancel_at_period_end) and refunds (create, list). The real `stripe`
 library talks to it over HTTP (`STRIPE_API_BASE`), so its encoding, headers, idempotency
 keys and error handling all run; every request is recorded for the tests to inspect.
 Like Stripe, a repeated idempotency key replays the first answer (and a key reused with
@@ -143,6 +143,7 @@ class FakeStripe:
                 "id": sub_id,
                 "object": "subscription",
                 "status": "active",
+                "cancel_at_period_end": False,
                 "start_date": start,
                 "billing_cycle_anchor": start,
                 "metadata": session["_subscription_metadata"],
@@ -284,10 +285,21 @@ class FakeStripe:
             return self._create_link(params)
         if method == "POST" and path == "/v1/checkout/sessions":
             return self._create_session(params, account)
+        if method == "POST" and (m := re.fullmatch(r"/v1/checkout/sessions/([\w]+)/expire", path)):
+            session = self.sessions[m.group(1)]
+            if session["status"] != "open":
+                raise LookupError("session is not open")
+            session["status"] = "expired"
+            return self.public(session)
         if method == "GET" and (m := re.fullmatch(r"/v1/checkout/sessions/([\w]+)", path)):
             return self.public(self.sessions[m.group(1)])
         if method == "GET" and (m := re.fullmatch(r"/v1/subscriptions/([\w]+)", path)):
             return self.subscriptions[m.group(1)]
+        if method == "POST" and (m := re.fullmatch(r"/v1/subscriptions/([\w]+)", path)):
+            subscription = self.subscriptions[m.group(1)]
+            if "cancel_at_period_end" in params:
+                subscription["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
+            return subscription
         if method == "POST" and path == "/v1/refunds":
             return self.refund(params["payment_intent"], params.get("amount"))
         if method == "GET" and path == "/v1/refunds":

@@ -4,7 +4,9 @@ Revision ID: 0015_refunds
 Revises: 0013_category_policy
 Create Date: 2026-11-29 08:00:00
 
-A new table only; no existing row (ledger entries included) changes.
+Also: a subscription purchase's failed invoice and cancel-at-period-end, and when a
+business disconnected Stripe. New columns are nullable or have a server default; no
+existing row (ledger entries included) changes.
 """
 from alembic import op
 import sqlalchemy as sa
@@ -45,9 +47,19 @@ def upgrade():
         batch_op.create_index(batch_op.f('ix_stripe_refund_package_id'), ['package_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stripe_refund_purchase_id'), ['purchase_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_stripe_refund_tenant_id'), ['tenant_id'], unique=False)
+    with op.batch_alter_table('purchase', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('payment_failed_invoice_id', sa.String(length=255), nullable=True))
+        batch_op.add_column(sa.Column('cancel_at_period_end', sa.Boolean(), server_default=sa.false(), nullable=False))
+    with op.batch_alter_table('tenant', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('stripe_disconnected_at', sa.DateTime(timezone=True), nullable=True))
 
 
 def downgrade():
+    with op.batch_alter_table('tenant', schema=None) as batch_op:
+        batch_op.drop_column('stripe_disconnected_at')
+    with op.batch_alter_table('purchase', schema=None) as batch_op:
+        batch_op.drop_column('cancel_at_period_end')
+        batch_op.drop_column('payment_failed_invoice_id')
     with op.batch_alter_table('stripe_refund', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_stripe_refund_tenant_id'))
         batch_op.drop_index(batch_op.f('ix_stripe_refund_purchase_id'))

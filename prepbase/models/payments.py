@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,6 +72,14 @@ class Purchase(TenantScoped, Base):
     checkout_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payment_intent_id: Mapped[str | None] = mapped_column(String(255))
     subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # A subscription's invoice Stripe could not collect: the package does not renew for
+    # its period until an invoice is paid (which clears it). The family and admins are
+    # told once per invoice (`payments.invoice_payment_failed`).
+    payment_failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
+    # The subscription ends at the end of its current period (the family cancelled it).
+    cancel_at_period_end: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Set once, when the purchase is fulfilled: one purchase, one package.
     package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
