@@ -4,6 +4,8 @@ concurrent delivery (the real stripe library against the fake Stripe)."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -195,3 +197,18 @@ def test_concurrent_deliveries_of_one_refund_take_the_hours_back_once(
         assert entries == [-300]
         assert package.remaining_minutes == 300
         assert session.scalar(select(Purchase.id).where(Purchase.id == purchase_id))
+
+
+def test_unsigned_or_forged_refund_events_change_nothing(
+    client, auth, selling, db_session, fake_stripe
+):
+    purchase, intent = paid(client, auth, selling, db_session, fake_stripe)
+    refund = fake_stripe.refund(intent)
+    body = event("refund.created", refund, selling.tenant.stripe_account_id)
+    assert post_event(client, body, secret="whsec_someone_else").status_code == 400
+    assert post_event(client, body, timestamp=int(time.time()) - 301).status_code == 400
+    [package] = packages_of(db_session, selling)
+    assert removals(db_session, selling, package) == []
+    assert post_event(client, body).status_code == 200
+    db_session.refresh(package)
+    assert removals(db_session, selling, package) == [-600]
