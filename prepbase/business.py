@@ -259,7 +259,7 @@ def payments_problem(tenant: Tenant) -> str | None:
     """Why online payments cannot be on for this business, or None when they can."""
     if not stripe_gateway.configured():
         return "Online payments are not available on this installation."
-    if not tenant.stripe_account_id:
+    if not tenant.stripe_account_id or tenant.stripe_disconnected_at is not None:
         return "Connect your Stripe account first."
     if not tenant.stripe_charges_enabled:
         return (

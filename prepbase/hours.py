@@ -395,6 +395,23 @@ def adjust(
     return change
 
 
+def remove_for_refund(
+    session: Session, package: Package, minutes: int, actor: User | None, note: str
+) -> Change | None:
+    """Take back up to `minutes` unused hours for a refunded purchase: fewer when fewer
+    are left (hours booked sessions hold were debited already and stay theirs); None when
+    nothing is left to take."""
+    for _attempt in range(3):  # a debit between reading and taking: read again
+        session.refresh(package, ["remaining_minutes"])
+        take = min(minutes, package.remaining_minutes)
+        if take <= 0:
+            return None
+        change = _apply(session, package.id, -take, EntryKind.REFUND_REMOVAL, actor, note=note)
+        if change is not None:
+            return change
+    return None
+
+
 def expire_leftover(
     session: Session, package: Package, note: str, *, at: datetime | None = None
 ) -> Change | None:

@@ -67,13 +67,43 @@ class RetryLater(Exception):
 
 
 def connect_stripe(session: Session, tenant: Tenant) -> None:
-    """Create the business's connected Stripe account, once."""
+    """Create the business's connected Stripe account, once (connecting again after a
+    disconnection takes the same account back)."""
     if tenant.stripe_account_id:
+        if tenant.stripe_disconnected_at is not None:
+            tenant.stripe_disconnected_at = None
+            session.flush()
         return
     account = stripe_gateway.create_account(tenant)
     tenant.stripe_account_id = account.id
     tenant.stripe_charges_enabled = bool(field(account, "charges_enabled"))
     session.flush()
+
+
+def disconnect_stripe(session: Session, tenant: Tenant, now: datetime | None = None) -> int:
+    """Settings → Disconnect Stripe: online payments off, the business's open Checkout
+    pages closed and their purchases cancelled; how many were cancelled.
+
+    Offerings stay. The account id is kept (marked disconnected) so that refunds and
+    subscription events of past purchases still find the business; a Checkout that
+    completes anyway is refused by `settle_checkout`. Stripe is asked to expire each
+    open Checkout Session; if it cannot, the refusal still holds.
+    """
+    now = now or utcnow()
+    tenant.online_payments = False
+    tenant.stripe_disconnected_at = now
+    pending = list(
+        session.scalars(select(Purchase).where(Purchase.status == PurchaseStatus.PENDING))
+    )
+    for purchase in pending:
+        if purchase.checkout_session_id and tenant.stripe_account_id:
+            try:
+                stripe_gateway.expire_checkout_session(tenant, purchase.checkout_session_id)
+            except stripe_gateway.StripeError as exc:
+                log.warning("Expiring Checkout of purchase %s failed: %r", purchase.id, exc)
+        cancel_purchase(session, purchase)
+    session.flush()
+    return len(pending)
 
 
 def refresh_account(session: Session, tenant: Tenant, account: Any) -> str:
@@ -438,6 +468,17 @@ def settle_checkout(
     """
     now = now or utcnow()
     purchase = purchase_for_checkout(session, tenant, checkout)
+    if tenant.stripe_disconnected_at is not None and purchase.package_id is None:
+        # No package from a business that disconnected Stripe; a payment taken anyway is
+        # the business's to refund from its Stripe Dashboard.
+        cancel_purchase(session, purchase)
+        log.warning(
+            "Checkout %s of %s refused: Stripe is disconnected (payment_status=%s)",
+            field(checkout, "id"),
+            tenant.slug,
+            field(checkout, "payment_status"),
+        )
+        return Settled(purchase, "ignored: Stripe is disconnected; purchase cancelled")
     if field(checkout, "status") == "expired":
         cancel_purchase(session, purchase)
         return Settled(purchase, "checkout expired")
@@ -539,6 +580,13 @@ def renew_from_invoice(
         outcome = f"renewed package {package.id} for the period from {day.isoformat()}"
     else:
         outcome = f"package {package.id}: the period from {day.isoformat()} was renewed already"
+    # Paid up again: a failed invoice of the subscription (`subscriptions`) is behind it.
+    session.execute(
+        update(Purchase)
+        .where(Purchase.id == purchase.id, Purchase.payment_failed_invoice_id.is_not(None))
+        .values(payment_failed_invoice_id=None)
+        .execution_options(synchronize_session=False)
+    )
     # One payment per paid invoice: its id is unique, and the student's lock above makes
     # a replay of the same invoice wait, then find the first delivery's payment.
     paid = package_payments.record_stripe_payment(

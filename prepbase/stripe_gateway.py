@@ -14,6 +14,7 @@ business's customers passes `stripe_account`, which the library sends as the
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 import stripe
@@ -127,8 +128,41 @@ def retrieve_checkout_session(tenant: Tenant, session_id: str) -> Any:
     return client().v1.checkout.sessions.retrieve(session_id, options=_on(tenant))
 
 
+def expire_checkout_session(tenant: Tenant, session_id: str) -> Any:
+    """Close an open Checkout page: nobody can pay on it any more."""
+    return client().v1.checkout.sessions.expire(session_id, options=_on(tenant))
+
+
 def retrieve_subscription(tenant: Tenant, subscription_id: str) -> Any:
     return client().v1.subscriptions.retrieve(subscription_id, options=_on(tenant))
+
+
+def cancel_at_period_end(tenant: Tenant, subscription_id: str) -> Any:
+    """Ask Stripe to end the subscription when its current (paid) period ends."""
+    return client().v1.subscriptions.update(
+        subscription_id,
+        params={"cancel_at_period_end": True},
+        options=_on(tenant, f"subscription-{subscription_id}-cancel-at-period-end"),
+    )
+
+
+def create_refund(
+    tenant: Tenant, payment_intent_id: str, amount_minor: int, idempotency_key: str
+) -> Any:
+    """Give back `amount_minor` of a payment on the business's account. The caller's key
+    names the purchase and what was refunded before, so a double click makes one refund."""
+    return client().v1.refunds.create(
+        params={"payment_intent": payment_intent_id, "amount": amount_minor},
+        options=_on(tenant, idempotency_key),
+    )
+
+
+def list_refunds(tenant: Tenant, payment_intent_id: str) -> list[Any]:
+    """A payment's refunds (a `charge.refunded` event's charge does not list them)."""
+    page = client().v1.refunds.list(
+        params={"payment_intent": payment_intent_id, "limit": 100}, options=_on(tenant)
+    )
+    return list(page.data)
 
 
 # --- webhooks -----------------------------------------------------------------------------
@@ -155,6 +189,11 @@ def _signed_at(header: str) -> int:
     """The signing time of a verified Stripe-Signature header: its first "t=", as the
     library reads it."""
     return int(next(item[2:] for item in header.split(",") if item.startswith("t=")))
+
+
+def timestamp(value: float) -> datetime:
+    """A Stripe Unix timestamp as an aware UTC datetime."""
+    return datetime.fromtimestamp(int(value), UTC)
 
 
 def field(obj: Any, *path: str) -> Any:

@@ -1,7 +1,8 @@
 """A fake Stripe API on loopback, and webhook events signed the way Stripe signs them.
 
 Only the endpoints PrepBase calls exist: accounts (create, retrieve), account links,
-Checkout Sessions (create, retrieve) and subscriptions (retrieve). The real `stripe`
+Checkout Sessions (create, retrieve, expire), subscriptions (retrieve, update
+cancel_at_period_end) and refunds (create, list). The real `stripe`
 library talks to it over HTTP (`STRIPE_API_BASE`), so its encoding, headers, idempotency
 keys and error handling all run; every request is recorded for the tests to inspect.
 Like Stripe, a repeated idempotency key replays the first answer (and a key reused with
@@ -26,6 +27,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
+import stripe
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
@@ -85,6 +87,7 @@ class FakeStripe:
     accounts: dict[str, dict] = field(default_factory=dict)
     sessions: dict[str, dict] = field(default_factory=dict)
     subscriptions: dict[str, dict] = field(default_factory=dict)
+    refunds: dict[str, dict] = field(default_factory=dict)
     failures: list[tuple[int, str]] = field(default_factory=list)
     delays: list[float] = field(default_factory=list)
     _replays: dict[tuple, tuple[str, dict]] = field(default_factory=dict)
@@ -95,7 +98,13 @@ class FakeStripe:
         with self.lock:
             for store in (self.sent, self.failures, self.delays):
                 store.clear()
-            for mapping in (self.accounts, self.sessions, self.subscriptions, self._replays):
+            for mapping in (
+                self.accounts,
+                self.sessions,
+                self.subscriptions,
+                self.refunds,
+                self._replays,
+            ):
                 mapping.clear()
 
     # --- what the tests steer ------------------------------------------------------------
@@ -134,6 +143,7 @@ class FakeStripe:
                 "id": sub_id,
                 "object": "subscription",
                 "status": "active",
+                "cancel_at_period_end": False,
                 "start_date": start,
                 "billing_cycle_anchor": start,
                 "metadata": session["_subscription_metadata"],
@@ -222,6 +232,50 @@ class FakeStripe:
         self.sessions[session_id] = session
         return self.public(session)
 
+    def _payment_amount(self, payment_intent: str) -> tuple[int, str]:
+        for session in self.sessions.values():
+            if session.get("payment_intent") == payment_intent:
+                return session["amount_total"], session["currency"]
+        raise KeyError(payment_intent)
+
+    def refund(self, payment_intent: str, amount: int | None = None) -> dict:
+        """A refund of a one-time payment (made through the API or the Dashboard)."""
+        paid, currency = self._payment_amount(payment_intent)
+        refunded = sum(
+            r["amount"] for r in self.refunds.values() if r["payment_intent"] == payment_intent
+        )
+        amount = paid - refunded if amount is None else int(amount)
+        if amount <= 0 or refunded + amount > paid:
+            raise ValueError("amount_too_large")
+        refund_id = self.new_id("re")
+        self.refunds[refund_id] = {
+            "id": refund_id,
+            "object": "refund",
+            "amount": amount,
+            "currency": currency,
+            "payment_intent": payment_intent,
+            "charge": f"ch_for_{payment_intent}",
+            "status": "succeeded",
+            "created": int(time.time()),
+        }
+        return self.refunds[refund_id]
+
+    def charge(self, payment_intent: str) -> dict:
+        """The payment's charge as `charge.refunded` carries it (no refunds list)."""
+        paid, currency = self._payment_amount(payment_intent)
+        refunded = sum(
+            r["amount"] for r in self.refunds.values() if r["payment_intent"] == payment_intent
+        )
+        return {
+            "id": f"ch_for_{payment_intent}",
+            "object": "charge",
+            "amount": paid,
+            "amount_refunded": refunded,
+            "currency": currency,
+            "payment_intent": payment_intent,
+            "refunded": refunded == paid,
+        }
+
     def _route(self, method: str, path: str, params: dict, account: str | None) -> dict:
         if method == "POST" and path == "/v1/accounts":
             return self._create_account(params)
@@ -231,10 +285,28 @@ class FakeStripe:
             return self._create_link(params)
         if method == "POST" and path == "/v1/checkout/sessions":
             return self._create_session(params, account)
+        if method == "POST" and (m := re.fullmatch(r"/v1/checkout/sessions/([\w]+)/expire", path)):
+            session = self.sessions[m.group(1)]
+            if session["status"] != "open":
+                raise LookupError("session is not open")
+            session["status"] = "expired"
+            return self.public(session)
         if method == "GET" and (m := re.fullmatch(r"/v1/checkout/sessions/([\w]+)", path)):
             return self.public(self.sessions[m.group(1)])
         if method == "GET" and (m := re.fullmatch(r"/v1/subscriptions/([\w]+)", path)):
             return self.subscriptions[m.group(1)]
+        if method == "POST" and (m := re.fullmatch(r"/v1/subscriptions/([\w]+)", path)):
+            subscription = self.subscriptions[m.group(1)]
+            if "cancel_at_period_end" in params:
+                subscription["cancel_at_period_end"] = params["cancel_at_period_end"] == "true"
+            return subscription
+        if method == "POST" and path == "/v1/refunds":
+            return self.refund(params["payment_intent"], params.get("amount"))
+        if method == "GET" and path == "/v1/refunds":
+            data = [
+                r for r in self.refunds.values() if r["payment_intent"] == params["payment_intent"]
+            ]
+            return {"object": "list", "data": data, "has_more": False, "url": "/v1/refunds"}
         raise LookupError(path)
 
     def __call__(self, environ: dict, start_response: Any) -> Any:
@@ -294,6 +366,17 @@ class FakeStripe:
                 return Response(json.dumps(body), 404, mimetype="application/json")(
                     environ, start_response
                 )
+            except ValueError as exc:
+                body = {
+                    "error": {
+                        "type": "invalid_request_error",
+                        "code": str(exc),
+                        "message": "Refund amount is greater than unrefunded amount.",
+                    }
+                }
+                return Response(json.dumps(body), 400, mimetype="application/json")(
+                    environ, start_response
+                )
             if replay_key and key:
                 self._replays[replay_key] = (json.dumps(params, sort_keys=True), answer)
         return Response(json.dumps(answer), 200, mimetype="application/json")(
@@ -311,7 +394,9 @@ def event(kind: str, obj: dict, account: str | None, event_id: str | None = None
     body = {
         "id": event_id or f"evt_test_{next(_event_ids):06d}_{int(time.time() * 1000)}",
         "object": "event",
-        "api_version": "2025-09-30.clover",
+        # Stripe sends a connected account's events in the platform's version: the one
+        # this stripe library pins (its objects are shaped for that version).
+        "api_version": stripe.api_version,
         "created": int(time.time()),
         "type": kind,
         "livemode": False,

@@ -352,7 +352,7 @@ def test_account_updated_keeps_charges_enabled_in_step(
 def test_other_event_types_are_answered_and_ignored(client, selling, db_session):
     account = selling.tenant.stripe_account_id
     response = post_event(
-        client, event("charge.refunded", {"id": "ch_1", "object": "charge"}, account)
+        client, event("charge.dispute.created", {"id": "dp_1", "object": "dispute"}, account)
     )
     assert response.status_code == 200
     assert message(response) == "ignored: not an event PrepBase acts on"

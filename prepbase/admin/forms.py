@@ -571,6 +571,12 @@ class VoidPaymentForm(Form):
     )
 
 
+class RefundForm(Form):
+    """Refund an online purchase, all or part, through Stripe."""
+
+    amount = StringField("Amount to refund", validators=[Length(max=40)])
+
+
 class PackageForm(PackageTermsForm, PaymentFields):
     """+ Add Package: an offering of the catalogue, or a custom package, with its price
     and, optionally, a first payment."""

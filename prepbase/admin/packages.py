@@ -8,7 +8,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from prepbase import hours, money, package_payments, packages, scheduling
+from prepbase import hours, money, package_payments, packages, refunds, scheduling
 from prepbase.admin.blueprint import bp
 from prepbase.admin.common import refused
 from prepbase.admin.forms import (
@@ -17,6 +17,7 @@ from prepbase.admin.forms import (
     PackageEditForm,
     PackageForm,
     PaymentFields,
+    RefundForm,
     VoidPaymentForm,
     WaiveForm,
 )
@@ -33,6 +34,7 @@ from prepbase.models import (
     Offering,
     Package,
     PackagePayment,
+    Purchase,
     Student,
     TutoringSession,
     utcnow,
@@ -175,6 +177,7 @@ def _package_page(
     edit_form: PackageEditForm | None = None,
     payment_form: PaymentFields | None = None,
     void_form: tuple[int, VoidPaymentForm] | None = None,
+    refund_form: RefundForm | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
     history = [(e.created_at, e.balance_after) for e in entries]
@@ -190,9 +193,24 @@ def _package_page(
     payment_form.amount.description = (
         f"In {package_payments.package_currency(g.tenant, package).upper()}."
     )
+    purchase = db.session.scalar(select(Purchase).where(Purchase.package_id == package.id))
+    refunded = refunds.refunds_of(db.session, [purchase.id]) if purchase else []
+    if refund_form is None:
+        refund_form = RefundForm(prefix="refund", formdata=None)
+    if purchase is not None:
+        left = purchase.amount_minor - sum(r.amount_minor for r in refunded)
+        refund_form.amount.description = (
+            f"In {purchase.currency.upper()}; at most "
+            f"{format_money(left, purchase.currency, g.tenant.locale)}. "
+            "The package's unused hours go down by the refunded share of the price."
+        )
     return render(
         "admin/packages/detail.html",
         block=block,
+        purchase=purchase,
+        refunds=refunded,
+        refundable=purchase is not None and refunds.is_refundable(purchase),
+        refund_form=refund_form,
         status=status,
         package=package,
         entries=entries,
@@ -343,6 +361,40 @@ def package_record_payment(package_id: int) -> Response:
             return hx_redirect(url_for(".package_detail", package_id=package.id))
     return _package_page(
         package, AdjustForm(formdata=None), block="payment_form", status=422, payment_form=form
+    )
+
+
+@bp.post("/packages/<id:package_id>/refund")
+def package_refund(package_id: int) -> Response:
+    """Refund the package's online purchase (all or part): Stripe, then the hours."""
+    package = get_or_404(Package, package_id)
+    purchase = db.session.scalar(select(Purchase).where(Purchase.package_id == package.id))
+    if purchase is None:
+        abort(404)
+    form = RefundForm(prefix="refund")
+    if form.validate_on_submit():
+        try:
+            amount = money.parse_price(form.amount.data, purchase.currency, field="amount")
+            applied = refunds.refund_purchase(db.session, g.tenant, purchase, current_user, amount)
+        except DomainError as exc:
+            db.session.rollback()
+            refused(form, exc)
+        else:
+            db.session.commit()
+            row = applied.refund
+            said = (
+                f"Refunded {format_money(row.amount_minor, row.currency, g.tenant.locale)}: "
+                f"{hours.hours_phrase(row.minutes_removed)} taken back from {package.name}."
+            )
+            if applied.kept_minutes:
+                said += (
+                    f" {hours.hours_phrase(applied.kept_minutes)} of the refunded share were "
+                    "used already by sessions and stay used."
+                )
+            flash(said if applied.new else "This refund was made already.", "success")
+            return hx_redirect(url_for(".package_detail", package_id=package.id))
+    return _package_page(
+        package, AdjustForm(formdata=None), block="refund_form", status=422, refund_form=form
     )
 
 

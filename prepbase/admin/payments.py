@@ -113,6 +113,22 @@ def payments_connect() -> Response:
     return _onboarding_redirect()
 
 
+@bp.post("/settings/payments/disconnect")
+def payments_disconnect() -> Response:
+    """Disconnect Stripe: online payments off, open Checkout pages closed."""
+    if not ActionForm().validate_on_submit():
+        flash("Your form expired. Reload the page and try again.", "error")
+        return hx_redirect(url_for(".payments_settings"))
+    cancelled = payments.disconnect_stripe(db.session, g.tenant)
+    db.session.commit()
+    flash(
+        "Stripe is disconnected: online payments are off and families no longer see Buy "
+        f"Hours. Offerings are kept. {cancelled} unfinished purchase(s) cancelled.",
+        "success",
+    )
+    return hx_redirect(url_for(".payments_settings"))
+
+
 @bp.get("/settings/payments/refresh")
 def payments_refresh() -> Response:
     """Stripe sends the admin here when an onboarding link has expired: mint a new one."""

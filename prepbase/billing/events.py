@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from prepbase import payments
+from prepbase import payments, refunds, subscriptions
 from prepbase.models import StripeEvent, Tenant
 from prepbase.stripe_gateway import field
 from prepbase.tenancy import as_tenant
@@ -41,8 +41,14 @@ HANDLERS: dict[str, Handler] = {
     "checkout.session.async_payment_failed": payments.fail_delayed_payment,
     "checkout.session.expired": _checkout_expired,
     "invoice.paid": payments.renew_from_invoice,
+    "invoice.payment_failed": subscriptions.invoice_payment_failed,
+    "customer.subscription.updated": subscriptions.subscription_updated,
     "customer.subscription.deleted": payments.stop_subscription,
     "account.updated": payments.refresh_account,
+    # A refund made by PrepBase or in the Stripe Dashboard: applied once per refund id.
+    "refund.created": refunds.refund_from_event,
+    "refund.updated": refunds.refund_from_event,
+    "charge.refunded": refunds.charge_refunded,
 }
 
 

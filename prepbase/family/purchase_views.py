@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from prepbase import business, payments, stripe_gateway
+from prepbase import business, payments, stripe_gateway, subscriptions
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.family.blueprint import bp
@@ -157,6 +157,29 @@ def purchase_cancel(purchase_id: int) -> Response:
     return hx_redirect(url_for(".dashboard"))
 
 
+@bp.post("/purchases/<id:purchase_id>/cancel-subscription")
+def subscription_cancel(purchase_id: int) -> Response:
+    """The family cancels its subscription: it ends with the period already paid for."""
+    purchase = _own_purchase(purchase_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cancelled = subscriptions.cancel_at_period_end(db.session, g.tenant, purchase)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(
+            f"{purchase.name} is cancelled: it ends with the period already paid for, "
+            "and its hours stay until then."
+            if cancelled
+            else f"{purchase.name} was cancelled already.",
+            "success" if cancelled else "info",
+        )
+    return hx_redirect(url_for(".purchase_history"))
+
+
 @bp.get("/purchases")
 def purchase_history() -> Response:
     """The family's purchases (a student login: their own), newest first."""
@@ -175,4 +198,6 @@ def purchase_history() -> Response:
         "family/purchases/list.html",
         purchases=rows,
         show_student=len(students) > 1,
+        cancellable={p.id for p in rows if subscriptions.can_cancel(p)},
+        action_form=ActionForm(),
     )

@@ -33,6 +33,7 @@ from prepbase.models.payments import (
     Purchase,
     PurchaseStatus,
     StripeEvent,
+    StripeRefund,
 )
 from prepbase.models.people import (
     FAMILY_ROLES,
@@ -86,6 +87,7 @@ __all__ = [
     "StaffService",
     "StaffSubject",
     "StripeEvent",
+    "StripeRefund",
     "Student",
     "Subject",
     "Tenant",

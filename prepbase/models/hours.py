@@ -65,9 +65,14 @@ class EntryKind(StrEnum):
     # its own rather than a REFUND with a note: a cancelled session already has a REFUND
     # (the cancellation's), and "was this charge waived?" must be a plain query.
     WAIVER = "waiver"
+    # The unused hours taken back when an online purchase is refunded (all or part):
+    # a kind of its own, linked from the refund row (`StripeRefund.ledger_entry_id`).
+    REFUND_REMOVAL = "refund_removal"
 
     @property
     def label(self) -> str:
+        if self is EntryKind.REFUND_REMOVAL:
+            return "Refund of purchase"
         return self.value.replace("_", " ").capitalize()
 
 

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -71,6 +72,14 @@ class Purchase(TenantScoped, Base):
     checkout_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     payment_intent_id: Mapped[str | None] = mapped_column(String(255))
     subscription_id: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # A subscription's invoice Stripe could not collect: the package does not renew for
+    # its period until an invoice is paid (which clears it). The family and admins are
+    # told once per invoice (`payments.invoice_payment_failed`).
+    payment_failed_invoice_id: Mapped[str | None] = mapped_column(String(255))
+    # The subscription ends at the end of its current period (the family cancelled it).
+    cancel_at_period_end: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
     # Set once, when the purchase is fulfilled: one purchase, one package.
     package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
@@ -184,3 +193,35 @@ class PackagePayment(TenantScoped, Base):
     @property
     def voided(self) -> bool:
         return self.voided_at is not None
+
+
+class StripeRefund(TenantScoped, Base):
+    """Money given back for an online purchase, once per Stripe refund id.
+
+    Made from PrepBase (the admin's Refund) or in the Stripe Dashboard (its event): the
+    unique `stripe_refund_id` makes either path, replays and concurrent deliveries apply
+    it once. `minutes_due` is the refunded share of the purchase's hours; `minutes_removed`
+    what the package still had unused to give back (never more than its balance).
+    """
+
+    __tablename__ = "stripe_refund"
+    __table_args__ = (
+        CheckConstraint("amount_minor > 0", name="amount_positive"),
+        CheckConstraint("minutes_removed >= 0", name="minutes_removed_not_negative"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_id: Mapped[int] = mapped_column(ForeignKey("purchase.id"), index=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    stripe_refund_id: Mapped[str] = mapped_column(String(255), unique=True)
+    amount_minor: Mapped[int] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3))
+    minutes_due: Mapped[int] = mapped_column(Integer)
+    minutes_removed: Mapped[int] = mapped_column(Integer)
+    ledger_entry_id: Mapped[int | None] = mapped_column(ForeignKey("ledger_entry.id"))
+    refunded_by_id: Mapped[int | None] = mapped_column(ForeignKey("user_account.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    purchase: Mapped[Purchase] = relationship()
+    package: Mapped[Package] = relationship()
+    refunded_by: Mapped[User | None] = relationship()

@@ -40,6 +40,10 @@ class Tenant(Base):
     stripe_charges_enabled: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=false()
     )
+    # Set when the business disconnects Stripe (Settings → Online Payments): online
+    # payments stay off and no Checkout completes into a package; the account id is kept
+    # so refunds and subscription events of past purchases still find the business.
+    stripe_disconnected_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     # The admin's switch; Buy Hours shows only while it is on *and* Stripe takes charges.
     online_payments: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Cancellation Policy (design §12, `prepbase.cancellation`). The defaults are today's
