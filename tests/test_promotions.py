@@ -1,0 +1,398 @@
+"""Promo codes and hour extensions at Buy Hours (issue 17): the rules, the arithmetic,
+the pages, tenancy, hostile input, and the limits under concurrent purchases."""
+
+from __future__ import annotations
+
+import threading
+from datetime import date, timedelta
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from prepbase import payments, people, promotions
+from prepbase.errors import DomainError
+from prepbase.localtime import business_today
+from prepbase.models import (
+    EntryKind,
+    LedgerEntry,
+    Offering,
+    PackagePayment,
+    PromoCode,
+    PromoKind,
+    Purchase,
+    PurchaseStatus,
+    Role,
+    Student,
+    User,
+)
+from prepbase.tenancy import as_tenant
+from tests.factories import add_purchase, sell_online
+from tests.fake_stripe import event, post_event
+
+
+@pytest.fixture
+def selling(app, business, db_session, fake_stripe):
+    with app.app_context():
+        account = fake_stripe.add_account(charges_enabled=True)
+        sell_online(db_session, business, account)
+        with as_tenant(business.tenant.id):
+            offering = db_session.get(Offering, business.extra["one_time"])
+            offering.allows_extensions = True
+            offering.extension_min_hours = 1
+            offering.extension_max_hours = 5
+            offering.extension_price_minor = 3000
+            db_session.commit()
+    return business
+
+
+def make_code(db_session, business, code="SPRING", **kw) -> PromoCode:
+    values = {"kind": PromoKind.PERCENT, "value": 10, **kw}
+    with as_tenant(business.tenant.id):
+        promo = promotions.save_code(db_session, None, code=code, **values)
+        db_session.commit()
+        return promo
+
+
+def offering_of(db_session, business, key="one_time") -> Offering:
+    with as_tenant(business.tenant.id):
+        return db_session.get(Offering, business.extra[key])
+
+
+def price(db_session, business, code, extra="", key="one_time", day=None, student=0):
+    with as_tenant(business.tenant.id):
+        return promotions.price_purchase(
+            db_session,
+            business.tenant,
+            business.students[student],
+            offering_of(db_session, business, key),
+            code=code,
+            extra_hours=extra,
+            day=day or business_today(business.tenant),
+        )
+
+
+def refusal(*args, **kw) -> str:
+    with pytest.raises(DomainError) as caught:
+        price(*args, **kw)
+    return caught.value.message
+
+
+# --- arithmetic ---------------------------------------------------------------------------
+
+
+def test_percent_rounds_half_up_to_the_minor_unit_and_fixed_never_goes_below_zero():
+    percent = PromoCode(kind=PromoKind.PERCENT, value=15)
+    assert promotions.discount(percent, 24050) == 3608  # 3607.5 → 3608
+    assert promotions.discount(percent, 24030) == 3605  # 3604.5 → 3605
+    assert promotions.discount(percent, 1) == 0  # 0.15 → 0
+    assert promotions.discount(PromoCode(kind=PromoKind.PERCENT, value=100), 999) == 999
+    assert promotions.discount(PromoCode(kind=PromoKind.FIXED, value=5000), 24000) == 5000
+    assert promotions.discount(PromoCode(kind=PromoKind.FIXED, value=50000), 24000) == 24000
+    assert promotions.discount(None, 24000) == 0
+
+
+def test_price_with_extra_hours_and_a_code(selling, db_session):
+    make_code(db_session, selling, "spring", value=10)
+    result = price(db_session, selling, " Spring ", "2")
+    assert result.extra_minutes == 120
+    assert result.extension_minor == 6000
+    assert result.subtotal_minor == 30000
+    assert result.discount_minor == 3000
+    assert result.total_minor == 27000
+    assert result.promo.code == "spring"
+
+
+def test_a_code_covering_the_whole_price_is_refused(selling, db_session):
+    make_code(db_session, selling, "FREE", value=100)
+    make_code(db_session, selling, "BIG", kind=PromoKind.FIXED, value=10**6)
+    assert "covers the whole price" in refusal(db_session, selling, "FREE")
+    assert "covers the whole price" in refusal(db_session, selling, "BIG")
+
+
+# --- refusals -----------------------------------------------------------------------------
+
+
+def test_each_refusal_says_why(selling, db_session):
+    today = business_today(selling.tenant)
+    make_code(db_session, selling, "OLD", valid_to=today - timedelta(days=1))
+    make_code(db_session, selling, "SOON", valid_from=today + timedelta(days=1))
+    make_code(db_session, selling, "OFF", active=False)
+    monthly = offering_of(db_session, selling, "monthly")
+    make_code(db_session, selling, "ONLYMONTHLY", offerings=[monthly])
+    assert "is not a promo code here" in refusal(db_session, selling, "NOPE")
+    assert "is not a promo code here" in refusal(db_session, selling, "OFF")
+    assert "expired on" in refusal(db_session, selling, "OLD")
+    assert "can be used from" in refusal(db_session, selling, "SOON")
+    assert "cannot be used on Ten Hour Pack" in refusal(db_session, selling, "ONLYMONTHLY")
+    assert "recurring" in refusal(db_session, selling, "ONLYMONTHLY", key="monthly")
+    # The first and last valid days are in.
+    make_code(db_session, selling, "TODAY", valid_from=today, valid_to=today)
+    assert price(db_session, selling, "today").promo.code == "TODAY"
+
+
+def test_used_up_and_already_used_by_the_family(selling, db_session):
+    make_code(db_session, selling, "ONCE", max_uses=1)
+    make_code(db_session, selling, "FAMILY", max_uses_per_family=1)
+    with as_tenant(selling.tenant.id):
+        once = db_session.scalar(select(PromoCode).where(PromoCode.code_key == "ONCE"))
+        family = db_session.scalar(select(PromoCode).where(PromoCode.code_key == "FAMILY"))
+    offering = offering_of(db_session, selling)
+    add_purchase(db_session, selling, offering, promo_code_id=once.id)
+    add_purchase(
+        db_session, selling, offering, promo_code_id=family.id, checkout_session_id="cs_fam"
+    )
+    assert refusal(db_session, selling, "ONCE") == "ONCE has been used up."
+    assert refusal(db_session, selling, "family", student=1) == (
+        "Your family has already used FAMILY."
+    )
+    # A cancelled or failed purchase gives its use back.
+    with as_tenant(selling.tenant.id):
+        for row in db_session.scalars(select(Purchase)):
+            row.status = PurchaseStatus.CANCELLED
+        db_session.flush()
+    assert price(db_session, selling, "ONCE").promo.code == "ONCE"
+    assert price(db_session, selling, "FAMILY").promo.code == "FAMILY"
+
+
+def test_extra_hours_bounds(selling, db_session):
+    assert "between 1 and 5" in refusal(db_session, selling, "", "6")
+    assert "whole number" in refusal(db_session, selling, "", "1.5")
+    assert "cannot be extended" in refusal(db_session, selling, "", "2", key="monthly")
+    assert price(db_session, selling, "", "5").extra_minutes == 300
+
+
+def test_another_business_code_is_unknown(selling, other_business, db_session):
+    make_code(db_session, other_business, "THEIRS")
+    make_code(db_session, selling, "theirs", value=20)  # the same code is free per business
+    assert price(db_session, selling, "THEIRS").discount_minor == 4800
+    with pytest.raises(DomainError):
+        make_code(db_session, selling, "Theirs")  # unique case-insensitively
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def options_url(business, action="options", key="one_time"):
+    return business.url(f"/family/buy/{business.students[0].id}/{business.extra[key]}/{action}")
+
+
+def test_show_total_then_pay_records_the_code_and_grants_the_extra_hours_once(
+    client, auth, selling, db_session, fake_stripe
+):
+    make_code(db_session, selling, "SPRING", value=10)
+    auth.as_role(selling, "parent")
+    assert "Promo code or extra hours" in client.get(selling.url("/family/buy")).text
+    page = client.get(options_url(selling))
+    assert page.status_code == 200 and "Extra hours" in page.text
+    shown = client.post(options_url(selling), data={"promo_code": "spring", "extra_hours": "2"})
+    assert shown.status_code == 200
+    assert "$270.00" in shown.text and "SPRING" in shown.text
+    assert db_session.execute(sa.text("SELECT count(*) FROM purchase")).scalar() == 0  # a look, nothing saved
+
+    paid = client.post(
+        options_url(selling, "pay"), data={"promo_code": "spring", "extra_hours": "2"}
+    )
+    assert paid.status_code == 303
+    [sent] = fake_stripe.requests_to("POST", "/v1/checkout/sessions")
+    assert sent.params["line_items"][0]["price_data"]["unit_amount"] == "27000"
+    with as_tenant(selling.tenant.id):
+        [purchase] = db_session.scalars(select(Purchase)).all()
+    assert (purchase.amount_minor, purchase.discount_minor) == (27000, 3000)
+    assert (purchase.minutes, purchase.extra_minutes) == (720, 120)
+    assert purchase.promo_code.code == "SPRING"
+
+    session = fake_stripe.pay(purchase.checkout_session_id)
+    account = selling.tenant.stripe_account_id
+    for _ in range(2):  # replayed: still one package, one grant
+        post_event(client, event("checkout.session.completed", session, account))
+    db_session.refresh(purchase)
+    with as_tenant(selling.tenant.id):
+        grants = db_session.scalars(
+            select(LedgerEntry).where(
+                LedgerEntry.package_id == purchase.package_id,
+                LedgerEntry.kind == EntryKind.GRANT,
+            )
+        ).all()
+        [payment] = db_session.scalars(
+            select(PackagePayment).where(PackagePayment.package_id == purchase.package_id)
+        ).all()
+    assert [g.minutes for g in grants] == [720]
+    assert purchase.package.total_minutes == 720
+    assert payment.amount_minor == 27000
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"promo_code": "NOPE"},
+        {"extra_hours": "1e308"},
+        {"extra_hours": "NaN"},
+        {"extra_hours": "Infinity"},
+        {"extra_hours": "9" * 19},
+        {"extra_hours": "-2"},
+        {"promo_code": "X" * 5000},
+        {"promo_code": "SPR\u0007ING"},
+        {"promo_code": "SPRING\tX"},
+        {"promo_code": "SPR ING"},
+        {"extra_hours": "1" * 5000},
+    ],
+)
+@pytest.mark.parametrize("action", ["options", "pay"])
+def test_hostile_input_is_a_422_and_writes_nothing(
+    client, auth, selling, db_session, fake_stripe, data, action
+):
+    make_code(db_session, selling, "SPRING")
+    auth.as_role(selling, "parent")
+    response = client.post(options_url(selling, action), data=data)
+    assert response.status_code == 422
+    assert db_session.execute(sa.text("SELECT count(*) FROM purchase")).scalar() == 0
+    assert fake_stripe.requests_to("POST", "/v1/checkout/sessions") == []
+
+
+def test_another_family_or_business_gets_404(client, auth, selling, other_business, db_session):
+    auth.as_role(other_business, "parent")
+    assert (
+        client.get(
+            other_business.url(
+                f"/family/buy/{selling.students[0].id}/{selling.extra['one_time']}/options"
+            )
+        ).status_code
+        == 404
+    )
+
+
+# --- limits under concurrent purchases ------------------------------------------------------
+
+
+def run_threads(count, work):
+    barrier = threading.Barrier(count)
+    results = [""] * count
+
+    def runner(i):
+        barrier.wait()
+        try:
+            results[i] = work(i)
+        except Exception as exc:
+            results[i] = f"error: {type(exc).__name__}: {exc}"
+
+    threads = [threading.Thread(target=runner, args=(i,)) for i in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+BUYERS = 8
+
+
+def test_limits_hold_under_concurrent_purchases(app, engine, committed, fake_stripe):
+    """Eight families race for a code with 3 uses; two parents of one family race for a
+    code with one use per family: exactly the allowed purchases are made."""
+    business = committed
+    with app.app_context(), Session(engine, expire_on_commit=False) as session:
+        sell_online(session, business, fake_stripe.add_account(charges_enabled=True))
+        with as_tenant(business.tenant.id):
+            buyers = []
+            for i in range(BUYERS):
+                family = people_family(session, business, i)
+                buyers.append(family)
+            make_code(session, business, "THREE", max_uses=3)
+            make_code(session, business, "PERFAM", max_uses_per_family=1)
+            second = User(
+                name="Second Parent",
+                email=f"second@{business.tenant.slug}.example.com",
+                role=Role.PARENT,
+                family=business.family,
+                password_hash="x",
+            )
+            session.add(second)
+            session.commit()
+            offering_id = business.extra["one_time"]
+
+    def attempt(user_id: int, student_id: int, code: str) -> str:
+        with app.app_context(), as_tenant(business.tenant.id), Session(engine) as session:
+            try:
+                purchase = payments.start_purchase(
+                    session,
+                    session.get(type(business.tenant), business.tenant.id),
+                    session.get(User, user_id),
+                    session.get(Student, student_id),
+                    session.get(Offering, offering_id),
+                    code=code,
+                )
+                session.commit()
+                return f"bought {purchase.id}"
+            except DomainError as exc:
+                session.rollback()
+                return f"refused: {exc.message}"
+
+    results = run_threads(BUYERS, lambda i: attempt(*buyers[i], "THREE"))
+    assert sorted(r.split(" ")[0] for r in results) == ["bought"] * 3 + ["refused:"] * 5, results
+    assert all("used up" in r for r in results if r.startswith("refused")), results
+
+    parents = [(business.parent.id, business.students[0].id), (second.id, business.students[1].id)]
+    results = run_threads(2, lambda i: attempt(*parents[i], "PERFAM"))
+    assert sorted(r.split(" ")[0] for r in results) == ["bought", "refused:"], results
+    assert any("already used" in r for r in results), results
+    with engine.connect() as conn:
+        counted = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM purchase WHERE tenant_id = :t AND promo_code_id IS NOT NULL"
+            ),
+            {"t": business.tenant.id},
+        ).scalar()
+    assert counted == 4
+
+
+def people_family(session, business, i) -> tuple[int, int]:
+    """A family of its own with one student and one parent: (parent id, student id)."""
+
+    family = people.create_family(session, business.admin, name=f"Racer {i}")
+    student = people.save_student(
+        session,
+        business.admin,
+        None,
+        family=family,
+        first_name=f"Kid{i}",
+        last_name="Racer",
+        grade="9",
+        school="",
+        notes="",
+    )
+    parent = User(
+        name=f"Racer Parent {i}",
+        email=f"racer{i}@{business.tenant.slug}.example.com",
+        role=Role.PARENT,
+        family=family,
+        password_hash="x",
+    )
+    session.add(parent)
+    session.flush()
+    return parent.id, student.id
+
+
+def test_save_code_refuses_bad_values(selling, db_session):
+    for values, field in [
+        ({"code": "", "kind": "percent", "value": 10}, "code"),
+        ({"code": "A B", "kind": "percent", "value": 10}, "code"),
+        ({"code": "A", "kind": "bogus", "value": 10}, "kind"),
+        ({"code": "A", "kind": "percent", "value": 101}, "value"),
+        ({"code": "A", "kind": "fixed", "value": 0}, "value"),
+        ({"code": "A", "kind": "fixed", "value": 5, "max_uses": 0}, "max_uses"),
+        (
+            {
+                "code": "A",
+                "kind": "fixed",
+                "value": 5,
+                "valid_from": date(2030, 1, 2),
+                "valid_to": date(2030, 1, 1),
+            },
+            "valid_to",
+        ),
+    ]:
+        with as_tenant(selling.tenant.id), pytest.raises(DomainError) as caught:
+            promotions.save_code(db_session, None, **values)
+        assert caught.value.field == field, values
