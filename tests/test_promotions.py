@@ -221,6 +221,9 @@ def test_show_total_then_pay_records_the_code_and_grants_the_extra_hours_once(
     assert [g.minutes for g in grants] == [720]
     assert purchase.package.total_minutes == 720
     assert payment.amount_minor == 27000
+    receipt = client.get(selling.url(f"/family/receipts/{payment.id}"))
+    assert receipt.status_code == 200, receipt.text
+    assert "SPRING" in receipt.text and "−$30.00" in receipt.text and "$270.00" in receipt.text
 
 
 @pytest.mark.parametrize(

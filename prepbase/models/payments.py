@@ -226,6 +226,7 @@ class PackagePayment(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     package: Mapped[Package] = relationship()
+    purchase: Mapped[Purchase | None] = relationship()
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
 
