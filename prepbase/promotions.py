@@ -45,6 +45,8 @@ from prepbase.numbers import typed_decimal
 MAX_CODE_LENGTH = 40
 MAX_EXTENSION_HOURS = 200
 _CODE = re.compile(r"[A-Z0-9][A-Z0-9_-]*")
+# An offering's extension terms: (allows, fewest hours, most hours, price per hour).
+Extension = tuple[bool, int, int, int]
 # Uses that count against a limit: the purchase may still be (or was) paid.
 COUNTING = (PurchaseStatus.PENDING, PurchaseStatus.PAID)
 
@@ -322,3 +324,40 @@ def save_code(
     promo.active = active
     session.flush()
     return promo
+
+
+def check_extension(
+    package_type: str, allows: bool, min_hours: int, max_hours: int, price_minor: int
+) -> None:
+    """An offering's hour-extension terms (Offerings form): One-Time only, whole hours
+    with 0 ≤ min ≤ max ≤ MAX_EXTENSION_HOURS, max ≥ 1, and an hourly price."""
+    if not allows:
+        return
+    if package_type != PackageType.ONE_TIME:
+        raise DomainError(
+            "Only One-Time packages can be extended with extra hours.", field="allows_extensions"
+        )
+    if not 1 <= max_hours <= MAX_EXTENSION_HOURS:
+        raise DomainError(
+            f"The most extra hours is between 1 and {MAX_EXTENSION_HOURS}.",
+            field="extension_max_hours",
+        )
+    if not 0 <= min_hours <= max_hours:
+        raise DomainError(
+            "The fewest extra hours is between 0 and the most.", field="extension_min_hours"
+        )
+    if price_minor <= 0:
+        raise DomainError("Set the price of an extra hour.", field="extension_price")
+
+
+def whole_hours(text: str | None, *, field: str) -> int:
+    """A bound typed in the Offerings form: whole hours, empty for 0."""
+    raw = (text or "").strip()
+    if not raw:
+        return 0
+    number = typed_decimal(raw, separators=".")
+    if number is None or number != number.to_integral_value() or number < 0:
+        raise DomainError("Enter whole hours, for example 2.", field=field)
+    if number > MAX_EXTENSION_HOURS:
+        raise DomainError(f"At most {MAX_EXTENSION_HOURS} hours.", field=field)
+    return int(number)

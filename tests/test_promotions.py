@@ -189,7 +189,9 @@ def test_show_total_then_pay_records_the_code_and_grants_the_extra_hours_once(
     shown = client.post(options_url(selling), data={"promo_code": "spring", "extra_hours": "2"})
     assert shown.status_code == 200
     assert "$270.00" in shown.text and "SPRING" in shown.text
-    assert db_session.execute(sa.text("SELECT count(*) FROM purchase")).scalar() == 0  # a look, nothing saved
+    assert (
+        db_session.execute(sa.text("SELECT count(*) FROM purchase")).scalar() == 0
+    )  # a look, nothing saved
 
     paid = client.post(
         options_url(selling, "pay"), data={"promo_code": "spring", "extra_hours": "2"}
@@ -399,3 +401,56 @@ def test_save_code_refuses_bad_values(selling, db_session):
         with as_tenant(selling.tenant.id), pytest.raises(DomainError) as caught:
             promotions.save_code(db_session, None, **values)
         assert caught.value.field == field, values
+
+
+# --- Offerings form: the extension fields ----------------------------------------------------
+
+OFFERING = {"name": "Growth", "service": "tutoring", "package_type": "one_time", "hours": "24"}
+EXTENSION = {
+    "allows_extensions": "y",
+    "extension_min_hours": "1",
+    "extension_max_hours": "4",
+    "extension_price": "30.00",
+}
+
+
+def test_offerings_form_saves_and_shows_the_extension_terms(client, auth, business, db_session):
+    auth.as_role(business, "admin")
+    response = client.post(business.url("/admin/offerings/new"), data={**OFFERING, **EXTENSION})
+    assert response.status_code == 303
+    with as_tenant(business.tenant.id):
+        offering = db_session.scalar(select(Offering))
+    assert (
+        offering.allows_extensions,
+        offering.extension_min_hours,
+        offering.extension_max_hours,
+        offering.extension_price_minor,
+    ) == (True, 1, 4, 3000)
+    page = client.get(business.url(f"/admin/offerings/{offering.id}/edit")).text
+    assert 'value="30.00"' in page and 'value="4"' in page
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"extension_max_hours": "0"}, "most extra hours is between 1 and"),
+        ({"extension_min_hours": "5"}, "fewest extra hours is between 0 and the most"),
+        ({"extension_max_hours": "1e308"}, "Enter whole hours"),
+        ({"extension_max_hours": "NaN"}, "Enter whole hours"),
+        ({"extension_max_hours": "2.5"}, "Enter whole hours"),
+        ({"extension_max_hours": "100000"}, "At most 200 hours"),
+        ({"extension_price": ""}, "Set the price of an extra hour"),
+        ({"extension_price": "1e308"}, "Enter the price as a number"),
+        ({"package_type": "recurring", "period": "monthly"}, "Only One-Time packages"),
+    ],
+)
+def test_offerings_form_refuses_bad_extension_terms(
+    client, auth, business, db_session, changes, message
+):
+    auth.as_role(business, "admin")
+    response = client.post(
+        business.url("/admin/offerings/new"), data={**OFFERING, **EXTENSION, **changes}
+    )
+    assert response.status_code == 422
+    assert message in response.text
+    assert db_session.execute(sa.text("SELECT count(*) FROM offering")).scalar() == 0

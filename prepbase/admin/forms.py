@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from prepbase import hours, money, packages
+from prepbase import hours, money, packages, promotions
 from prepbase.business import REMINDER_CHOICES, STEP_CHOICES
 from prepbase.errors import DomainError
 from prepbase.forms import (
@@ -499,8 +499,25 @@ class OfferingForm(PackageTermsForm):
         description="Shown under Buy Hours while online payments are on (Settings).",
     )
 
+    allows_extensions = BooleanField(
+        "Families may add extra hours (One-Time only)",
+        description="At Buy Hours, within the bounds below, at the hourly price.",
+    )
+    extension_min_hours = StringField(
+        "Fewest extra hours", validators=[Length(max=20)], render_kw={"inputmode": "numeric"}
+    )
+    extension_max_hours = StringField(
+        "Most extra hours", validators=[Length(max=20)], render_kw={"inputmode": "numeric"}
+    )
+    extension_price = StringField(
+        "Price per extra hour", validators=[Length(max=20)], render_kw={"inputmode": "decimal"}
+    )
+
     currency: str = DEFAULT_CURRENCY
     price_minor: int = 0
+    extension_price_minor: int = 0
+    extension_min: int = 0
+    extension_max: int = 0
 
     def set_currency(self, currency: str) -> None:
         self.currency = currency
@@ -515,6 +532,35 @@ class OfferingForm(PackageTermsForm):
         except DomainError as exc:
             raise ValidationError(exc.message) from None
 
+    def validate_extension_price(self, field: Field) -> None:
+        try:
+            self.extension_price_minor = money.parse_price(
+                field.data, self.currency, field="extension_price"
+            )
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_extension_min_hours(self, field: Field) -> None:
+        try:
+            self.extension_min = promotions.whole_hours(field.data, field=field.name)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_extension_max_hours(self, field: Field) -> None:
+        try:
+            self.extension_max = promotions.whole_hours(field.data, field=field.name)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def extension(self) -> promotions.Extension:
+        """The extension terms for `packages.save_offering`."""
+        return (
+            bool(self.allows_extensions.data),
+            self.extension_min,
+            self.extension_max,
+            self.extension_price_minor,
+        )
+
     def validate_sold_online(self, field: Field) -> None:
         if field.data and not self.price_minor and not self.price.errors:
             raise ValidationError("Set a price to let families buy this online.")
@@ -527,6 +573,14 @@ class OfferingForm(PackageTermsForm):
             else ""
         )
         self.sold_online.data = offering.sold_online
+        self.allows_extensions.data = offering.allows_extensions
+        self.extension_min_hours.data = str(offering.extension_min_hours or "")
+        self.extension_max_hours.data = str(offering.extension_max_hours or "")
+        self.extension_price.data = (
+            money.amount_text(offering.extension_price_minor, offering.currency)
+            if offering.extension_price_minor
+            else ""
+        )
 
 
 METHOD_CHOICES = [SelectChoice("", "Choose how it was paid")] + [
