@@ -454,3 +454,92 @@ def test_offerings_form_refuses_bad_extension_terms(
     assert response.status_code == 422
     assert message in response.text
     assert db_session.execute(sa.text("SELECT count(*) FROM offering")).scalar() == 0
+
+
+# --- Offerings → Promo codes (admin) --------------------------------------------------------
+
+PROMO = {"code": "Spring-26", "kind": "percent", "value": "15", "active": "y"}
+
+
+def test_admin_creates_edits_and_deactivates_a_code_and_sees_its_uses(
+    client, auth, selling, db_session
+):
+    auth.as_role(selling, "admin")
+    assert "Promo codes" in client.get(selling.url("/admin/offerings")).text
+    assert "No promo codes yet" in client.get(selling.url("/admin/promo-codes")).text
+    one_time = str(selling.extra["one_time"])
+    response = client.post(
+        selling.url("/admin/promo-codes/new"),
+        data={**PROMO, "offerings": [one_time], "max_uses": "10", "max_uses_per_family": "1"},
+    )
+    assert response.status_code == 303, response.text
+    with as_tenant(selling.tenant.id):
+        promo = db_session.scalar(select(PromoCode))
+    assert (promo.code_key, promo.kind, promo.value, promo.all_offerings) == (
+        "SPRING-26",
+        "percent",
+        15,
+        False,
+    )
+    assert [o.id for o in promo.offerings] == [selling.extra["one_time"]]
+    add_purchase(db_session, selling, offering_of(db_session, selling), promo_code_id=promo.id)
+    listing = client.get(selling.url("/admin/promo-codes")).text
+    assert "Spring-26" in listing and "1 of 10" in listing and "Active" in listing
+
+    edit_url = selling.url(f"/admin/promo-codes/{promo.id}/edit")
+    assert 'value="Spring-26"' in client.get(edit_url).text
+    response = client.post(edit_url, data={**PROMO, "kind": "fixed", "value": "25.50"})
+    assert response.status_code == 303
+    db_session.refresh(promo)
+    assert (promo.kind, promo.value, promo.all_offerings) == ("fixed", 2550, True)
+
+    response = client.post(selling.url(f"/admin/promo-codes/{promo.id}/deactivate"))
+    assert response.status_code == 303
+    db_session.refresh(promo)
+    assert promo.active is False
+    assert "not a promo code here" in refusal(db_session, selling, "spring-26")
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"value": "1e308"}, "whole percentage"),
+        ({"value": "NaN"}, "whole percentage"),
+        ({"value": "101"}, "whole percentage"),
+        ({"kind": "fixed", "value": "1e308"}, "Enter the price as a number"),
+        ({"kind": "fixed", "value": "Infinity"}, "Enter the price as a number"),
+        ({"kind": "bogus"}, "percentage or fixed"),
+        ({"code": "X" * 5000}, "40 characters"),
+        ({"code": "BAD CODE"}, "letters, digits"),
+        ({"code": "BAD\u0001"}, ""),
+        ({"code": ""}, "Give the promo code"),
+        ({"max_uses": "0"}, "whole number from 1"),
+        ({"max_uses": "1e308"}, "whole number from 1"),
+        ({"max_uses_per_family": "NaN"}, "whole number from 1"),
+        ({"valid_from": "2031-02-01", "valid_to": "2031-01-01"}, "before valid from"),
+        ({"valid_from": "99999-01-01"}, ""),
+        ({"offerings": ["999999999999"]}, ""),
+    ],
+)
+def test_admin_promo_form_refuses_hostile_input_with_422(
+    client, auth, selling, db_session, changes, message
+):
+    auth.as_role(selling, "admin")
+    response = client.post(selling.url("/admin/promo-codes/new"), data={**PROMO, **changes})
+    assert response.status_code == 422
+    assert message in response.text
+    assert db_session.execute(sa.text("SELECT count(*) FROM promo_code")).scalar() == 0
+
+
+def test_admin_of_another_business_gets_404(client, auth, selling, other_business, db_session):
+    promo = make_code(db_session, selling, "MINE")
+    auth.as_role(other_business, "admin")
+    for path in (f"/admin/promo-codes/{promo.id}/edit",):
+        assert client.get(other_business.url(path)).status_code == 404
+    assert (
+        client.post(other_business.url(f"/admin/promo-codes/{promo.id}/deactivate")).status_code
+        == 404
+    )
+    assert "MINE" not in client.get(other_business.url("/admin/promo-codes")).text
+    db_session.refresh(promo)
+    assert promo.active is True

@@ -42,6 +42,8 @@ from prepbase.models import (
     PackageType,
     PaymentMethod,
     Period,
+    PromoCode,
+    PromoKind,
     Role,
     Service,
     SessionCategory,
@@ -901,3 +903,90 @@ class ImportConfirmForm(Form):
         "All or nothing",
         description="Import nothing at all if any row cannot be imported.",
     )
+
+
+PROMO_KIND_CHOICES = [SelectChoice(k.value, k.label) for k in PromoKind]
+
+
+class PromoCodeForm(Form):
+    """Offerings → Promo codes: a code of the business's own. The view sets `currency`
+    and the offerings' choices; `promotions.save_code` checks the rest."""
+
+    code = StringField(
+        "Code",
+        validators=[
+            Length(
+                max=promotions.MAX_CODE_LENGTH,
+                message=f"A promo code has at most {promotions.MAX_CODE_LENGTH} characters.",
+            )
+        ],
+        description="What families type at Buy Hours; letters, digits, - and _; "
+        "upper or lower case is the same code.",
+        render_kw={"autocomplete": "off"},
+    )
+    kind = SelectField(
+        "Discount", choices=PROMO_KIND_CHOICES, default=PromoKind.PERCENT, validate_choice=False
+    )
+    value = StringField(
+        "Percentage or amount off",
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+    offerings = CheckboxesField(
+        "Offerings it is for",
+        choices=[],
+        description="None ticked: every offering sold online.",
+    )
+    valid_from = DayField("Valid from", validators=[Optional()])
+    valid_to = DayField("Valid to", validators=[Optional()])
+    max_uses = StringField(
+        "Total uses",
+        validators=[Length(max=20)],
+        description="Empty: no limit.",
+        render_kw={"inputmode": "numeric"},
+    )
+    max_uses_per_family = StringField(
+        "Uses per family",
+        validators=[Length(max=20)],
+        description="Empty: no limit.",
+        render_kw={"inputmode": "numeric"},
+    )
+    active = BooleanField("Active", default=True)
+
+    currency: str = DEFAULT_CURRENCY
+
+    def set_offerings(self, offerings: list[Offering]) -> None:
+        self.offerings.choices = [SelectChoice(str(o.id), o.name) for o in offerings]
+
+    def values(self, offerings: list[Offering]) -> dict[str, Any]:
+        """The values for `promotions.save_code`; DomainError names a bad field."""
+        chosen = set(self.offerings.data or [])
+        kind = self.kind.data or ""
+        return {
+            "code": self.code.data or "",
+            "kind": kind,
+            "value": promotions.parse_value(kind, self.value.data, self.currency),
+            "offerings": [o for o in offerings if str(o.id) in chosen],
+            "valid_from": self.valid_from.data,
+            "valid_to": self.valid_to.data,
+            "max_uses": promotions.parse_limit(self.max_uses.data, field="max_uses"),
+            "max_uses_per_family": promotions.parse_limit(
+                self.max_uses_per_family.data, field="max_uses_per_family"
+            ),
+            "active": bool(self.active.data),
+        }
+
+    def fill_from(self, promo: PromoCode) -> None:
+        self.code.data = promo.code
+        self.kind.data = promo.kind
+        self.value.data = (
+            str(promo.value)
+            if promo.kind == PromoKind.PERCENT
+            else money.amount_text(promo.value, self.currency)
+        )
+        self.offerings.data = [str(o.id) for o in promo.offerings]
+        self.valid_from.data = promo.valid_from
+        self.valid_to.data = promo.valid_to
+        self.max_uses.data = str(promo.max_uses or "")
+        self.max_uses_per_family.data = str(promo.max_uses_per_family or "")
+        self.active.data = promo.active
