@@ -392,7 +392,7 @@ def uses_by_code(session: Session) -> dict[int, int]:
         .where(Purchase.promo_code_id.is_not(None), Purchase.status.in_(COUNTING))
         .group_by(Purchase.promo_code_id)
     )
-    return {code_id: count for code_id, count in rows}
+    return {code_id: count for code_id, count in rows if code_id is not None}
 
 
 def set_active(session: Session, promo: PromoCode, active: bool) -> None:
