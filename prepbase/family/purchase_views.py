@@ -96,21 +96,15 @@ def _options_page(
     )
 
 
-@bp.get("/buy/<id:student_id>/<id:offering_id>/options")
+@bp.route("/buy/<id:student_id>/<id:offering_id>/options", methods=["GET", "POST"])
 def buy_options(student_id: int, offering_id: int) -> Response:
-    """A promo code and extra hours for one offering, with the total before paying."""
+    """A promo code and extra hours for one offering; the POST (Show total) checks them
+    and shows the total, saving nothing."""
     student, offering = _student_and_offering(student_id, offering_id)
     if not payments.is_purchasable(offering):
         abort(404)
-    return _options_page(student, offering, BuyOptionsForm())
-
-
-@bp.post("/buy/<id:student_id>/<id:offering_id>/options")
-def buy_options_total(student_id: int, offering_id: int) -> Response:
-    """Show total: the code and the extra hours checked, nothing saved."""
-    student, offering = _student_and_offering(student_id, offering_id)
-    if not payments.is_purchasable(offering):
-        abort(404)
+    if request.method == "GET":
+        return _options_page(student, offering, BuyOptionsForm())
     form = BuyOptionsForm()
     if not form.validate_on_submit():
         return _options_page(student, offering, form, form_status())
