@@ -13,7 +13,7 @@ from sqlalchemy import CursorResult, exists, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, joinedload
 
-from prepbase import hours
+from prepbase import hours, promotions
 from prepbase.errors import DomainError
 from prepbase.localtime import business_today
 from prepbase.models import (
@@ -29,6 +29,7 @@ from prepbase.models import (
     Tenant,
     User,
 )
+from prepbase.promotions import Extension
 
 
 def _check_kind(package_type: str, period: str | None) -> tuple[PackageType, Period | None]:
@@ -54,10 +55,14 @@ def save_offering(
     price_minor: int | None = None,
     currency: str | None = None,
     sold_online: bool | None = None,
+    extension: Extension | None = None,
 ) -> Offering:
     """Create or edit a catalogue entry (the price is per package, or per period when
-    Recurring, in minor units of `currency`; only a priced offering can be sold online)."""
+    Recurring, in minor units of `currency`; only a priced offering can be sold online).
+    `extension` (None keeps the offering's): the extra hours families may add."""
     kind, period_value = _check_kind(package_type, period)
+    if extension is not None:
+        promotions.check_extension(kind, *extension)
     if price_minor is not None and price_minor < 0:
         raise DomainError("A price cannot be negative.", field="price")
     price = price_minor if price_minor is not None else (offering.price_minor if offering else 0)
@@ -75,6 +80,13 @@ def save_offering(
     offering.rollover = bool(rollover) and kind is PackageType.RECURRING
     offering.price_minor = price
     offering.sold_online = online
+    if extension is not None:
+        (
+            offering.allows_extensions,
+            offering.extension_min_hours,
+            offering.extension_max_hours,
+            offering.extension_price_minor,
+        ) = extension
     if currency is not None:
         offering.currency = currency
     session.flush()

@@ -21,12 +21,20 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 from sqlalchemy.orm import Session
 
-from prepbase import business, package_payments, packages, scheduling, stripe_gateway
+from prepbase import (
+    business,
+    package_payments,
+    packages,
+    promotions,
+    scheduling,
+    stripe_gateway,
+)
 from prepbase.errors import DomainError
 from prepbase.hours import hours_phrase
 from prepbase.localtime import local_date
@@ -145,8 +153,12 @@ def start_purchase(
     student: Student,
     offering: Offering,
     now: datetime | None = None,
+    *,
+    code: str | None = None,
+    extra_hours: str | None = None,
 ) -> Purchase:
-    """Buy Hours: a pending purchase of `offering` for `student` at today's price.
+    """Buy Hours: a pending purchase of `offering` for `student` at today's price, with
+    `extra_hours` and the promo `code` if given (prepbase/promotions.py).
 
     A second click while the first purchase's Checkout is still open returns that
     purchase: one purchase, one Checkout Session. The caller has checked that `buyer`
@@ -163,6 +175,19 @@ def start_purchase(
     # One buyer at a time: a double click waits here for the first request to finish,
     # then finds its purchase below (SQLite's BEGIN IMMEDIATE serializes anyway).
     session.execute(select(User.id).where(User.id == buyer.id).with_for_update())
+    today = local_date(tenant, now)
+    price_of = partial(
+        promotions.price_purchase,
+        session,
+        tenant,
+        student,
+        offering,
+        code=code,
+        extra_hours=extra_hours,
+        day=today,
+    )
+    # The family's own open purchase is one of the code's uses: found before the limits.
+    price = price_of(check_limits=False)
     open_purchase = session.scalar(
         select(Purchase)
         .where(
@@ -172,21 +197,30 @@ def start_purchase(
             Purchase.status == PurchaseStatus.PENDING,
             Purchase.checkout_url.is_not(None),
             Purchase.checkout_expires_at > now + timedelta(minutes=5),
-            Purchase.amount_minor == offering.price_minor,
+            Purchase.amount_minor == price.total_minor,
             Purchase.currency == offering.currency,
-            Purchase.minutes == offering.minutes,
+            Purchase.minutes == offering.minutes + price.extra_minutes,
+            Purchase.extra_minutes == price.extra_minutes,
+            Purchase.promo_code_id.is_(None)
+            if price.promo is None
+            else Purchase.promo_code_id == price.promo.id,
         )
         .order_by(Purchase.id.desc())
         .limit(1)
     )
     if open_purchase is not None:
         return open_purchase
+    # The code's row locked until the commit: its limits hold under concurrent buyers.
+    price = price_of(lock=True)
     purchase = Purchase(
         user_id=buyer.id,
         student_id=student.id,
         offering_id=offering.id,
-        **packages.package_terms(offering),
-        amount_minor=offering.price_minor,
+        **{**packages.package_terms(offering), "minutes": offering.minutes + price.extra_minutes},
+        amount_minor=price.total_minor,
+        promo_code_id=price.promo.id if price.promo else None,
+        discount_minor=price.discount_minor,
+        extra_minutes=price.extra_minutes,
         currency=offering.currency,
         status=PurchaseStatus.PENDING,
         created_at=now,

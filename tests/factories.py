@@ -125,7 +125,14 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     tutor's time off and an e-mail that failed for good (ids in `extra`)."""
     from datetime import UTC, date, datetime
 
-    from prepbase import availability, categories, package_payments, packages, scheduling
+    from prepbase import (
+        availability,
+        categories,
+        package_payments,
+        packages,
+        promotions,
+        scheduling,
+    )
     from prepbase.localtime import business_today
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
     from prepbase.models import ImportRun, utcnow
@@ -201,8 +208,10 @@ def add_hours_rows(session: Session, business: Business) -> Business:
         subject = categories.save_subject(
             session, None, name="SAT", category=categories.default_category(session)
         )
+        promo = promotions.save_code(session, None, code="WELCOME", kind="percent", value=10)
         session.flush()
         business.extra.update(
+            promo_id=promo.id,
             category_id=categories.default_category(session).id,
             location_id=location.id,
             subject_id=subject.id,

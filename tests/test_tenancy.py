@@ -187,6 +187,7 @@ ARGUMENTS = {
     "category_id": lambda b: b.extra["category_id"],
     "location_id": lambda b: b.extra["location_id"],
     "subject_id": lambda b: b.extra["subject_id"],
+    "promo_id": lambda b: b.extra["promo_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches

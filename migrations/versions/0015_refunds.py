@@ -1,7 +1,7 @@
 """refunds: money given back for an online purchase, once per Stripe refund id
 
 Revision ID: 0015_refunds
-Revises: 0013_category_policy
+Revises: 0014_promo
 Create Date: 2026-11-29 08:00:00
 
 Also: a subscription purchase's failed invoice and cancel-at-period-end, and when a
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015_refunds'
-down_revision = '0013_category_policy'
+down_revision = '0014_promo'
 branch_labels = None
 depends_on = None
 

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from prepbase import hours, money, packages
+from prepbase import hours, money, packages, promotions
 from prepbase.business import REMINDER_CHOICES, STEP_CHOICES
 from prepbase.errors import DomainError
 from prepbase.forms import (
@@ -42,6 +42,8 @@ from prepbase.models import (
     PackageType,
     PaymentMethod,
     Period,
+    PromoCode,
+    PromoKind,
     Role,
     Service,
     SessionCategory,
@@ -499,8 +501,25 @@ class OfferingForm(PackageTermsForm):
         description="Shown under Buy Hours while online payments are on (Settings).",
     )
 
+    allows_extensions = BooleanField(
+        "Families may add extra hours (One-Time only)",
+        description="At Buy Hours, within the bounds below, at the hourly price.",
+    )
+    extension_min_hours = StringField(
+        "Fewest extra hours", validators=[Length(max=20)], render_kw={"inputmode": "numeric"}
+    )
+    extension_max_hours = StringField(
+        "Most extra hours", validators=[Length(max=20)], render_kw={"inputmode": "numeric"}
+    )
+    extension_price = StringField(
+        "Price per extra hour", validators=[Length(max=20)], render_kw={"inputmode": "decimal"}
+    )
+
     currency: str = DEFAULT_CURRENCY
     price_minor: int = 0
+    extension_price_minor: int = 0
+    extension_min: int = 0
+    extension_max: int = 0
 
     def set_currency(self, currency: str) -> None:
         self.currency = currency
@@ -515,6 +534,35 @@ class OfferingForm(PackageTermsForm):
         except DomainError as exc:
             raise ValidationError(exc.message) from None
 
+    def validate_extension_price(self, field: Field) -> None:
+        try:
+            self.extension_price_minor = money.parse_price(
+                field.data, self.currency, field="extension_price"
+            )
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_extension_min_hours(self, field: Field) -> None:
+        try:
+            self.extension_min = promotions.whole_hours(field.data, field=field.name)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def validate_extension_max_hours(self, field: Field) -> None:
+        try:
+            self.extension_max = promotions.whole_hours(field.data, field=field.name)
+        except DomainError as exc:
+            raise ValidationError(exc.message) from None
+
+    def extension(self) -> promotions.Extension:
+        """The extension terms for `packages.save_offering`."""
+        return (
+            bool(self.allows_extensions.data),
+            self.extension_min,
+            self.extension_max,
+            self.extension_price_minor,
+        )
+
     def validate_sold_online(self, field: Field) -> None:
         if field.data and not self.price_minor and not self.price.errors:
             raise ValidationError("Set a price to let families buy this online.")
@@ -527,6 +575,14 @@ class OfferingForm(PackageTermsForm):
             else ""
         )
         self.sold_online.data = offering.sold_online
+        self.allows_extensions.data = offering.allows_extensions
+        self.extension_min_hours.data = str(offering.extension_min_hours or "")
+        self.extension_max_hours.data = str(offering.extension_max_hours or "")
+        self.extension_price.data = (
+            money.amount_text(offering.extension_price_minor, offering.currency)
+            if offering.extension_price_minor
+            else ""
+        )
 
 
 METHOD_CHOICES = [SelectChoice("", "Choose how it was paid")] + [
@@ -853,3 +909,90 @@ class ImportConfirmForm(Form):
         "All or nothing",
         description="Import nothing at all if any row cannot be imported.",
     )
+
+
+PROMO_KIND_CHOICES = [SelectChoice(k.value, k.label) for k in PromoKind]
+
+
+class PromoCodeForm(Form):
+    """Offerings → Promo codes: a code of the business's own. The view sets `currency`
+    and the offerings' choices; `promotions.save_code` checks the rest."""
+
+    code = StringField(
+        "Code",
+        validators=[
+            Length(
+                max=promotions.MAX_CODE_LENGTH,
+                message=f"A promo code has at most {promotions.MAX_CODE_LENGTH} characters.",
+            )
+        ],
+        description="What families type at Buy Hours; letters, digits, - and _; "
+        "upper or lower case is the same code.",
+        render_kw={"autocomplete": "off"},
+    )
+    kind = SelectField(
+        "Discount", choices=PROMO_KIND_CHOICES, default=PromoKind.PERCENT, validate_choice=False
+    )
+    value = StringField(
+        "Percentage or amount off",
+        validators=[Length(max=20)],
+        render_kw={"inputmode": "decimal"},
+    )
+    offerings = CheckboxesField(
+        "Offerings it is for",
+        choices=[],
+        description="None ticked: every offering sold online.",
+    )
+    valid_from = DayField("Valid from", validators=[Optional()])
+    valid_to = DayField("Valid to", validators=[Optional()])
+    max_uses = StringField(
+        "Total uses",
+        validators=[Length(max=20)],
+        description="Empty: no limit.",
+        render_kw={"inputmode": "numeric"},
+    )
+    max_uses_per_family = StringField(
+        "Uses per family",
+        validators=[Length(max=20)],
+        description="Empty: no limit.",
+        render_kw={"inputmode": "numeric"},
+    )
+    active = BooleanField("Active", default=True)
+
+    currency: str = DEFAULT_CURRENCY
+
+    def set_offerings(self, offerings: list[Offering]) -> None:
+        self.offerings.choices = [SelectChoice(str(o.id), o.name) for o in offerings]
+
+    def values(self, offerings: list[Offering]) -> dict[str, Any]:
+        """The values for `promotions.save_code`; DomainError names a bad field."""
+        chosen = set(self.offerings.data or [])
+        kind = self.kind.data or ""
+        return {
+            "code": self.code.data or "",
+            "kind": kind,
+            "value": promotions.parse_value(kind, self.value.data, self.currency),
+            "offerings": [o for o in offerings if str(o.id) in chosen],
+            "valid_from": self.valid_from.data,
+            "valid_to": self.valid_to.data,
+            "max_uses": promotions.parse_limit(self.max_uses.data, field="max_uses"),
+            "max_uses_per_family": promotions.parse_limit(
+                self.max_uses_per_family.data, field="max_uses_per_family"
+            ),
+            "active": bool(self.active.data),
+        }
+
+    def fill_from(self, promo: PromoCode) -> None:
+        self.code.data = promo.code
+        self.kind.data = promo.kind
+        self.value.data = (
+            str(promo.value)
+            if promo.kind == PromoKind.PERCENT
+            else money.amount_text(promo.value, self.currency)
+        )
+        self.offerings.data = [str(o.id) for o in promo.offerings]
+        self.valid_from.data = promo.valid_from
+        self.valid_to.data = promo.valid_to
+        self.max_uses.data = str(promo.max_uses or "")
+        self.max_uses_per_family.data = str(promo.max_uses_per_family or "")
+        self.active.data = promo.active

@@ -45,6 +45,7 @@ def _offering_form_page(offering: Offering | None) -> Response:
                 price_minor=form.price_minor,
                 currency=g.tenant.currency,
                 sold_online=bool(form.sold_online.data),
+                extension=form.extension(),
             )
         except DomainError as exc:
             refused(form, exc)

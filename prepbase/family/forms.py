@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from flask import url_for
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
+from wtforms import StringField
+from wtforms.validators import Length
 
 from prepbase import categories
-from prepbase.forms import SelectChoice
+from prepbase.forms import Form, SelectChoice
 from prepbase.models import Student, Tenant
 from prepbase.session_forms import (
     SERVICE_CHOICES,
@@ -18,6 +20,23 @@ from prepbase.session_forms import (
     staff_choices,
 )
 from prepbase.slots import bookable_staff, offered_services
+
+
+class BuyOptionsForm(Form):
+    """Buy Hours with a promo code and extra hours; `promotions` checks the values, the
+    fields only bound their length."""
+
+    promo_code = StringField(
+        "Promo code",
+        validators=[Length(max=40, message="A promo code has at most 40 characters.")],
+        description="Optional. Letters, digits, - and _.",
+        render_kw={"autocomplete": "off", "autocapitalize": "characters"},
+    )
+    extra_hours = StringField(
+        "Extra hours",
+        validators=[Length(max=20, message="Enter the extra hours as a whole number.")],
+        render_kw={"inputmode": "numeric"},
+    )
 
 
 def book_session_form(

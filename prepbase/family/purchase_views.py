@@ -9,6 +9,7 @@ browser came back.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, g, redirect, request, url_for
@@ -17,15 +18,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
-from prepbase import business, payments, stripe_gateway, subscriptions
+from prepbase import business, payments, promotions, stripe_gateway, subscriptions
 from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.family.blueprint import bp
+from prepbase.family.forms import BuyOptionsForm
 from prepbase.family_scope import guards, visible_students
-from prepbase.forms import ActionForm
+from prepbase.forms import ActionForm, apply_domain_error, form_status
 from prepbase.htmx import hx_redirect, render
+from prepbase.localtime import business_today
 from prepbase.mail.links import external_url
 from prepbase.models import Offering, Purchase, PurchaseStatus, Student
+from prepbase.money import format_money
 from prepbase.stripe_gateway import field
 from prepbase.tenant_url import get_or_404
 
@@ -59,20 +63,111 @@ def buy_hours() -> Response:
     return _buy_page()
 
 
-@bp.post("/buy/<id:student_id>/<id:offering_id>")
-def purchase_new(student_id: int, offering_id: int) -> Response:
-    """Buy Hours: a pending purchase and its Checkout Session, then off to Stripe."""
+def _student_and_offering(student_id: int, offering_id: int) -> tuple[Student, Offering]:
     student = get_or_404(Student, student_id)
     if not guards(current_user, student):
         abort(404)  # another family's student looks exactly like a missing one
-    offering = get_or_404(Offering, offering_id)
+    return student, get_or_404(Offering, offering_id)
+
+
+def _options_page(
+    student: Student,
+    offering: Offering,
+    form: BuyOptionsForm,
+    status: int = 200,
+    **context: Any,
+) -> Response:
+    extensions = promotions.allows_extensions(offering)
+    if extensions:
+        hourly = format_money(offering.extension_price_minor, offering.currency, g.tenant.locale)
+        form.extra_hours.description = (
+            f"Optional: {offering.extension_min_hours} to {offering.extension_max_hours} "
+            f"hours at {hourly} per hour."
+        )
+    return render(
+        "family/buy_options.html",
+        block="options",
+        status=status,
+        student=student,
+        offering=offering,
+        form=form,
+        extensions=extensions,
+        **context,
+    )
+
+
+@bp.route("/buy/<id:student_id>/<id:offering_id>/options", methods=["GET", "POST"])
+def buy_options(student_id: int, offering_id: int) -> Response:
+    """A promo code and extra hours for one offering; the POST (Show total) checks them
+    and shows the total, saving nothing."""
+    student, offering = _student_and_offering(student_id, offering_id)
+    if not payments.is_purchasable(offering):
+        abort(404)
+    if request.method == "GET":
+        return _options_page(student, offering, BuyOptionsForm())
+    form = BuyOptionsForm()
+    if not form.validate_on_submit():
+        return _options_page(student, offering, form, form_status())
+    try:
+        price = promotions.price_purchase(
+            db.session,
+            g.tenant,
+            student,
+            offering,
+            code=form.promo_code.data,
+            extra_hours=form.extra_hours.data,
+            day=business_today(g.tenant),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        apply_domain_error(form, exc)
+        return _options_page(student, offering, form, 422)
+    db.session.rollback()  # a look, not a purchase
+    return _options_page(student, offering, form, price=price)
+
+
+@bp.post("/buy/<id:student_id>/<id:offering_id>")
+def purchase_new(student_id: int, offering_id: int) -> Response:
+    """Buy Hours: a pending purchase and its Checkout Session, then off to Stripe."""
+    student, offering = _student_and_offering(student_id, offering_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    return _checkout(student, offering, None, lambda error, status: _buy_page(status, error=error))
+
+
+@bp.post("/buy/<id:student_id>/<id:offering_id>/pay")
+def purchase_with_options(student_id: int, offering_id: int) -> Response:
+    """Pay with a promo code and extra hours: as Buy Hours, errors shown on the options."""
+    student, offering = _student_and_offering(student_id, offering_id)
+    form = BuyOptionsForm()
+    if not form.validate_on_submit():
+        return _options_page(student, offering, form, form_status())
+
+    def failed(error: str, status: int) -> Response:
+        return _options_page(student, offering, form, status, error=error)
+
+    return _checkout(student, offering, form, failed)
+
+
+def _checkout(
+    student: Student,
+    offering: Offering,
+    form: BuyOptionsForm | None,
+    failed: Callable[[str, int], Response],
+) -> Response:
     try:
         # start_purchase locks the buyer's row until the commit below, across the Stripe
         # call (bounded by STRIPE_TIMEOUT_SECONDS): a second click waits, then reuses this
         # purchase and its Checkout Session instead of opening another.
-        purchase = payments.start_purchase(db.session, g.tenant, current_user, student, offering)
+        purchase = payments.start_purchase(
+            db.session,
+            g.tenant,
+            current_user,
+            student,
+            offering,
+            code=form.promo_code.data if form else None,
+            extra_hours=form.extra_hours.data if form else None,
+        )
         params = payments.checkout_params(
             g.tenant,
             purchase,
@@ -85,10 +180,10 @@ def purchase_new(student_id: int, offering_id: int) -> Response:
         checkout_url = payments.open_checkout(db.session, g.tenant, purchase, params)
     except payments.CheckoutFailed as exc:
         db.session.commit()  # the purchase stays, marked failed: nothing else was made
-        return _buy_page(502, error=exc.message)
+        return failed(exc.message, 502)
     except DomainError as exc:
         db.session.rollback()
-        return _buy_page(422, error=exc.message)
+        return failed(exc.message, 422)
     db.session.commit()
     return hx_redirect(checkout_url)
 

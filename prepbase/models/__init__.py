@@ -30,6 +30,8 @@ from prepbase.models.insights import CalendarFeed
 from prepbase.models.payments import (
     PackagePayment,
     PaymentMethod,
+    PromoCode,
+    PromoKind,
     Purchase,
     PurchaseStatus,
     StripeEvent,
@@ -77,6 +79,8 @@ __all__ = [
     "PackageType",
     "PaymentMethod",
     "Period",
+    "PromoCode",
+    "PromoKind",
     "Purchase",
     "PurchaseStatus",
     "Role",

@@ -140,6 +140,12 @@ class Offering(TenantScoped, Base):
     currency: Mapped[str] = mapped_column(String(3), default="usd", server_default="usd")
     # "Families may buy online": offered under Buy Hours while online payments are on.
     sold_online: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Hour extensions at Buy Hours (One-Time only): N extra hours within the bounds, at
+    # `extension_price_minor` per hour, granted with the package in one ledger entry.
+    allows_extensions: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    extension_min_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_max_hours: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extension_price_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class Package(TenantScoped, Base):

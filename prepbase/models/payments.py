@@ -9,10 +9,13 @@ from enum import StrEnum
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Column,
     Date,
     ForeignKey,
+    Index,
     Integer,
     String,
+    Table,
     Text,
     UniqueConstraint,
     false,
@@ -35,6 +38,49 @@ class PurchaseStatus(StrEnum):
     @property
     def label(self) -> str:
         return self.value.title()
+
+
+class PromoKind(StrEnum):
+    PERCENT = "percent"  # value: whole percent, 1-100
+    FIXED = "fixed"  # value: minor units off the total
+
+    @property
+    def label(self) -> str:
+        return {"percent": "Percentage", "fixed": "Fixed amount"}[self.value]
+
+
+promo_code_offering = Table(
+    "promo_code_offering",
+    Base.metadata,
+    Column("promo_code_id", ForeignKey("promo_code.id", ondelete="CASCADE"), primary_key=True),
+    Column("offering_id", ForeignKey("offering.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class PromoCode(TenantScoped, Base):
+    """A business's own discount code for Buy Hours (not a Stripe coupon): the Checkout
+    line item is the discounted amount, and the limits are counted here."""
+
+    __tablename__ = "promo_code"
+    __table_args__ = (
+        CheckConstraint("value > 0", name="value_positive"),
+        Index("uq_promo_code_tenant_code", "tenant_id", "code_key", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(40))  # as the admin typed it
+    code_key: Mapped[str] = mapped_column(String(40))  # upper-cased: unique per business
+    kind: Mapped[str] = mapped_column(String(10))
+    value: Mapped[int] = mapped_column(Integer)
+    all_offerings: Mapped[bool] = mapped_column(Boolean, default=True)
+    valid_from: Mapped[date | None] = mapped_column(Date)
+    valid_to: Mapped[date | None] = mapped_column(Date)
+    max_uses: Mapped[int | None] = mapped_column(Integer)
+    max_uses_per_family: Mapped[int | None] = mapped_column(Integer)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
+
+    offerings: Mapped[list[Offering]] = relationship(secondary=promo_code_offering)
 
 
 class Purchase(TenantScoped, Base):
@@ -82,6 +128,11 @@ class Purchase(TenantScoped, Base):
     )
     # Set once, when the purchase is fulfilled: one purchase, one package.
     package_id: Mapped[int | None] = mapped_column(ForeignKey("package.id"), unique=True)
+    # Promo code and hour extension (prepbase/promotions.py): `amount_minor` is the total
+    # after the discount; `minutes` includes `extra_minutes`.
+    promo_code_id: Mapped[int | None] = mapped_column(ForeignKey("promo_code.id"), index=True)
+    discount_minor: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    extra_minutes: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     paid_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
@@ -90,6 +141,7 @@ class Purchase(TenantScoped, Base):
     student: Mapped[Student] = relationship()
     offering: Mapped[Offering] = relationship()
     package: Mapped[Package | None] = relationship()
+    promo_code: Mapped[PromoCode | None] = relationship()
 
     @property
     def status_label(self) -> str:
@@ -183,6 +235,7 @@ class PackagePayment(TenantScoped, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
     package: Mapped[Package] = relationship()
+    purchase: Mapped[Purchase | None] = relationship()
     recorded_by: Mapped[User | None] = relationship(foreign_keys=[recorded_by_id])
     voided_by: Mapped[User | None] = relationship(foreign_keys=[voided_by_id])
 
