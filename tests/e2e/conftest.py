@@ -19,6 +19,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from werkzeug.serving import make_server
 
 from prepbase import create_app
@@ -175,3 +176,20 @@ def in_live_app(live_app) -> Callable[..., object]:
                 db.session.remove()
 
     return run
+
+
+# --- layout ------------------------------------------------------------------------------
+
+
+def assert_no_sideways_scroll(page: Page, width: int) -> None:
+    """The page is no wider than `width`, once its stylesheet has loaded and what was
+    being laid out has settled (measured at once on a loaded machine, a page caught
+    mid-layout read wider than it is)."""
+    page.wait_for_load_state("load")
+    try:
+        page.wait_for_function(
+            "w => document.documentElement.scrollWidth <= w", arg=width, timeout=5_000
+        )
+    except PlaywrightTimeoutError:
+        scroll_width = page.evaluate("document.documentElement.scrollWidth")
+        raise AssertionError(f"{page.url}: {scroll_width} px wide, more than {width}") from None

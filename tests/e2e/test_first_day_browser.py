@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from prepbase import availability
 from prepbase.business import signup_business
 from prepbase.tenancy import as_tenant
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.factories import PASSWORD, add_hours_rows, make_business
 
@@ -34,7 +35,7 @@ def axe_violations(page: Page) -> list[str]:
 
 def on_screen(page: Page, width: int, *locators: Locator) -> None:
     """Nothing sticks out sideways, and each of `locators` lies inside the viewport's width."""
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= width
+    assert_no_sideways_scroll(page, width)
     for locator in locators:
         locator.scroll_into_view_if_needed()
         box = locator.bounding_box()

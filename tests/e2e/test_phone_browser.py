@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from prepbase.demo import DEMO_PASSWORD, DEMO_SLUG, seed_demo
 from prepbase.models import Offering, Purchase, Role, Student, Tenant, User
 from prepbase.tenancy import as_tenant
-from tests.e2e.conftest import PHONE, Tenants
+from tests.e2e.conftest import PHONE, Tenants, assert_no_sideways_scroll
 from tests.e2e.test_browser import htmx_idle, main_nav, sign_in
 
 pytestmark = pytest.mark.e2e
@@ -88,7 +88,7 @@ def axe_violations(page: Page) -> list[str]:
 def assert_fits(page: Page, width: int, key: Locator, what: str) -> None:
     """Nothing scrolls sideways, and every element of `key` (at least one) lies inside
     the `width` of the screen."""
-    assert page.evaluate("document.documentElement.scrollWidth") <= width, what
+    assert_no_sideways_scroll(page, width)
     count = key.count()
     assert count > 0, f"{what}: nothing to check"
     for i in range(count):
