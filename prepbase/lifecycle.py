@@ -135,6 +135,15 @@ _started = Condition(
 _attendance_missing = Condition(
     lambda ts, now: ts.attendance is None, "Attendance is taken already for this session."
 )
+_length_of_one_to_one = Condition(
+    lambda ts, now: ts.group_id is None,
+    "A group session keeps the length it was proposed with (each student's hours were "
+    "taken for it); cancel it and propose a new one to change it.",
+)
+_reassign_one_to_one = Condition(
+    lambda ts, now: ts.group_id is None,
+    "A group session stays with its staff member; cancel it and propose it again with another one.",
+)
 _in_series = Condition(
     lambda ts, now: ts.series_id is not None, "This session is not part of a weekly series."
 )
@@ -216,7 +225,9 @@ TABLE: tuple[Transition, ...] = (
     ),
     # Rule 6: an open session changes length or time; one that took place stays put. A
     # waiting one too (it holds no hours, so its length moves none).
-    Transition(Action.CHANGE_DURATION, STAFF, STILL_TO_COME),
+    # A group session (design §11) moves as a whole (`scheduling.reschedule_group`) and
+    # keeps its length and staff member.
+    Transition(Action.CHANGE_DURATION, STAFF, STILL_TO_COME, (_length_of_one_to_one,)),
     Transition(Action.RESCHEDULE, STAFF, STILL_TO_COME, (_not_moved_after_it_took_place,)),
     # Rule 4: attendance and the action plan, once each, after the start.
     Transition(
@@ -271,7 +282,7 @@ TABLE: tuple[Transition, ...] = (
         Action.REASSIGN,
         ADMIN,
         STILL_TO_COME,
-        (_not_reassigned_after_it_took_place,),
+        (_not_reassigned_after_it_took_place, _reassign_one_to_one),
         verb="reassigned",
     ),
 )

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, contains_eager
 from prepbase import availability, business, cancellation, categories, hours
 from prepbase.errors import DomainError, NotFound
 from prepbase.family_scope import guards
+from prepbase.groups import SEAT_STATUSES, may_join, participations
 from prepbase.lifecycle import (
     STILL_TO_COME,
     Action,
@@ -45,6 +46,7 @@ from prepbase.models import (
     Role,
     Service,
     SessionCategory,
+    SessionGroup,
     SessionSeries,
     SessionStatus,
     StaffService,
@@ -189,9 +191,12 @@ def _check_overlap(
     exclude_ids: Collection[int] = (),
     statuses: Sequence[str] = OPEN_STATUSES,
     category: SessionCategory | None = None,
+    group_id: int | None = None,
 ) -> None:
     # Rule 7, and the buffers of design §11 for the staff member: the candidates are the
-    # sessions within the longest buffer either side; `buffers_clash` decides.
+    # sessions within the longest buffer either side; `buffers_clash` decides. The other
+    # participations of the same group session (`group_id`) are the same time of the
+    # staff member, not a clash.
     reach = timedelta(minutes=MAX_BUFFER_MINUTES)
     near = (
         select(TutoringSession)
@@ -215,6 +220,10 @@ def _check_overlap(
         near = near.where(TutoringSession.id != exclude_id)
     if exclude_ids:  # sessions that move together (a series' following occurrences)
         near = near.where(TutoringSession.id.not_in(exclude_ids))
+    if group_id is not None:
+        near = near.where(
+            or_(TutoringSession.group_id.is_(None), TutoringSession.group_id != group_id)
+        )
     buffers = category.buffers if category is not None else NO_BUFFERS
     other = next(
         (
@@ -444,6 +453,7 @@ def _new_session(
     now: datetime,
     category: SessionCategory | None,
     subject: Subject | None,
+    group: SessionGroup | None = None,
 ) -> TutoringSession:
     service = Service(service)
     check_duration(duration_minutes)
@@ -452,9 +462,10 @@ def _new_session(
     choice = categories.check_choice(session, category, subject, staff)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_for_change(session, staff.id, student.id)
-    if status == SessionStatus.UPCOMING:
-        # A family books an open slot only. Checked after the locks, in the transaction
-        # that debits: a slot taken a moment ago by another family is seen here.
+    if status == SessionStatus.UPCOMING and group is None:
+        # A family books an open slot only (a seat in a group session: `join_group`).
+        # Checked after the locks, in the transaction that debits: a slot taken a moment
+        # ago by another family is seen here.
         availability.check_family_booking(
             session,
             tenant,
@@ -473,6 +484,7 @@ def _new_session(
         starts_at=starts_at,
         ends_at=ends_at,
         category=choice.category,
+        group_id=group.id if group is not None else None,
     )
     ts = TutoringSession(
         student=student,
@@ -487,6 +499,7 @@ def _new_session(
         category=choice.category,
         subject=choice.subject,
         meeting_link=_first_link(choice.category, staff),
+        group=group,
     )
     session.add(ts)
     session.flush()
@@ -940,7 +953,11 @@ def reschedule(
     starts_at: datetime,
     now: datetime | None = None,
 ) -> None:
-    """Rule 6: moving a session in time moves no hours."""
+    """Rule 6: moving a session in time moves no hours. A participation moves with its
+    whole group (`reschedule_group`)."""
+    if ts.group is not None:
+        reschedule_group(session, tenant, actor, ts.group, starts_at, now)
+        return
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     now = now or utcnow()
@@ -1013,7 +1030,20 @@ def submit_action_plan(
     next_steps: str,
     now: datetime | None = None,
 ) -> None:
-    """Rule 4: the staff member's action plan; with attendance it completes the session."""
+    """Rule 4: the staff member's action plan; with attendance it completes the session.
+    A participation's plan is its group's (one plan per session, `submit_group_plan`)."""
+    if ts.group is not None:
+        submit_group_plan(
+            session,
+            tenant,
+            actor,
+            ts.group,
+            topics=topics,
+            goals=goals,
+            next_steps=next_steps,
+            now=now,
+        )
+        return
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_staff_actor(actor, ts)
     check(ts, actor, Action.SUBMIT_PLAN, now or utcnow())
@@ -1029,6 +1059,9 @@ def submit_action_plan(
 
 def _complete_if_ready(session: Session, ts: TutoringSession) -> None:
     # Completing moves no hours: they were debited when the session was booked/accepted.
+    if ts.group_id is not None:
+        _complete_group_if_ready(session, ts.group_id)
+        return
     if ts.attendance and ts.plan_submitted_at:
         _move(
             session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
@@ -2011,3 +2044,268 @@ def cancel_all(
     for ts in sessions:
         cancel_session(session, tenant, actor, ts, reason, now=now)
     return sessions
+
+
+# --- group sessions (design §11) ------------------------------------------------------------
+#
+# A group session is one time of one staff member for several students. Each student's
+# participation is an ordinary session linked to the group (`SessionGroup`): its own
+# status, its own hours (that student's package, by rule 5, when that family accepts or
+# joins), its own cancellation and attendance, so every verb above applies to it as it
+# is. What is decided for the group as a whole lives here: creating it, the seats, the
+# one action plan, cancelling or moving all of it. The staff member's row lock (taken
+# first on every path) serializes every change to one group: the seats are counted
+# under it, so two families cannot take the last seat both.
+
+
+def _capacity_refusal(category: SessionCategory, wanted: int) -> DomainError:
+    if category.capacity == 1:
+        return DomainError(
+            f"{category.name} sessions take one student. Choose a category with seats for "
+            f"{wanted} students (Settings → Session Categories, capacity).",
+            field="students",
+        )
+    return DomainError(
+        f"{category.name} sessions take at most {category.capacity} students; "
+        f"{wanted} were chosen.",
+        field="students",
+    )
+
+
+def propose_group(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    students: Sequence[Student],
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Rule 2 for a group: staff propose one session to several students, up to the
+    category's capacity. Each family gets its own proposal and answers it on its own;
+    each student's hours move when that family accepts."""
+    if actor.role not in STAFF_ROLES:
+        raise NotFound("only staff propose sessions")
+    if actor.role != Role.ADMIN and staff.id != actor.id:
+        raise DomainError("You can propose sessions for yourself only.", field="staff")
+    if len({student.id for student in students}) != len(students):
+        raise DomainError("Choose each student once.", field="students")
+    if len(students) < 2:
+        raise DomainError("A group session needs at least two students.", field="students")
+    choice = categories.check_choice(session, category, subject, staff)
+    if len(students) > choice.category.capacity:
+        raise _capacity_refusal(choice.category, len(students))
+    # Every lock of the group up front, in the one order: staff, then students by id.
+    _lock_people(session, (staff.id,), (student.id for student in students))
+    group = SessionGroup(created_by=actor)
+    session.add(group)
+    session.flush()
+    made = [
+        _new_session(
+            session,
+            tenant,
+            actor,
+            student=student,
+            staff=staff,
+            service=service,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+            status=SessionStatus.PENDING,
+            now=now or utcnow(),
+            category=choice.category,
+            subject=choice.subject,
+            group=group,
+        )
+        for student in sorted(students, key=lambda s: s.id)
+    ]
+    for ts in made:
+        session_mail.session_proposed(session, tenant, ts)
+    return made
+
+
+def _group_reference(session: Session, group: SessionGroup) -> TutoringSession:
+    """A participation still to come, which carries the group's time, staff member,
+    service and category; none left means the group is over for everyone."""
+    rows = participations(session, group.id, STILL_TO_COME)
+    if not rows:
+        raise DomainError("This group session has no student still to come.")
+    return rows[0]
+
+
+def join_group(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    group: SessionGroup,
+    student: Student,
+    now: datetime | None = None,
+) -> TutoringSession:
+    """Rule 1 for a seat: a family adds its student to an open group session with a free
+    seat → an upcoming participation, its hours debited now from that student's package
+    (rule 5). The seats are counted under the staff member's lock."""
+    now = now or utcnow()
+    _check_family_actor(actor, student)
+    reference = _group_reference(session, group)
+    _lock_for_change(session, reference.staff_id, student.id)
+    rows = participations(session, group.id, SEAT_STATUSES)  # as they are now, locked
+    if not rows or not reference.category.families_may_join:
+        raise NotFound("no open group session")
+    if any(row.student_id == student.id for row in rows):
+        raise DomainError(f"{student.first_name} is in this group session already.")
+    if not may_join(reference.category, len(rows), reference.starts_at, now):
+        if reference.starts_at <= now:
+            raise DomainError("This group session has started; it takes no one else now.")
+        raise DomainError("This group session is full now; nothing was booked.")
+    ts = _new_session(
+        session,
+        tenant,
+        actor,
+        student=student,
+        staff=reference.staff,
+        service=reference.service,
+        starts_at=reference.starts_at,
+        duration_minutes=reference.duration_minutes,
+        status=SessionStatus.UPCOMING,
+        now=now,
+        category=reference.category,
+        subject=reference.subject,
+        group=group,
+    )
+    ts.meeting_link = reference.meeting_link
+    ts.custom_address = reference.custom_address
+    _debit(session, tenant, actor, ts)
+    session_mail.session_booked(session, tenant, ts)
+    return ts
+
+
+def _lock_group(session: Session, rows: Sequence[TutoringSession], *, refunds: bool) -> None:
+    """The locks of a change to every participation of a group, in `_lock_for_change`'s
+    order: the staff members (with those of the students' occurrences waiting for hours,
+    when hours may come back), then the students."""
+    staff_ids: set[int | None] = {row.staff_id for row in rows}
+    if refunds:
+        for row in rows:
+            staff_ids |= _waiting_staff(session, row.student_id)
+    _lock_people(session, staff_ids, (row.student_id for row in rows))
+
+
+def cancel_group(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    group: SessionGroup,
+    reason: str = "",
+    *,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """The staff member (or an admin) cancels the whole group session: every
+    participation still to come is cancelled by rule 3, each refunding its own student's
+    hours in full, and each family is told."""
+    now = now or utcnow()
+    reference = _group_reference(session, group)
+    _check_staff_actor(actor, reference)
+    _lock_group(session, participations(session, group.id, STILL_TO_COME), refunds=True)
+    rows = participations(session, group.id, STILL_TO_COME)  # under the locks
+    for ts in rows:
+        cancel_session(session, tenant, actor, ts, reason, now=now)
+    return rows
+
+
+def reschedule_group(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    group: SessionGroup,
+    starts_at: datetime,
+    now: datetime | None = None,
+) -> list[TutoringSession]:
+    """Rule 6 for a group: every participation still to come moves together (no hours
+    move); the staff member and each student must be free at the new time."""
+    now = now or utcnow()
+    reference = _group_reference(session, group)
+    _check_staff_actor(actor, reference)
+    _lock_group(session, participations(session, group.id, STILL_TO_COME), refunds=False)
+    rows = participations(session, group.id, STILL_TO_COME)
+    _check_future(starts_at, now)
+    for ts in rows:
+        check(ts, actor, Action.RESCHEDULE, now)
+        _check_overlap(
+            session,
+            tenant,
+            staff_id=ts.staff_id,
+            student_id=ts.student_id,
+            starts_at=starts_at,
+            ends_at=starts_at + timedelta(minutes=ts.duration_minutes),
+            category=ts.category,
+            group_id=group.id,
+        )
+    for ts in rows:
+        ts.starts_at = starts_at
+        ts.ends_at = starts_at + timedelta(minutes=ts.duration_minutes)
+        ts.reminder_sent_at = None
+        ts.ical_sequence += 1
+    session.flush()
+    for ts in rows:
+        session_mail.session_moved(session, tenant, actor, ts)
+    return rows
+
+
+def submit_group_plan(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    group: SessionGroup,
+    *,
+    topics: str,
+    goals: str,
+    next_steps: str,
+    notes: Mapping[int, str] | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Rule 4 for a group: one action plan for the session, with an optional note per
+    student (`notes`, by participation id). Each upcoming participation gets the plan and
+    its own note, so each family reads its own child's note only; the session completes
+    when every upcoming participant also has attendance."""
+    now = now or utcnow()
+    reference = _group_reference(session, group)
+    _lock_for_change(session, reference.staff_id, reference.student_id, reference)
+    _check_staff_actor(actor, reference)
+    session.refresh(group)
+    if group.plan_submitted_at is not None:
+        raise DomainError("The action plan is submitted already for this session.")
+    check(reference, actor, Action.SUBMIT_PLAN, now)
+    if not (topics or "").strip():
+        raise DomainError("Write what the session covered.", field="topics")
+    rows = participations(session, group.id, (SessionStatus.UPCOMING,))
+    notes = notes or {}
+    group.plan_topics = topics.strip()
+    group.plan_goals = (goals or "").strip()
+    group.plan_next_steps = (next_steps or "").strip()
+    group.plan_submitted_at = utcnow()
+    for ts in rows:
+        ts.plan_topics = group.plan_topics
+        ts.plan_goals = group.plan_goals
+        ts.plan_next_steps = group.plan_next_steps
+        ts.plan_note = (notes.get(ts.id) or "").strip() or None
+        ts.plan_submitted_at = group.plan_submitted_at
+    session.flush()
+    _complete_group_if_ready(session, group.id)
+
+
+def _complete_group_if_ready(session: Session, group_id: int) -> None:
+    """Design §11: the group completes when its plan is submitted and every upcoming
+    participant has attendance; then each upcoming participation completes (no hours
+    move)."""
+    group = session.scalars(select(SessionGroup).where(SessionGroup.id == group_id)).one()
+    rows = participations(session, group_id, (SessionStatus.UPCOMING,))
+    if group.plan_submitted_at is None or not rows or any(ts.attendance is None for ts in rows):
+        return
+    for ts in rows:
+        _move(
+            session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
+        )

@@ -11,6 +11,7 @@ from prepbase.models.categories import (
     buffers_clash,
     starter_category,
 )
+from prepbase.models.groups import SessionGroup
 from prepbase.models.hours import (
     OPEN_STATUSES,
     Attendance,
@@ -86,6 +87,7 @@ __all__ = [
     "Role",
     "Service",
     "SessionCategory",
+    "SessionGroup",
     "SessionSeries",
     "SessionStatus",
     "StaffService",

@@ -25,6 +25,7 @@ from sqlalchemy.sql import ColumnElement
 
 from prepbase.models.base import Base, UTCDateTime, utcnow
 from prepbase.models.categories import SessionCategory, Subject
+from prepbase.models.groups import SessionGroup
 from prepbase.models.people import Student, User
 from prepbase.models.series import SessionSeries
 from prepbase.tenancy import TenantScoped
@@ -360,6 +361,10 @@ class TutoringSession(TenantScoped, Base):
     meeting_link: Mapped[str | None] = mapped_column(String(500))
     # iCalendar SEQUENCE of the invitations sent for this session: bumped on each change.
     ical_sequence: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A participation in a group session (design §11, `prepbase.groups`), and the staff
+    # member's note on this student in the group's action plan.
+    group_id: Mapped[int | None] = mapped_column(ForeignKey("session_group.id"), index=True)
+    plan_note: Mapped[str | None] = mapped_column(Text)
 
     student: Mapped[Student] = relationship()
     staff: Mapped[User] = relationship(foreign_keys=[staff_id])
@@ -369,6 +374,7 @@ class TutoringSession(TenantScoped, Base):
     series: Mapped[SessionSeries | None] = relationship()
     category: Mapped[SessionCategory] = relationship()
     subject: Mapped[Subject | None] = relationship()
+    group: Mapped[SessionGroup | None] = relationship()
 
     @property
     def status_label(self) -> str:

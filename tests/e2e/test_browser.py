@@ -69,16 +69,24 @@ def sign_in(page: Page, slug: str, email: str, password: str = PASSWORD) -> None
     page.get_by_role("button", name="Sign in").click()
 
 
+PHONE_BREAKPOINT = 700  # px, as in static/css/app.css
+
+
 def main_nav(page: Page) -> Locator:
     return page.get_by_role("navigation", name="Main")
 
 
 def phone_menu(page: Page) -> bool:
-    """Open the Menu of a narrow screen; False on a wide one (it has the bar)."""
-    menu = main_nav(page).locator("summary", has_text="Menu")
-    if not menu.is_visible():
+    """Open the Menu of a narrow screen; False on a wide one (it has the bar).
+
+    Decided by the viewport width (the stylesheet's 700 px breakpoint), not by
+    whether the summary looks visible: before the stylesheet has applied, the
+    Menu of a wide page is briefly visible too.
+    """
+    viewport = page.viewport_size
+    if viewport is None or viewport["width"] >= PHONE_BREAKPOINT:
         return False
-    menu.click()
+    main_nav(page).locator("summary", has_text="Menu").click()
     return True
 
 
