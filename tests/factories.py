@@ -298,3 +298,30 @@ def sell_online(session: Session, business: Business, account_id: str) -> dict[s
     session.commit()
     business.extra.update(ids)
     return ids
+
+
+def add_group(session: Session, business: Business) -> Business:
+    """Give a business (with `add_hours_rows`) a group session proposed to both students
+    in a two-seat category families may join (its id in `extra`)."""
+    from datetime import UTC, datetime
+
+    from prepbase import categories, scheduling
+    from prepbase.models import utcnow
+
+    with as_tenant(business.tenant.id):
+        pair = categories.save_category(
+            session, None, name="Pairs", colour="#1d4ed8", location_type="virtual",
+            location=None, buffer_before_minutes=0, buffer_after_minutes=0,
+            reminder_hours=None, link_lead_minutes=30, capacity=2, families_may_join=True,
+        )  # fmt: skip
+        now = utcnow()
+        grouped = scheduling.propose_group(
+            session, business.tenant, business.admin, students=business.students,
+            staff=business.tutor, service="tutoring",
+            starts_at=datetime(now.year + 1, 1, 16, 15, 0, tzinfo=UTC),
+            duration_minutes=60, category=pair, now=now,
+        )  # fmt: skip
+        business.extra["group_id"] = grouped[0].group_id
+        session.flush()
+    session.commit()
+    return business

@@ -24,7 +24,7 @@ from prepbase.models import (
     User,
 )
 from prepbase.tenancy import TenantMismatch, TenantRequired, as_tenant, get_scoped, unscoped
-from tests.factories import add_hours_rows
+from tests.factories import add_group, add_hours_rows
 
 # --- the ORM ------------------------------------------------------------------------------
 
@@ -179,6 +179,7 @@ ARGUMENTS = {
     "package_id": lambda b: b.extra["package_id"],
     "offering_id": lambda b: b.extra["offering_id"],
     "session_id": lambda b: b.extra["session_id"],
+    "group_id": lambda b: b.extra["group_id"],
     "purchase_id": lambda b: b.extra["purchase_id"],
     "payment_id": lambda b: b.extra["payment_id"],
     "time_off_id": lambda b: b.extra["time_off_id"],
@@ -217,6 +218,8 @@ def with_hours(app, business, other_business, db_session):
     with app.app_context():
         add_hours_rows(db_session, business)
         add_hours_rows(db_session, other_business)
+        add_group(db_session, business)
+        add_group(db_session, other_business)
 
 
 def test_every_route_answers_404_for_another_business_rows(

@@ -193,7 +193,8 @@ class CategoryForm(Form):
     )
     capacity = _whole_minutes(
         "Seats per session",
-        "For group sessions, which are not available yet: a session holds one student today.",
+        "1 for one-to-one sessions; more lets staff propose group sessions of up to this "
+        "many students.",
         default=1,
     )
     late_cancel_window_hours = IntegerField(
@@ -208,7 +209,8 @@ class CategoryForm(Form):
     )
     families_may_join = BooleanField(
         "Families may add their student to an open group session",
-        description="For group sessions, which are not available yet.",
+        description="Families see its group sessions with a free seat on their dashboard "
+        "and join them; the seat is paid from their student's package.",
     )
 
     def set_location_choices(self, locations: list[Location]) -> None:

@@ -15,7 +15,7 @@ from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from prepbase import cancellation, categories, packages, reports, scheduling, slots
+from prepbase import cancellation, categories, groups, packages, reports, scheduling, slots
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.family.blueprint import bp
@@ -36,6 +36,7 @@ from prepbase.models import (
     OPEN_STATUSES,
     Package,
     Service,
+    SessionGroup,
     SessionStatus,
     Student,
     TutoringSession,
@@ -123,6 +124,8 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
             limit=COMPLETED_SHOWN,
         ),
         "completed_limit": COMPLETED_SHOWN,
+        # Design §11: open group sessions with a free seat (never who else takes part).
+        "joinable": groups.joinable(db.session, students, now),
         "show_student": len(students) > 1,
         "now": now,
         **extra,
@@ -445,6 +448,35 @@ def session_accept(session_id: int) -> Response:
         lambda ts: scheduling.accept_session(db.session, g.tenant, current_user, ts),
         done,
     )
+
+
+@bp.post("/groups/<id:group_id>/join")
+def group_join(group_id: int) -> Response:
+    """A family adds its student to an open group session (a seat, paid now by rule 5)."""
+    group = get_or_404(SessionGroup, group_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    student_id = parse_id(request.form.get("student", ""))
+    student = get_or_404(Student, student_id) if student_id is not None else abort(404)
+    try:
+        ts = scheduling.join_group(db.session, g.tenant, current_user, group, student)
+    except NotFound:
+        db.session.rollback()
+        abort(404)
+    except DomainError as exc:
+        db.session.rollback()
+        return _sessions_region(422, error=exc.message)
+    assert ts.package is not None  # joining paid it from a package
+    message = (
+        f"{student.first_name} joined the group session of {_when(ts)}; it uses "
+        f"{hours_phrase(ts.charged_minutes)} of {ts.package.name} "
+        f"({format_hours(ts.package.remaining_minutes)} left)."
+    )
+    db.session.commit()
+    if is_htmx():
+        return _sessions_region(200, notice=message)
+    flash(message, "success")
+    return hx_redirect(url_for(".dashboard"))
 
 
 @bp.post("/sessions/<id:session_id>/decline")

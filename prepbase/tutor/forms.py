@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
-from wtforms import SelectField, StringField
+from collections.abc import Sequence
+
+from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from prepbase.forms import Form, SelectChoice
+from prepbase.models import TutoringSession
 from prepbase.session_forms import (
+    ATTENDANCE_CHOICES,
     ActionPlanForm,
     AttendanceForm,
     ReasonForm,
+    RepeatScheduleForm,
     ScheduleForm,
     SessionTimeForm,
 )
@@ -79,3 +84,55 @@ class PlaceForm(Form):
         description="Shown to the family and to you shortly before the start.",
         render_kw={"inputmode": "url", "placeholder": "https://"},
     )
+
+
+class ProposeForm(RepeatScheduleForm):
+    """Propose Session: one student, or a group session with more (design §11)."""
+
+    others = SelectMultipleField(
+        "Other participating students (a group session)",
+        validators=[Optional()],
+        description="Leave empty for a one-to-one session. The category sets how many "
+        "students a session takes; each family accepts for its own student.",
+        render_kw={"size": 6},
+    )
+
+
+def group_attendance_form(rows: Sequence[TutoringSession], **kwargs: object) -> Form:
+    """Attendance for a group at once: one select per participant not marked yet (design
+    §11); a participant left at "Not taken yet" is left as it is."""
+
+    class GroupAttendanceForm(Form):
+        pass
+
+    for ts in rows:
+        setattr(
+            GroupAttendanceForm,
+            f"p{ts.id}",
+            SelectField(
+                ts.student.full_name,
+                choices=[SelectChoice("", "Not taken yet"), *ATTENDANCE_CHOICES],
+                validators=[Optional()],
+                default="",
+            ),
+        )
+    return GroupAttendanceForm(**kwargs)
+
+
+def group_plan_form(rows: Sequence[TutoringSession], **kwargs: object) -> ActionPlanForm:
+    """The group's one action plan, with an optional note per participant that only that
+    student's family reads."""
+
+    class GroupPlanForm(ActionPlanForm):
+        pass
+
+    for ts in rows:
+        setattr(
+            GroupPlanForm,
+            f"note_{ts.id}",
+            TextAreaField(
+                f"Note for {ts.student.first_name}'s family (optional)",
+                validators=[Optional(), Length(max=2000)],
+            ),
+        )
+    return GroupPlanForm(**kwargs)

@@ -64,6 +64,7 @@ from prepbase.tutor.forms import (
     DurationForm,
     LogPastSessionForm,
     PlaceForm,
+    ProposeForm,
     RescheduleForm,
 )
 
@@ -144,8 +145,9 @@ def _offered(field: SelectField, value: str) -> bool:
 
 @bp.route("/sessions/new", methods=["GET", "POST"])
 def session_new() -> Response:
-    form = RepeatScheduleForm()
+    form = ProposeForm()
     form.student.choices = _student_choices()
+    form.others.choices = form.student.choices
     form.service.choices = _service_choices(current_user)
     form.offer_kinds(db.session)
     form.staff.choices = _staff_choices(current_user)
@@ -171,6 +173,8 @@ def session_new() -> Response:
         if request.args.get("repeat"):  # back from a series' preview: "Change the time"
             form.process(formdata=request.args)
     if form.validate_on_submit():
+        if form.others.data:
+            return _propose_group(form)
         if form.repeat.data:
             return _propose_series(form)
         try:
@@ -205,6 +209,43 @@ def session_new() -> Response:
                 flash(f"Note: {outside} It is proposed anyway.", "info")
             return hx_redirect(url_for(".session_detail", session_id=ts.id))
     return render("tutor/propose.html", block="form", status=form_status(), form=form)
+
+
+def _propose_group(form: ProposeForm) -> Response:
+    """Propose Session with other participating students: a group session (design §11),
+    one proposal per student, shown on the group's page."""
+    if form.repeat.data:
+        form.others.errors = ["A weekly series is for one student; propose the group once."]
+        return render("tutor/propose.html", block="form", status=422, form=form)
+    try:
+        category, subject = form.chosen_kind()
+        chosen = [form.student.data, *(form.others.data or [])]
+        made = scheduling.propose_group(
+            db.session,
+            g.tenant,
+            current_user,
+            students=[get_or_404(Student, int(value)) for value in chosen],
+            staff=get_or_404(User, int(form.staff.data)),
+            service=form.service.data,
+            starts_at=form.starts_at(g.tenant),
+            duration_minutes=form.duration_minutes(),
+            category=category,
+            subject=subject,
+        )
+    except DomainError as exc:
+        if exc.field == "students":  # the form names the other students' field
+            exc = DomainError(exc.message, field="others")
+        _refused(form, exc)
+        return render("tutor/propose.html", block="form", status=422, form=form)
+    db.session.commit()
+    names = ", ".join(ts.student.full_name for ts in made)
+    flash(
+        f"Group session proposed for {names} on "
+        f"{format_when(g.tenant.timezone, made[0].starts_at)}. Each family accepts for its "
+        "own student; no hours move until then.",
+        "success",
+    )
+    return hx_redirect(url_for(".group_detail", group_id=made[0].group_id))
 
 
 def _propose_series(form: RepeatScheduleForm) -> Response:
