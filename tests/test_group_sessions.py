@@ -134,9 +134,10 @@ def test_the_overlap_rule_holds_per_student_and_for_the_staff_member(db_session,
         db_session, world.tenant, world.parent, student=ben, staff=world.admin,
         service="tutoring", starts_at=AT, duration_minutes=60, now=NOW,
     )  # fmt: skip
-    with pytest.raises(DomainError, match="Ben already has a session then"):
-        with db_session.begin_nested():  # a refused action keeps nothing (the page rolls back)
-            propose(db_session, world, [ada, ben, cy], category)
+    # a refused action keeps nothing (the page rolls back; here, its savepoint)
+    busy = "Ben already has a session then"
+    with pytest.raises(DomainError, match=busy), db_session.begin_nested():
+        propose(db_session, world, [ada, ben, cy], category)
     propose(db_session, world, [ada, cy], category)
     # the tutor is taken by the group: no one-to-one session at the same time
     extra = other_family(db_session, world, "Diaz")[1]
@@ -208,8 +209,10 @@ def test_attendance_per_student_and_one_plan_complete_the_group(db_session, grou
     assert cy_row.plan_note == "Cy: timing!" and ada_row.plan_note is None
     assert ada_row.plan_topics == cy_row.plan_topics == "Reading section"
     with pytest.raises(DomainError, match="submitted already"):
-        scheduling.submit_action_plan(db_session, world.tenant, world.tutor, ada_row,
-                                      topics="again", goals="", next_steps="", now=AFTER)  # fmt: skip
+        scheduling.submit_action_plan(
+            db_session, world.tenant, world.tutor, ada_row, topics="again", goals="",
+            next_steps="", now=AFTER,
+        )  # fmt: skip
     scheduling.take_attendance(db_session, world.tenant, world.tutor, cy_row, "late", now=AFTER)
     assert {ts.status for ts in rows} == {SessionStatus.COMPLETED}
     assert (ada_row.attendance, cy_row.attendance) == ("present", "late")
@@ -223,8 +226,8 @@ def test_staff_cancel_the_whole_group_and_every_student_gets_their_hours_back(
     world, cruz_parent, cy, category = group_world
     ada = world.students[0]
     rows = propose(db_session, world, [ada, cy], category)
-    scheduling.accept_session(db_session, world.tenant, cruz_parent,
-                              next(ts for ts in rows if ts.student_id == cy.id), now=NOW)  # fmt: skip
+    cy_row = next(ts for ts in rows if ts.student_id == cy.id)
+    scheduling.accept_session(db_session, world.tenant, cruz_parent, cy_row, now=NOW)
     with pytest.raises(NotFound):
         scheduling.cancel_group(db_session, world.tenant, world.counselor, rows[0].group, now=NOW)
     cancelled = scheduling.cancel_group(db_session, world.tenant, world.tutor, rows[0].group,
@@ -248,6 +251,7 @@ def test_a_group_moves_as_a_whole_and_keeps_its_length_and_staff(db_session, gro
         assert action not in allowed_actions(rows[0], world.admin, NOW)
     with pytest.raises(DomainError, match="keeps the length"):
         scheduling.change_duration(db_session, world.tenant, world.tutor, rows[0], 90, now=NOW)
-    assert db_session.scalars(
-        select(TutoringSession).where(TutoringSession.group_id.is_(None))
-    ).all() == []
+    assert (
+        db_session.scalars(select(TutoringSession).where(TutoringSession.group_id.is_(None))).all()
+        == []
+    )

@@ -225,7 +225,81 @@ def test_billing_migration_gives_paid_purchases_their_payment_and_receipt(
                     sa.text("SELECT id, last_receipt_number, locale FROM tenant ORDER BY id")
                 ).all()
                 assert [tuple(c) for c in counters] == [(1, 2, "en_US"), (2, 1, "en_US")]
-                assert conn.execute(
+                assert (
+                    conn.execute(sa.text("SELECT * FROM ledger_entry ORDER BY id")).all()
+                    == ledger_before
+                )
+            db.engine.dispose()
+
+
+def test_groups_migration_keeps_every_session_and_ledger_entry(app, database_url, tmp_path):
+    """0016: today's sessions become one-to-one sessions (no group) with every column and
+    id they had, so each ledger entry still names its session; no ledger row changes and
+    the audit is clean before and after. Sessions are made by the domain at head, then the
+    database goes down to 0015 and up again."""
+    from datetime import UTC, datetime, timedelta
+
+    from prepbase import hours, packages, scheduling
+    from prepbase.tenancy import as_tenant
+    from tests.factories import make_business
+
+    with empty_database(database_url, tmp_path) as url:
+        fresh = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+        with fresh.app_context():
+            upgrade()
+            b = make_business(db.session, "groups")
+            now = datetime.now(UTC)
+            with as_tenant(b.tenant.id):
+                packages.assign_package(
+                    db.session, b.admin, b.students[0], name="Pack", service="tutoring",
+                    package_type="one_time", period=None, minutes=600,
+                    start_date=now.date() - timedelta(days=400),
+                )  # fmt: skip
+                booked = [
+                    scheduling.book_session(
+                        db.session,
+                        b.tenant,
+                        b.parent,
+                        student=b.students[0],
+                        staff=b.tutor,
+                        service="tutoring",
+                        starts_at=now + timedelta(days=30 + day),
+                        duration_minutes=60,
+                        now=now,
+                    )
+                    for day in range(3)
+                ]
+                scheduling.cancel_session(db.session, b.tenant, b.admin, booked[1], now=now)
+                db.session.commit()
+            db.session.remove()
+            downgrade(revision="0015_refunds")
+            with db.engine.connect() as conn:
+                ledger_before = conn.execute(
                     sa.text("SELECT * FROM ledger_entry ORDER BY id")
-                ).all() == ledger_before
+                ).all()
+                sessions_before = conn.execute(
+                    sa.text("SELECT * FROM tutoring_session ORDER BY id")
+                ).all()
+                columns = list(conn.execute(sa.text("SELECT * FROM tutoring_session")).keys())
+            assert len(ledger_before) == 5 and len(sessions_before) == 3  # grant, 3 debits, refund
+            upgrade()
+            with db.engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT * FROM ledger_entry ORDER BY id")).all() == (
+                    ledger_before
+                )
+                picked = ", ".join(columns)
+                assert (
+                    conn.execute(
+                        sa.text(f"SELECT {picked} FROM tutoring_session ORDER BY id")
+                    ).all()
+                    == sessions_before
+                )
+                assert (
+                    conn.scalar(
+                        sa.text("SELECT count(*) FROM tutoring_session WHERE group_id IS NOT NULL")
+                    )
+                    == 0
+                )
+            assert hours.audit(db.session) == []
+            db.session.remove()
             db.engine.dispose()
