@@ -47,6 +47,7 @@ class Portal:
     session: str  # the endpoint a session opens at (with `session_id`)
     staff_filter: bool  # may filter on the staff member
     proposes: bool  # free times open Propose Session
+    group: str | None = None  # the endpoint a group session opens at (with `group_id`)
 
     def scope(self) -> Scope:
         """Whose sessions the signed-in user sees here."""
@@ -57,8 +58,13 @@ class Portal:
         return Scope.students(s.id for s in visible_students(db.session, current_user))
 
 
-ADMIN = Portal("admin", "tenant.admin.calendar", "tenant.tutor.session_detail", True, True)
-STAFF = Portal("tutor", "tenant.tutor.calendar", "tenant.tutor.session_detail", False, True)
+GROUP_PAGE = "tenant.tutor.group_detail"
+ADMIN = Portal(
+    "admin", "tenant.admin.calendar", "tenant.tutor.session_detail", True, True, GROUP_PAGE
+)
+STAFF = Portal(
+    "tutor", "tenant.tutor.calendar", "tenant.tutor.session_detail", False, True, GROUP_PAGE
+)
 FAMILY = Portal("family", "tenant.family.calendar", "tenant.family.session_page", False, False)
 
 
@@ -81,6 +87,9 @@ class Links:
         return self.page(View.DAY, day)
 
     def session(self, event: Event) -> str:
+        """The session's page; a group session's page for staff (design §11)."""
+        if event.group_id is not None and self.portal.group is not None:
+            return url_for(self.portal.group, group_id=event.group_id)
         return url_for(self.portal.session, session_id=event.session_id)
 
     def propose(self, day: Day | date, at: datetime | None = None) -> str:

@@ -252,6 +252,9 @@ class Event:
     category: str = ""
     colour: str = ""
     subject: str | None = None
+    # A group session (design §11): one event for its participations in view, naming
+    # their students ("Ada, Ben"), and the group it opens for staff.
+    group_id: int | None = None
     top: int = 0
     height: int = 0
     lane: int = 0
@@ -430,8 +433,15 @@ def build_calendar(
     )
     hours = {day: _hours_of(zone, day) for day in window.days}
     days = {day: Day(day, day == today, len(hours[day]) * 60) for day in window.days}
+    groups: dict[int, Event] = {}
     for ts in sessions:
         event = _event(ts, zone, now)
+        if event.group_id is not None and event.group_id in groups:
+            # Only the participations the viewer may see are here: a family's own children.
+            groups[event.group_id].student += f", {event.student}"
+            continue
+        if event.group_id is not None:
+            groups[event.group_id] = event
         days[event.starts.date()].events.append(event)
     if schedule is not None:
         _describe_hours(schedule, days)
@@ -522,6 +532,7 @@ def _event(ts: TutoringSession, zone: ZoneInfo, now: datetime) -> Event:
         category="" if ts.category.is_plain and ts.subject is None else ts.category.name,
         colour=ts.category.colour,
         subject=ts.subject.name if ts.subject is not None else None,
+        group_id=ts.group_id,
     )
 
 

@@ -89,9 +89,11 @@ class PlaceForm(Form):
 class ProposeForm(RepeatScheduleForm):
     """Propose Session: one student, or a group session with more (design §11)."""
 
-    others = SelectMultipleField(
+    # WTForms 3.3's message argument; its stubs (types-wtforms 3.2) predate it.
+    others = SelectMultipleField(  # type: ignore[call-arg]
         "Other participating students (a group session)",
         validators=[Optional()],
+        invalid_choice_message="Choose the students from the list.",
         description="Leave empty for a one-to-one session. The category sets how many "
         "students a session takes; each family accepts for its own student.",
         render_kw={"size": 6},
