@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
-.PHONY: run test test-clock lint deps dev-deps static chromium bench clean
+.PHONY: run test test-now lint deps dev-deps static chromium bench clean
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,23 +48,22 @@ lint: $(VENV)/.dev
 	$(BIN)/lint-imports  # the import graph's floors, contracts in pyproject.toml
 	$(BIN)/mypy  # strict types for prepbase/, [tool.mypy] in pyproject.toml
 
-# SQLite first; then PostgreSQL when TEST_DATABASE_URL names a server (CI always does).
+# Twice, each pass with the machine's UTC clock pinned at an hour where its date and a
+# business's own date differ (tests/clock.py): SQLite at 00:30, then PostgreSQL at 23:30
+# when TEST_DATABASE_URL names a server (CI always does); without one, SQLite again at 23:30.
 test: dev-deps chromium lint
-	PREPBASE_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
+	PREPBASE_TEST_CLOCK=00:30 PREPBASE_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-	  echo "--- again on PostgreSQL"; \
-	  PREPBASE_TEST_DB=postgres $(PYTEST) $(PYTEST_ARGS); \
+	  echo "--- again on PostgreSQL, the clock at 23:30 UTC"; \
+	  PREPBASE_TEST_CLOCK=23:30 PREPBASE_TEST_DB=postgres $(PYTEST) $(PYTEST_ARGS); \
 	elif [ -n "$$CI" ]; then echo "CI needs TEST_DATABASE_URL (PostgreSQL)" >&2; exit 1; \
-	else echo "(TEST_DATABASE_URL not set: PostgreSQL run skipped on this machine)"; fi
-	$(MAKE) --no-print-directory test-clock
+	else echo "--- again on SQLite, the clock at 23:30 UTC (TEST_DATABASE_URL not set: no PostgreSQL here)"; \
+	  PREPBASE_TEST_CLOCK=23:30 PREPBASE_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS); fi
 
-# The suite again with the machine's UTC clock pinned at 00:30 and at 23:30 today, the
-# hours at which its date and a business's own date differ (see tests/clock.py).
-test-clock: dev-deps
-	@for at in 00:30 23:30; do \
-	  echo "--- again with the clock at $$at UTC"; \
-	  PREPBASE_TEST_CLOCK=$$at PREPBASE_TEST_DB=sqlite $(PYTEST) -q $(PYTEST_ARGS) || exit 1; \
-	done
+# The suite under the machine's own clock, on SQLite (e.g. to reproduce a failure at the
+# hour it happened: PREPBASE_TEST_CLOCK=HH:MM make test-now).
+test-now: dev-deps chromium
+	PREPBASE_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
 
 bench: deps
 	$(BIN)/python bench/run.py

@@ -592,4 +592,32 @@ class _History:
             duration_minutes=60,
             now=self.now,
         )
+        # Right after it, a small SAT-style group for Leo and Ethan (two families), with
+        # two seats left that families may take from their dashboards (design §11).
+        group = categories.save_category(
+            session,
+            None,
+            name="Small group",
+            colour="#0f766e",
+            location_type="virtual",
+            location=None,
+            buffer_before_minutes=0,
+            buffer_after_minutes=0,
+            reminder_hours=None,
+            link_lead_minutes=30,
+            capacity=4,
+            families_may_join=True,
+        )
+        scheduling.propose_group(
+            session,
+            tenant,
+            maya,
+            students=[self.students["Leo"], self.students["Ethan"]],
+            staff=maya,
+            service=Service.TUTORING,
+            starts_at=local_to_utc(tenant, next_day(5, 3), time(11, 30)),
+            duration_minutes=60,
+            category=group,
+            now=self.now,
+        )
         session.flush()

@@ -235,7 +235,7 @@ def test_a_proposed_series_is_previewed_proposed_and_accepted_at_390_px(
     world = build(in_live_app, tenants, setup)
     tutor = signed_in(lambda: new_page(phone=True), world, world.tutor, "tutor")
     tutor.get_by_role("button", name="Propose Session").click()  # a styled link
-    tutor.get_by_label("Student").select_option(label=world.student)
+    tutor.get_by_label("Student", exact=True).select_option(label=world.student)
     tutor.get_by_label("Date").fill(first_day().isoformat())
     tutor.get_by_label("Start time").fill("16:00")
     tutor.locator("#repeat-fields summary").click()
