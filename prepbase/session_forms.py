@@ -16,6 +16,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     TimeField,
@@ -180,8 +181,8 @@ class RepeatScheduleForm(ScheduleForm):
         for field in self:
             if field.short_name in ("csrf_token", "plan"):
                 continue
-            if field.short_name == "weekdays":
-                pairs += [(field.name, str(day)) for day in field.data or ()]
+            if isinstance(field, SelectMultipleField):  # the weekdays, other students
+                pairs += [(field.name, str(value)) for value in field.data or ()]
             elif field.short_name == "repeat":
                 if field.data:
                     pairs.append((field.name, "y"))
