@@ -14,6 +14,7 @@ from prepbase.errors import DomainError, NotFound
 from prepbase.lifecycle import Action, allowed_actions
 from prepbase.models import (
     LedgerEntry,
+    OutboundEmail,
     Role,
     SessionGroup,
     SessionStatus,
@@ -255,3 +256,14 @@ def test_a_group_moves_as_a_whole_and_keeps_its_length_and_staff(db_session, gro
         db_session.scalars(select(TutoringSession).where(TutoringSession.group_id.is_(None))).all()
         == []
     )
+
+
+def test_each_family_is_mailed_about_its_own_student_in_a_group(db_session, group_world):
+    world, cruz_parent, cy, category = group_world
+    propose(db_session, world, [world.students[0], cy], category)
+    mails = db_session.scalars(select(OutboundEmail).order_by(OutboundEmail.id)).all()
+    to_cruz = [m for m in mails if m.to_addr == cruz_parent.email]
+    assert len(to_cruz) == 1 and "Cy Cruz's tutoring group session" in to_cruz[0].body
+    assert "Ada" not in to_cruz[0].body
+    to_parent = [m for m in mails if m.to_addr == world.parent.email]
+    assert to_parent and all("Cy" not in m.body for m in to_parent)

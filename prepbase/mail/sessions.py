@@ -49,8 +49,9 @@ STAFF_SESSION = "tenant.tutor.session_detail"
 
 def _about(tenant: Tenant, ts: TutoringSession) -> str:
     """The session in words, as every message names it."""
+    kind = "group session" if ts.group_id is not None else "session"  # design §11
     return (
-        f"{ts.student.full_name}'s {Service(ts.service).label.lower()} session with "
+        f"{ts.student.full_name}'s {Service(ts.service).label.lower()} {kind} with "
         f"{ts.staff.name} on {format_when(tenant.timezone, ts.starts_at)} "
         f"({hours_phrase(ts.duration_minutes)})"
     )
