@@ -182,6 +182,12 @@ def test_a_three_seat_sat_group_two_families_one_cancels_attendance_per_student(
     expect(participants).to_contain_text("Late")
     expect(participants.get_by_text("Completed")).to_have_count(2)
     expect(participants.get_by_text("Cancelled")).to_have_count(1)
+    # the group page on a phone: no sideways scrolling, axe clean
+    phone = signed_in(lambda: new_page(phone=True), world, world.tutor, "tutor")
+    phone.goto(group_url)
+    expect(region(phone, "Participating students")).to_contain_text("Present")
+    assert fits_the_width(phone)
+    assert axe_serious(phone) == []
 
     # Each family's package history: its own student's entries only.
     parent.goto(f"/{world.slug}/family/packages/{extra['ada']}")
