@@ -320,8 +320,9 @@ def test_the_demo_business_has_its_session_category(app, db_session):
 
     seed_demo(db_session)
     with as_tenant(db_session.scalar(sa.text("SELECT id FROM tenant WHERE slug = 'demo'"))):
-        names = db_session.scalars(select(SessionCategory.name)).all()
-        assert names == ["Session"]
+        names = db_session.scalars(select(SessionCategory.name).order_by(SessionCategory.id))
+        # its starter category, and the small group it proposes (issue 14, group sessions)
+        assert names.all() == ["Session", "Small group"]
         assert (
             db_session.scalar(
                 select(sa.func.count())
