@@ -185,3 +185,16 @@ def test_group_attendance_refuses_odd_values_and_staff_of_others_get_404(
         assert {ts.status for ts in acme.db.scalars(select(TutoringSession))} == {
             SessionStatus.PENDING
         }
+
+
+def test_staff_lists_link_a_participation_to_its_group_and_families_get_no_link(
+    client, auth, business, acme, trio
+):
+    made = make_group(acme, trio)
+    group_url = f"/acme/tutor/groups/{made[0].group_id}"
+    auth.as_role(business, "admin")
+    assert f'href="{group_url}"' in text(client.get("/acme/admin/sessions"))
+    auth.logout(business)
+    auth.as_role(business, "parent")
+    dashboard = text(client.get("/acme/family/"))
+    assert "Group session" in dashboard and group_url not in dashboard
