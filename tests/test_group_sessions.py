@@ -267,3 +267,21 @@ def test_each_family_is_mailed_about_its_own_student_in_a_group(db_session, grou
     assert "Ada" not in to_cruz[0].body
     to_parent = [m for m in mails if m.to_addr == world.parent.email]
     assert to_parent and all("Cy" not in m.body for m in to_parent)
+
+
+def test_the_staff_member_is_reminded_once_per_group_and_each_family_of_its_own(
+    db_session, group_world
+):
+    from prepbase.mail.sessions import send_due_reminders
+
+    world, cruz_parent, cy, category = group_world
+    rows = propose(db_session, world, [world.students[0], cy], category)
+    for ts in rows:
+        parent = world.parent if ts.student_id != cy.id else cruz_parent
+        scheduling.accept_session(db_session, world.tenant, parent, ts, now=NOW)
+    before = {m.id for m in db_session.scalars(select(OutboundEmail))}
+    assert send_due_reminders(db_session, world.tenant, now=AT - timedelta(hours=2)) == 2
+    reminders = [m for m in db_session.scalars(select(OutboundEmail)) if m.id not in before]
+    to = [m.to_addr for m in reminders]
+    assert to.count(world.tutor.email) == 1
+    assert cruz_parent.email in to and world.parent.email in to

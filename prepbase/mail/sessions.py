@@ -19,7 +19,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.orm import Session
 
 from prepbase import invites
@@ -324,6 +324,21 @@ def proposal_expired(session: Session, tenant: Tenant, ts: TutoringSession) -> N
     )
 
 
+def _first_of_its_group(session: Session, ts: TutoringSession) -> bool:
+    """A group session's staff member is reminded once, with the first participation
+    claimed (design §11); each family is reminded of its own."""
+    if ts.group_id is None:
+        return True
+    others = session.scalar(
+        select(func.count()).where(
+            TutoringSession.group_id == ts.group_id,
+            TutoringSession.id != ts.id,
+            TutoringSession.reminder_sent_at.is_not(None),
+        )
+    )
+    return not others
+
+
 def _queue_reminder(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"Reminder: {ts.student.first_name}'s session on {when}"
@@ -339,7 +354,7 @@ def _queue_reminder(session: Session, tenant: Tenant, ts: TutoringSession) -> No
         link=_family_link(tenant, ts),
         link_label="Your dashboard",
     )
-    if ts.staff.active:
+    if ts.staff.active and _first_of_its_group(session, ts):
         _queue(
             session,
             tenant,
