@@ -198,3 +198,30 @@ def test_staff_lists_link_a_participation_to_its_group_and_families_get_no_link(
     auth.as_role(business, "parent")
     dashboard = text(client.get("/acme/family/"))
     assert "Group session" in dashboard and group_url not in dashboard
+
+
+@pytest.mark.parametrize(
+    ("action", "data"),
+    [
+        ("plan", {"topics": "x" * 1_000_000}),
+        ("plan", {"topics": "Fine", "note_{id}": "y" * 1_000_000}),
+        ("reschedule", {"date": "9999-12-31", "start_time": "16:00"}),
+        ("reschedule", {"date": "0001-01-01", "start_time": "16:00"}),
+        ("reschedule", {"date": "2027-02-30", "start_time": "25:99"}),
+        ("cancel", {"cancel-reason": "z" * 1_000_000}),
+    ],
+)
+def test_hostile_input_on_the_group_page_is_refused_in_the_page(
+    client, auth, business, acme, trio, action, data
+):
+    made = make_group(acme, trio)
+    group_id = made[0].group_id
+    auth.as_role(business, "tutor")
+    posted = {key.format(id=made[0].id): value for key, value in data.items()}
+    response = client.post(f"/acme/tutor/groups/{group_id}/{action}", data=posted, headers=HX)
+    assert response.status_code == 422
+    with as_tenant(business.tenant.id):
+        rows = acme.db.scalars(select(TutoringSession)).all()
+        assert {(ts.status, ts.starts_at) for ts in rows} == {
+            (SessionStatus.PENDING, made[0].starts_at)
+        }
