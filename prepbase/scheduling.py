@@ -556,10 +556,7 @@ def propose_session(
     now: datetime | None = None,
 ) -> TutoringSession:
     """Rule 2: staff propose → PENDING; no hours move until the family accepts."""
-    if actor.role not in STAFF_ROLES:
-        raise NotFound("only staff propose sessions")
-    if actor.role != Role.ADMIN and staff.id != actor.id:
-        raise DomainError("You can propose sessions for yourself only.", field="staff")
+    _check_proposer(actor, staff)
     ts = _new_session(
         session,
         tenant,
@@ -1306,7 +1303,8 @@ def plan_proposed_series(
 
 
 def _check_proposer(actor: User, staff: User) -> None:
-    # The same as `propose_session`'s checks.
+    """Who may propose for whom (one session, a series, a group): staff for themselves,
+    admins for anyone."""
     if actor.role not in STAFF_ROLES:
         raise NotFound("only staff propose sessions")
     if actor.role != Role.ADMIN and staff.id != actor.id:
@@ -2089,10 +2087,7 @@ def propose_group(
     """Rule 2 for a group: staff propose one session to several students, up to the
     category's capacity. Each family gets its own proposal and answers it on its own;
     each student's hours move when that family accepts."""
-    if actor.role not in STAFF_ROLES:
-        raise NotFound("only staff propose sessions")
-    if actor.role != Role.ADMIN and staff.id != actor.id:
-        raise DomainError("You can propose sessions for yourself only.", field="staff")
+    _check_proposer(actor, staff)
     if len({student.id for student in students}) != len(students):
         raise DomainError("Choose each student once.", field="students")
     if len(students) < 2:

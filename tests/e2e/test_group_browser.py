@@ -20,7 +20,7 @@ from prepbase import accounts, hours, packages, people
 from prepbase.models import Package, Role, TutoringSession, User, utcnow
 from prepbase.tenancy import as_tenant
 from tests.e2e.test_browser import sign_in
-from tests.e2e.test_categories_browser import LINK, soon
+from tests.e2e.test_categories_browser import LINK, sat_for_tara, soon
 from tests.e2e.test_hours_browser import build, give_growth_package, region, signed_in
 from tests.e2e.test_series_browser import fits_the_width
 from tests.e2e.test_slots_browser import axe_serious
@@ -76,17 +76,7 @@ def test_a_three_seat_sat_group_two_families_one_cancels_attendance_per_student(
     admin.get_by_label("Seats per session").fill("3")
     admin.get_by_role("button", name="Save category").click()
     expect(admin.get_by_role("status").first).to_contain_text("Online is saved.")
-    admin.goto(f"/{world.slug}/admin/settings/subjects/new")
-    admin.get_by_label("Category").select_option(label="Online")
-    admin.get_by_label("Name", exact=True).fill("SAT")
-    admin.get_by_role("button", name="Save subject").click()
-    expect(admin.get_by_role("status").first).to_contain_text("SAT is saved.")
-    admin.goto(f"/{world.slug}/admin/staff")
-    admin.get_by_role("link", name=re.compile(r"^Edit\b.*Tara Tutor")).first.click()
-    admin.get_by_label("Online → SAT").check()
-    admin.get_by_label("Default meeting link (optional)").fill(LINK)
-    admin.get_by_role("button", name="Save").click()
-    expect(admin.get_by_role("status").first).to_contain_text("Tara Tutor is saved.")
+    sat_for_tara(admin, world.slug)
 
     # Propose Session with two other participating students: a group of three.
     starts = soon()
