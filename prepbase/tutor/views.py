@@ -8,7 +8,7 @@ A session that is not the actor's is a 404, like a row of another business.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from flask import abort, flash, g, request, url_for
@@ -178,18 +178,12 @@ def session_new() -> Response:
         if form.repeat.data:
             return _propose_series(form)
         try:
-            category, subject = form.chosen_kind()
             ts = scheduling.propose_session(
                 db.session,
                 g.tenant,
                 current_user,
                 student=get_or_404(Student, int(form.student.data)),
-                staff=get_or_404(User, int(form.staff.data)),
-                service=form.service.data,
-                starts_at=form.starts_at(g.tenant),
-                duration_minutes=form.duration_minutes(),
-                category=category,
-                subject=subject,
+                **_proposed(form),
             )
         except DomainError as exc:
             _refused(form, exc)
@@ -211,6 +205,19 @@ def session_new() -> Response:
     return render("tutor/propose.html", block="form", status=form_status(), form=form)
 
 
+def _proposed(form: ProposeForm) -> dict[str, Any]:
+    """What a proposal is, besides its students: staff member, service, time, kind."""
+    category, subject = form.chosen_kind()
+    return {
+        "staff": get_or_404(User, int(form.staff.data)),
+        "service": form.service.data,
+        "starts_at": form.starts_at(g.tenant),
+        "duration_minutes": form.duration_minutes(),
+        "category": category,
+        "subject": subject,
+    }
+
+
 def _propose_group(form: ProposeForm) -> Response:
     """Propose Session with other participating students: a group session (design §11),
     one proposal per student, shown on the group's page."""
@@ -218,19 +225,13 @@ def _propose_group(form: ProposeForm) -> Response:
         form.others.errors = ["A weekly series is for one student; propose the group once."]
         return render("tutor/propose.html", block="form", status=422, form=form)
     try:
-        category, subject = form.chosen_kind()
         chosen = [form.student.data, *(form.others.data or [])]
         made = scheduling.propose_group(
             db.session,
             g.tenant,
             current_user,
             students=[get_or_404(Student, int(value)) for value in chosen],
-            staff=get_or_404(User, int(form.staff.data)),
-            service=form.service.data,
-            starts_at=form.starts_at(g.tenant),
-            duration_minutes=form.duration_minutes(),
-            category=category,
-            subject=subject,
+            **_proposed(form),
         )
     except DomainError as exc:
         if exc.field == "students":  # the form names the other students' field
