@@ -103,7 +103,7 @@ from prepbase.models import (
 from prepbase.models.base import UTCDateTime
 from prepbase.paging import PER_PAGE, Page, paginate
 
-WEEK, MONTH = "week", "month"
+DAY, WEEK, MONTH = "day", "week", "month"
 RECENT_DAYS = 30  # the pace of use behind the projection, and "last 30 days"
 LONG_DAYS = 90
 IDLE_DAYS = 14
@@ -214,7 +214,8 @@ def _utc_offsets(timezone: str, start: datetime, end: datetime) -> list[tuple[da
 def local_bucket(
     column: SQLColumnExpression[datetime], unit: str, timezone: str, dialect: str, window: Window
 ) -> ColumnElement[str]:
-    """The local week (its Monday) or month (its 1st) of a UTC timestamp, as 'YYYY-MM-DD'.
+    """The local day, week (its Monday) or month (its 1st) of a UTC timestamp, as
+    'YYYY-MM-DD'.
 
     PostgreSQL converts with the zone itself; SQLite knows no zones, so the timestamp is
     shifted by the offset in force at that instant (a CASE over the DST transitions of the
@@ -223,7 +224,7 @@ def local_bucket(
     if dialect == "postgresql":
         # Literals, not parameters: the statement groups by this expression, and
         # PostgreSQL matches GROUP BY expressions textually.
-        if unit not in (WEEK, MONTH) or not _ZONE_NAME.match(timezone):
+        if unit not in (DAY, WEEK, MONTH) or not _ZONE_NAME.match(timezone):
             raise ValueError(f"bad bucket {unit!r} or zone {timezone!r}")
         local = func.timezone(literal_column(f"'{timezone}'"), column)
         return func.to_char(
@@ -242,6 +243,8 @@ def local_bucket(
             else_=f"{segments[-1][1]:+d} minutes",
         )
     local = func.datetime(column, shift)
+    if unit == DAY:
+        return func.date(local)
     if unit == WEEK:
         return func.date(local, "-6 days", "weekday 1")
     return func.strftime("%Y-%m-01", local)
@@ -852,22 +855,69 @@ def staff_hours_by_week(
     ]
 
 
+CHART_DAYS = RECENT_DAYS  # the balance charts' window: the days the run-out pace reads
+
+
 @dataclass(frozen=True)
 class PackageTrend:
-    """A package's balance after each ledger entry, and its recent pace of use."""
+    """A package's balance over the chart's window, and its recent pace of use.
+
+    `history` holds, oldest first, the balance carried in at the window's start (when the
+    package is older than the window) and then one point per business-local day with a
+    change: the balance after that day's last entry, at that entry's moment."""
 
     history: list[tuple[datetime, int]]
     used_recently: int  # minutes of sessions that took place in the last 30 days
 
 
 def package_trends(
-    session: Session, package_ids: list[int], now: datetime
+    session: Session, package_ids: list[int], now: datetime, timezone: str
 ) -> dict[int, PackageTrend]:
-    """Each package's balance after every ledger entry (oldest first) and the minutes of
-    its sessions that took place in the last 30 days (the pace behind its projected
-    run-out date): one statement, the pace summed once per package and joined."""
+    """Each package's balance over the last CHART_DAYS days and the minutes of its sessions
+    that took place in the last 30 days (the pace behind its projected run-out date): one
+    statement.
+
+    Why a bounded window of daily points rather than every entry: a weekly student has
+    hundreds of entries within a few years, and a page that reads and draws them all costs
+    more every week. Here the SQL reads, through the (package_id, created_at) index, only
+    the window's entries and the one entry before it, and returns at most one row per day,
+    so a page costs the same with 10 entries or 2,000. The window is the pace's 30 days, so
+    the chart shows exactly the use the run-out date is projected from; a day's points are
+    reduced to its closing balance (several changes of one day are one day apart from
+    nothing on the chart's time axis anyway), so the line stays true at every day's end."""
     if not package_ids:
         return {}
+    since = now - timedelta(days=CHART_DAYS)
+    window = Window(timezone, since, now, now, now.astimezone(ZoneInfo(timezone)).date())
+    day = local_bucket(LedgerEntry.created_at, DAY, timezone, _dialect(session), window)
+    closing = (
+        select(
+            LedgerEntry.package_id.label("package_id"),
+            day.label("bucket"),
+            func.max(LedgerEntry.id).label("id"),
+        )
+        .where(LedgerEntry.package_id.in_(package_ids), LedgerEntry.created_at >= since)
+        .group_by(LedgerEntry.package_id, BY_BUCKET)
+        .subquery("closing")
+    )
+    points = (
+        select(
+            LedgerEntry.id,
+            LedgerEntry.package_id,
+            LedgerEntry.created_at,
+            LedgerEntry.balance_after,
+        )
+        .join(closing, closing.c.id == LedgerEntry.id)
+        .subquery("points")
+    )
+    # The balance the window starts with: the last entry before it (an index seek).
+    carried = (
+        select(LedgerEntry.balance_after)
+        .where(LedgerEntry.package_id == Package.id, LedgerEntry.created_at < since)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
     pace = (
         select(TS.package_id.label("package_id"), func.sum(TS.charged_minutes).label("minutes"))
         .where(
@@ -876,24 +926,29 @@ def package_trends(
             TS.starts_at >= now - timedelta(days=RECENT_DAYS),
         )
         .group_by(TS.package_id)
-        .subquery()
+        .subquery("pace")
     )
     rows = session.execute(
         select(
-            LedgerEntry.package_id,
-            LedgerEntry.created_at,
-            LedgerEntry.balance_after,
+            Package.id,
+            carried.label("carried"),
             pace.c.minutes,
+            points.c.created_at,
+            points.c.balance_after,
         )
-        .outerjoin(pace, pace.c.package_id == LedgerEntry.package_id)
-        .where(LedgerEntry.package_id.in_(package_ids))
-        .order_by(LedgerEntry.package_id, LedgerEntry.id)
+        .outerjoin(pace, pace.c.package_id == Package.id)
+        .outerjoin(points, points.c.package_id == Package.id)
+        .where(Package.id.in_(package_ids))
+        .order_by(Package.id, points.c.id)
     ).all()
     history: dict[int, list[tuple[datetime, int]]] = {pid: [] for pid in package_ids}
     used: dict[int, int] = {}
-    for package_id, created_at, balance, minutes in rows:
-        history[package_id].append((created_at, balance))
+    for package_id, carried_in, minutes, created_at, balance in rows:
+        if package_id not in used and carried_in is not None:
+            history[package_id].append((since, int(carried_in)))
         used[package_id] = int(minutes or 0)
+        if created_at is not None:
+            history[package_id].append((created_at, int(balance)))
     return {pid: PackageTrend(history[pid], used.get(pid, 0)) for pid in package_ids}
 
 
@@ -905,13 +960,13 @@ def balance_chart(
     since: date | None = None,
     until: datetime | None = None,
 ) -> Markup:
-    """A package's Remaining Hrs after each ledger entry, on a real time axis up to
-    `until` (now), headed by the package's name and start date, so a student's two
-    packages of one name read apart."""
+    """A package's Remaining Hrs over the chart's window (`package_trends`: each day's
+    closing balance), on a real time axis up to `until` (now), headed by the package's
+    name and start date, so a student's two packages of one name read apart."""
     heading = name if since is None else f"{name} · started {since.day} {since.strftime('%b %Y')}"
     return time_chart(
         f"chart-package-{package_id}",
-        f"{name}: remaining hours after each change",
+        f"{name}: remaining hours at the end of each day, last {CHART_DAYS} days",
         heading,
         [TimeSeries("Remaining Hrs", [(moment, balance / 60) for moment, balance in history])],
         ZoneInfo(timezone),
