@@ -638,11 +638,12 @@ def load_pages(
     about: str,
     pages: Mapping[str, StepFactory],
     args: argparse.Namespace,
-) -> None:
+    rounds: int = 1,
+) -> dict[str, Result]:
     """What run.py, slots.py, reports.py and calendar_week.py print: a line about the database
-    (its kind, then `about`) and the load, one round over a bare Flask hello world (the
-    yardstick, bench/hello_app.py on the same gunicorn settings) and `pages` as a table,
-    and the workers' memory."""
+    (its kind, then `about`) and the load, `rounds` rounds over a bare Flask hello world (the
+    yardstick, bench/hello_app.py on the same gunicorn settings) and `pages` taking turns,
+    as a table, and the workers' memory. Returns the results by label."""
     kind = env["DATABASE_URL"].split(":", 1)[0]
     print(
         f"database: {kind}{about}; gunicorn workers: {args.workers}; "
@@ -650,5 +651,7 @@ def load_pages(
     )
     with gunicorn(env, args.workers, app="hello_app:app", cwd=BENCH) as bare:
         endpoints = {"bare Flask hello world": Get(bare.port, "/healthz"), **pages}
-        Table().print(take_turns(endpoints, 1, args.seconds, args.concurrency))
+        results = take_turns(endpoints, rounds, args.seconds, args.concurrency)
+        Table(label_width=36).print(results)
     print(server.memory_line())
+    return results
