@@ -23,6 +23,7 @@ import json
 from harness import (
     Get,
     Result,
+    analyze,
     demo_env,
     gunicorn,
     load_options,
@@ -148,6 +149,7 @@ def main() -> None:
     with demo_env("prepbase-bench-") as env:
         run_python(env, SEED_STUDENTS, str(args.students))
         seeded = json.loads(run_python(env, SEED_HISTORY, *map(str, HISTORY), capture=True))
+        analyze(env)
 
         with gunicorn(env, args.workers) as server:
             cookies = sign_in_demo(server.port, "owner@brightpath.example.com")

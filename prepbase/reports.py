@@ -965,9 +965,12 @@ def package_trends(
             LedgerEntry.balance_after,
         )
         .join(closing, closing.c.id == LedgerEntry.id)
+        # Also bounded here, so whichever way the database joins, it reads the window only.
+        .where(LedgerEntry.package_id.in_(package_ids), LedgerEntry.created_at >= since)
         .subquery("points")
     )
-    # The balance the window starts with: the last entry before it (an index seek).
+    # The balance the window starts with: the last entry before it, the first row of the
+    # (package_id, created_at, id) index read backwards.
     carried = (
         select(LedgerEntry.balance_after)
         .where(LedgerEntry.package_id == Package.id, LedgerEntry.created_at < since)

@@ -245,7 +245,7 @@ class LedgerEntry(TenantScoped, Base):
         CheckConstraint("minutes <> 0", name="minutes_not_zero"),
         # A package's entries of the last days, and the one before them, without reading
         # its older history (the balance charts' window, prepbase.reports).
-        Index("ix_ledger_entry_package_time", "package_id", "created_at"),
+        Index("ix_ledger_entry_package_time", "package_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
