@@ -93,6 +93,23 @@ def run_python(env: dict[str, str], code: str, *args: str, capture: bool = False
     return done.stdout if capture else ""
 
 
+# A live database has planner statistics (autovacuum); a bulk load has none until ANALYZE,
+# and without them PostgreSQL picks nested loops over whole aggregates and sorts where an
+# index would answer.
+ANALYZE = """
+from prepbase import create_app
+from prepbase.extensions import db
+app = create_app()
+with app.app_context(), db.engine.connect() as c:
+    c.exec_driver_sql('ANALYZE'); c.commit()
+"""
+
+
+def analyze(env: dict[str, str]) -> None:
+    """Gather the planner's statistics after seeding, as autovacuum would on a live database."""
+    run_python(env, ANALYZE)
+
+
 def audit(env: dict[str, str]) -> str:
     """The last line of `flask prepbase audit`: whether every balance matches its ledger."""
     return flask_cli(env, "prepbase", "audit").splitlines()[-1]
@@ -616,7 +633,7 @@ class Table:
     ) -> str:
         line = (
             f"{label:<{self.label_width}}{result.rps:>{self.rps_width}.0f}"
-            f"{result.rps / hello_rps:>9.2f}{result.p50:>9.1f}{result.p95:>9.1f}"
+            f"{result.rps / hello_rps:>9.3f}{result.p50:>9.1f}{result.p95:>9.1f}"
         )
         line += "".join(
             f"{value:>{width}.2f}" for value, (_, width) in zip(extra, self.extra, strict=True)
@@ -638,11 +655,12 @@ def load_pages(
     about: str,
     pages: Mapping[str, StepFactory],
     args: argparse.Namespace,
-) -> None:
+    rounds: int = 1,
+) -> dict[str, Result]:
     """What run.py, slots.py, reports.py and calendar_week.py print: a line about the database
-    (its kind, then `about`) and the load, one round over a bare Flask hello world (the
-    yardstick, bench/hello_app.py on the same gunicorn settings) and `pages` as a table,
-    and the workers' memory."""
+    (its kind, then `about`) and the load, `rounds` rounds over a bare Flask hello world (the
+    yardstick, bench/hello_app.py on the same gunicorn settings) and `pages` taking turns,
+    as a table, and the workers' memory. Returns the results by label."""
     kind = env["DATABASE_URL"].split(":", 1)[0]
     print(
         f"database: {kind}{about}; gunicorn workers: {args.workers}; "
@@ -650,5 +668,7 @@ def load_pages(
     )
     with gunicorn(env, args.workers, app="hello_app:app", cwd=BENCH) as bare:
         endpoints = {"bare Flask hello world": Get(bare.port, "/healthz"), **pages}
-        Table().print(take_turns(endpoints, 1, args.seconds, args.concurrency))
+        results = take_turns(endpoints, rounds, args.seconds, args.concurrency)
+        Table(label_width=36).print(results)
     print(server.memory_line())
+    return results

@@ -4,7 +4,10 @@ Seeds a database (temporary SQLite unless DATABASE_URL is set) with the demo bus
 `--students` students, each with a 40-hour package and `--sessions` sessions over the
 last six months and the next weeks (completed, cancelled with their refunds, upcoming,
 pending), with a ledger that matches (the audit passes). Then serves it with gunicorn and
-hammers the reports page like bench/run.py does.
+hammers the reports page like bench/run.py does, twice: as configured (results kept for
+REPORTS_CACHE_SECONDS, 60 in development) and from a second gunicorn that keeps nothing
+(REPORTS_CACHE_SECONDS=0), so every request computes the report. With `--concurrency 1`
+the p50 is one request's time; with more clients it includes the wait for a worker.
 
     .venv/bin/python bench/reports.py --students 2000 --sessions 12 --seconds 10
 """
@@ -19,6 +22,7 @@ from datetime import date, timedelta
 from harness import (
     Client,
     Get,
+    analyze,
     demo_env,
     gunicorn,
     load_options,
@@ -138,17 +142,6 @@ with app.app_context():
 """
 
 
-# A live database has planner statistics (autovacuum); a bulk load has none until ANALYZE,
-# and without them PostgreSQL picks nested loops over whole aggregates.
-ANALYZE = """
-from prepbase import create_app
-from prepbase.extensions import db
-app = create_app()
-with app.app_context(), db.engine.connect() as c:
-    c.exec_driver_sql('ANALYZE'); c.commit()
-"""
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
@@ -162,18 +155,29 @@ def main() -> None:
         began = time.perf_counter()
         run_python(env, SEED, str(args.students), str(args.sessions))
         print(f"seeding took {time.perf_counter() - began:.0f} s")
-        run_python(env, ANALYZE)
+        analyze(env)
 
-        with gunicorn(env, args.workers) as server:
+        uncached_env = {**env, "REPORTS_CACHE_SECONDS": "0"}
+        with (
+            gunicorn(env, args.workers) as server,
+            gunicorn(uncached_env, args.workers) as uncached,
+        ):
             cookies = sign_in_demo(server.port, "owner@brightpath.example.com")
+            uncached_cookies = sign_in_demo(uncached.port, "owner@brightpath.example.com")
             year_ago = (date.today() - timedelta(days=365)).isoformat()
             staff_id = _staff_id(server.port, cookies)
             port = server.port
             pages = {
                 "PrepBase /healthz": Get(port, "/healthz"),
                 "reports (last 12 weeks)": Get(port, "/demo/admin/reports", cookies),
+                "reports, uncached": Get(uncached.port, "/demo/admin/reports", uncached_cookies),
                 "reports (1 year, by month)": Get(
                     port, f"/demo/admin/reports?date_from={year_ago}&bucket=month", cookies
+                ),
+                "… uncached": Get(
+                    uncached.port,
+                    f"/demo/admin/reports?date_from={year_ago}&bucket=month",
+                    uncached_cookies,
                 ),
                 "reports, htmx: one tutor": Get(
                     port, f"/demo/admin/reports?staff={staff_id}", cookies

@@ -53,7 +53,17 @@ def number(value: float) -> str:
 
 
 def _f(value: float) -> str:
-    return f"{value:.1f}".rstrip("0").rstrip(".")
+    """A coordinate to one decimal, without a needless ".0" ("12", "12.5")."""
+    text = f"{value:.1f}"
+    return text[:-2] if text.endswith(".0") else text
+
+
+MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+def _day_words(moment: datetime) -> str:
+    """ "29 Nov 2026": a point's day in its tooltip and in the chart's description."""
+    return f"{moment.day} {MONTHS[moment.month - 1]} {moment.year}"
 
 
 class _Frame:
@@ -284,40 +294,41 @@ def time_chart(
             f"{day.day} {day.strftime('%b')}</text>"
         )
     legend_x = LEFT + 60
+    unit_words = escape(unit.lower())
+    described = []
     for index, s in enumerate(series):
         colour = COLOURS[index % len(COLOURS)]
+        name = escape(s.name)
         if len(series) > 1:
             body.append(
                 f'<rect x="{legend_x}" y="{y1 - 20}" width="12" height="12" fill="{colour}"/>'
                 f'<text x="{legend_x + 16}" y="{y1 - 14}" dominant-baseline="middle">'
-                f"{escape(s.name)}</text>"
+                f"{name}</text>"
             )
             legend_x += 16 + int(len(s.name) * FONT * 0.6) + 14
+        # Each point's coordinates and words are worked out once (a page draws a chart
+        # per package: this loop is most of its cost).
+        xs = [_f(x(moment)) for moment, _ in s.points]
+        ys = [_f(y(value)) for _, value in s.points]
+        days = [_day_words(moment.astimezone(zone)) for moment, _ in s.points]
+        values = [number(value) for _, value in s.points]
+        described.append(
+            f"{s.name} ({unit}) — "
+            + ", ".join(f"{day}: {value}" for day, value in zip(days, values, strict=True))
+            + "."
+        )
         if not s.points:
             continue
-        steps: list[str] = []
-        for (moment, value), following in zip(
-            s.points, [*[m for m, _ in s.points[1:]], end], strict=True
-        ):
-            steps.append(f"{_f(x(moment))},{_f(y(value))} {_f(x(following))},{_f(y(value))}")
+        ends = [*xs[1:], _f(x(end))]
+        steps = " ".join(f"{a},{b} {c},{b}" for a, b, c in zip(xs, ys, ends, strict=True))
         body.append(
-            f'<polyline class="line" points="{" ".join(steps)}" fill="none" stroke="{colour}" '
+            f'<polyline class="line" points="{steps}" fill="none" stroke="{colour}" '
             'stroke-width="2.5" stroke-linejoin="round"/>'
         )
-        for moment, value in s.points:
-            local = moment.astimezone(zone)
-            body.append(
-                f'<circle class="point" cx="{_f(x(moment))}" cy="{_f(y(value))}" r="3" '
-                f'fill="{colour}"><title>{escape(s.name)}, {local.day} {local.strftime("%b %Y")}: '
-                f"{escape(number(value))} {escape(unit.lower())}</title></circle>"
-            )
-    desc = " ".join(
-        f"{s.name} ({unit}) — "
-        + ", ".join(
-            f"{m.astimezone(zone).day} {m.astimezone(zone).strftime('%b %Y')}: {number(v)}"
-            for m, v in s.points
+        body.extend(
+            f'<circle class="point" cx="{a}" cy="{b}" r="3" fill="{colour}"><title>{name}, '
+            f"{day}: {value} {unit_words}</title></circle>"
+            for a, b, day, value in zip(xs, ys, days, values, strict=True)
         )
-        + "."
-        for s in series
-    )
+    desc = " ".join(described)
     return _svg(chart_id, title, desc, body, "time")

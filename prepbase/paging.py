@@ -8,7 +8,7 @@ is the `pager` macro in templates/_macros/pager.html.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 PER_PAGE = 50
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,20 @@ def paginate(
         total = int(rows[0].paging_total) if rows else 0
     pages = page_count(total, per_page)
     return Page([item(row) for row in rows], min(number, pages), pages, total)
+
+
+def page_of(
+    rows: Sequence[R],
+    number: int,
+    *,
+    per_page: int | None = PER_PAGE,
+    item: Callable[[R], T],
+) -> Page[T]:
+    """Page `number` of rows already fetched and ordered (when one statement serves
+    several tables, as Reports' student tables), by the same rule as `paginate`: a page
+    past the end is the last page. Only the page's rows are turned into items."""
+    total = len(rows)
+    pages = page_count(total, per_page)
+    number = min(max(number, 1), pages)
+    shown = rows if per_page is None else rows[(number - 1) * per_page : number * per_page]
+    return Page([item(row) for row in shown], number, pages, total)

@@ -31,6 +31,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.sql.base import ExecutableOption
 
 _current_tenant: ContextVar[int | None] = ContextVar("prepbase_tenant", default=None)
 _unscoped: ContextVar[bool] = ContextVar("prepbase_unscoped", default=False)
@@ -155,13 +156,16 @@ def stamp_rows(rows: list[dict[str, object]]) -> list[dict[str, object]]:
     return rows
 
 
-def get_scoped(session: Session, model: type[T], ident: object) -> T | None:
-    """Load one row by primary key through the scoped SELECT.
+def get_scoped(
+    session: Session, model: type[T], ident: object, *options: ExecutableOption
+) -> T | None:
+    """Load one row by primary key through the scoped SELECT (with loader `options`, e.g.
+    a related row the page shows, in the same statement).
 
     `Session.get()` may answer from the identity map without a query, which would skip
     the tenant criteria; this always asks the database.
     """
     return session.execute(
         # Every tenant model has an `id` column; a bare TypeVar does not know it.
-        select(model).where(model.id == ident)  # type: ignore[attr-defined]
+        select(model).where(model.id == ident).options(*options)  # type: ignore[attr-defined]
     ).scalar_one_or_none()

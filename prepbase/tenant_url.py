@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, abort, g, request, session
 from flask_login import current_user
+from sqlalchemy.sql.base import ExecutableOption
 
 from prepbase.accounts import load_tenant_and_user
 from prepbase.extensions import db
@@ -69,11 +70,12 @@ def leave_tenant(_exc: BaseException | None = None) -> None:
         reset_current_tenant(token)
 
 
-def get_or_404(model: type[T], ident: object) -> T:
-    """A row of the current tenant by id; a missing or foreign row is the same 404."""
+def get_or_404(model: type[T], ident: object, *options: ExecutableOption) -> T:
+    """A row of the current tenant by id (loaded with `options`); a missing or foreign row
+    is the same 404."""
     if not isinstance(ident, int):
         abort(404)
-    row = get_scoped(db.session, model, ident)
+    row = get_scoped(db.session, model, ident, *options)
     if row is None:
         abort(404)
     return row

@@ -281,7 +281,7 @@ def test_reports_count_late_cancellations_and_no_shows_per_month_and_at_risk(wor
     filters = reports.ReportFilters(date_from=date(2026, 11, 1), date_to=today)
     window = reports.Window.of("America/New_York", filters, now)
     strikes = reports.strikes_by_month(db_session, filters, window)
-    assert [(s.name, s.month, s.late_cancels, s.no_shows) for s in strikes] == [
+    assert [(s.name, s.month, s.late_cancels, s.no_shows) for s in strikes.items] == [
         (world.students[0].full_name, date(2026, 12, 1), 1, 1)
     ]
     figures = {s.student_id: s for s in reports.student_figures(db_session, filters, window).items}

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import insert
 
 from prepbase import availability, categories
-from prepbase.models import SessionStatus, TutoringSession
+from prepbase.models import EntryKind, LedgerEntry, SessionStatus, TutoringSession, utcnow
+from prepbase.reports import CHART_DAYS
 from tests.test_tutor_sessions import StatementCounter, World, local_at, local_day, statements
 
 MAX_STATEMENTS = 8
@@ -157,3 +158,57 @@ def test_a_week_of_300_sessions_costs_the_statements_of_a_week_of_3(
     assert response.status_code == 200
     assert response.get_data(as_text=True).count('<li class="cal-event') == shown
     assert counter.count == few <= MAX_STATEMENTS
+
+
+def add_history(world: World, package, count: int, offset: int = 0) -> None:
+    """`count` (even) adjustments of -30 and +30 minutes on `package`, one every 12 hours
+    going back from now, after the `offset` newest ones (rows written directly: this is
+    history, not a scenario). The balance ends where it began, so the audit holds."""
+    now = utcnow()
+    balance = package.remaining_minutes
+    rows = []
+    for k in range(count):
+        minutes = -30 if k % 2 == 0 else 30
+        balance += minutes
+        rows.append(
+            {
+                "tenant_id": world.b.tenant.id,
+                "package_id": package.id,
+                "minutes": minutes,
+                "kind": EntryKind.ADJUSTMENT,
+                "balance_after": balance,
+                "note": "history",
+                "created_at": now - timedelta(hours=12 * (offset + count - k)),
+            }
+        )
+    with world.scope():
+        world.db.execute(insert(LedgerEntry), rows)
+        world.db.commit()
+
+
+@pytest.mark.parametrize(
+    ("role", "path"),
+    [
+        ("parent", "/acme/family/"),
+        ("admin", "/acme/admin/students/{student}/packages"),
+        ("admin", "/acme/admin/packages/{package}"),  # its table lists every entry
+    ],
+)
+def test_a_package_of_300_entries_costs_the_statements_of_one_of_10(
+    app, client, auth, business, world, role, path
+):
+    # Issue 18: a page's cost does not grow with a package's history; its balance chart
+    # draws at most one point per day of its window, and the balance carried into it.
+    package = world.give("40")
+    add_history(world, package, 10)
+    url = path.format(student=business.students[0].id, package=package.id)
+    auth.as_role(business, role)
+    few = statements(app, client, url)
+    add_history(world, package, 290, offset=10)  # the older 290, up to 150 days back
+    with StatementCounter(app) as counter:
+        response = client.get(url)
+    assert response.status_code == 200
+    assert counter.count == few <= MAX_STATEMENTS
+    body = response.get_data(as_text=True)
+    chart = body[body.index(f'id="chart-package-{package.id}"') :].split("</svg>", 1)[0]
+    assert 1 < chart.count('<circle class="point"') <= CHART_DAYS + 2

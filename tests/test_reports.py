@@ -430,6 +430,10 @@ def test_csv_exports_every_table(admin, world, data, business):
     assert risky[2][1] == "1 action plan overdue"
     staff = csv_rows(admin.get(f"{URL}/staff.csv"))
     assert staff[1][:3] == ["Tara Tutor", "5.5", "3"]
+    # The page shows the first rows of late cancellations and no-shows; the CSV has them all.
+    strikes = csv_rows(admin.get(f"{URL}/strikes.csv"))
+    assert strikes[0] == ["Month starting", "Student", "Late cancellations", "No-shows"]
+    assert [(r[1], r[2], r[3]) for r in strikes[1:]] == [("Ada Acme", "0", "1")]
     hours_csv = csv_rows(admin.get(f"{URL}/hours.csv?bucket=month&date_from=2026-01-01"))
     assert hours_csv[0] == ["Month starting", "Sold", "Used", "Refunded", "Remaining"]
 

@@ -1,5 +1,5 @@
 """What several admin pages do alike: refuse a form, invite someone, go back, offer whom
-a session may be reassigned to."""
+a session may be reassigned to, load a student with what their profile header shows."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 from flask import current_app, flash, g, request
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from prepbase import people, slots
@@ -18,8 +19,12 @@ from prepbase.extensions import db
 from prepbase.forms import SelectChoice, apply_domain_error
 from prepbase.htmx import hx_redirect
 from prepbase.mail.accounts import send_invitation
-from prepbase.models import User
+from prepbase.models import Student, User
 from prepbase.session_forms import staff_choices
+
+# A student's tabs show the family's name in their header: load it with the student, in
+# the same statement (`get_or_404(Student, id, PROFILE)`), not lazily one more.
+PROFILE = joinedload(Student.family)
 
 
 def refused(form: FlaskForm, exc: DomainError) -> None:

@@ -6,11 +6,12 @@ from __future__ import annotations
 from flask import abort, flash, g, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from prepbase import hours, money, package_payments, packages, refunds, scheduling
 from prepbase.admin.blueprint import bp
-from prepbase.admin.common import refused
+from prepbase.admin.common import PROFILE, refused
 from prepbase.admin.forms import (
     CUSTOM,
     AdjustForm,
@@ -48,7 +49,7 @@ from prepbase.tenant_url import get_or_404
 
 @bp.get("/students/<id:student_id>/packages")
 def student_packages(student_id: int) -> Response:
-    student = get_or_404(Student, student_id)
+    student = get_or_404(Student, student_id, PROFILE)
     rows = db.session.scalars(
         select(Package)
         .where(Package.student_id == student.id)
@@ -56,7 +57,8 @@ def student_packages(student_id: int) -> Response:
     ).all()
     today = business_today(g.tenant)
     active = [p for p in rows if p.active_on(today)]
-    trends = package_trends(db.session, [p.id for p in active], utcnow())
+    now = utcnow()
+    trends = package_trends(db.session, [p.id for p in active], now, g.tenant.timezone)
     return render(
         "admin/students/tab_packages.html",
         block="tab",
@@ -64,9 +66,7 @@ def student_packages(student_id: int) -> Response:
         tab="packages",
         packages=rows,
         charts=[
-            balance_chart(
-                p.id, p.name, trends[p.id].history, g.tenant.timezone, p.start_date, utcnow()
-            )
+            balance_chart(p.id, p.name, trends[p.id].history, g.tenant.timezone, p.start_date, now)
             for p in active
             if trends[p.id].history
         ],
@@ -180,7 +180,9 @@ def _package_page(
     refund_form: RefundForm | None = None,
 ) -> Response:
     entries = hours.package_ledger(db.session, package)
-    history = [(e.created_at, e.balance_after) for e in entries]
+    now = utcnow()
+    # The chart reads the same window as the Packages tab's (the table lists every entry).
+    history = package_trends(db.session, [package.id], now, g.tenant.timezone)[package.id].history
     charges = hours.late_charges(entries)
     sessions = {e.session_id: e.session for e in entries if e.session_id in charges}
     waive_forms = {sid: _waive_form(sid, formdata=None) for sid in charges}
@@ -230,7 +232,7 @@ def _package_page(
         }
         | dict([void_form] if void_form else []),
         chart=balance_chart(
-            package.id, package.name, history, g.tenant.timezone, package.start_date, utcnow()
+            package.id, package.name, history, g.tenant.timezone, package.start_date, now
         )
         if history
         else None,
@@ -239,7 +241,9 @@ def _package_page(
 
 @bp.get("/packages/<id:package_id>")
 def package_detail(package_id: int) -> Response:
-    return _package_page(get_or_404(Package, package_id), AdjustForm())
+    # The page names the student (header, title): loaded with the package, not lazily.
+    package = get_or_404(Package, package_id, joinedload(Package.student))
+    return _package_page(package, AdjustForm())
 
 
 @bp.post("/packages/<id:package_id>/adjust")

@@ -162,6 +162,7 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
     now = utcnow()
     window = Window.of(g.tenant.timezone, filters, now)
     points = reports.hours_over_time(db.session, filters, window)
+    students = reports.student_report(db.session, filters, window, page=page_number())
     return Markup(  # noqa: S704 - a rendered (autoescaped) template
         render_template(
             "admin/_report_results.html",
@@ -170,8 +171,8 @@ def _results_html(form: ReportFilterForm, chosen: dict[str, str]) -> Markup:
             filters=filters,
             points=points,
             charts=_charts(points, filters),
-            students=reports.student_figures(db.session, filters, window, page=page_number()),
-            risky=reports.at_risk(db.session, filters, window),
+            students=students.students,
+            risky=students.at_risk,
             strikes=reports.strikes_by_month(db.session, filters, window),
             staff=reports.staff_figures(db.session, filters, window),
             staff_name={int(c.value): c.label for c in choices(form.staff) if c.value},
@@ -303,6 +304,13 @@ def reports_csv(table: str) -> Response:
                 for s in every.items
             ),
         )
+    if table == "strikes":
+        strikes = reports.strikes_by_month(db.session, filters, window, per_page=None)
+        return csv_response(
+            _csv_filename("late-cancellations-no-shows", filters),
+            ["Month starting", "Student", "Late cancellations", "No-shows"],
+            ([r.month, r.name, r.late_cancels, r.no_shows] for r in strikes.items),
+        )
     staff = reports.staff_figures(db.session, filters, window)
     return csv_response(
         _csv_filename("staff", filters),
@@ -329,7 +337,7 @@ def _csv_view(table: str) -> Callable[[], Response]:
     return view
 
 
-# One endpoint per table (reports_csv_hours, …_students, …_at_risk, …_staff).
-for _table in ("hours", "students", "at-risk", "staff"):
+# One endpoint per table (reports_csv_hours, …_students, …_at_risk, …_strikes, …_staff).
+for _table in ("hours", "students", "at-risk", "strikes", "staff"):
     _view = _csv_view(_table)
     bp.add_url_rule(f"/reports/{_table}.csv", endpoint=_view.__name__, view_func=_view)

@@ -13,7 +13,7 @@ from werkzeug.wrappers import Response
 
 from prepbase import scheduling
 from prepbase.admin.blueprint import bp
-from prepbase.admin.common import reassign_choices, refused
+from prepbase.admin.common import PROFILE, reassign_choices, refused
 from prepbase.admin.forms import ReassignForm, SessionFilterForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db
@@ -101,7 +101,7 @@ def session_list() -> Response:
 
 @bp.get("/students/<id:student_id>/sessions")
 def student_sessions(student_id: int) -> Response:
-    student = get_or_404(Student, student_id)
+    student = get_or_404(Student, student_id, PROFILE)
     now = utcnow()
     history = student_history(db.session, student.id, business_today(g.tenant, now))
     return render(

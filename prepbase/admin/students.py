@@ -11,7 +11,7 @@ from werkzeug.wrappers import Response
 
 from prepbase import people
 from prepbase.admin.blueprint import bp
-from prepbase.admin.common import invite, refused
+from prepbase.admin.common import PROFILE, invite, refused
 from prepbase.admin.forms import NEW_FAMILY, StudentForm, StudentLoginForm
 from prepbase.errors import DomainError
 from prepbase.extensions import db
@@ -96,7 +96,7 @@ def student_edit(student_id: int) -> Response:
 
 @bp.get("/students/<id:student_id>")
 def student_overview(student_id: int) -> Response:
-    student = get_or_404(Student, student_id)
+    student = get_or_404(Student, student_id, PROFILE)
     return render(
         "admin/students/tab_overview.html",
         block="tab",

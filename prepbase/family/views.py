@@ -81,7 +81,7 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     pending = scheduling.accept_previews(
         g.tenant, [ts for ts in open_sessions if ts.status == SessionStatus.PENDING], active
     )
-    trends = reports.package_trends(db.session, [p.id for p in active], now)
+    trends = reports.package_trends(db.session, [p.id for p in active], now, g.tenant.timezone)
     return {
         "students": students,
         "family": current_user.family,

@@ -244,10 +244,13 @@ class LedgerEntry(TenantScoped, Base):
         # A recurring package is renewed at most once per period, whoever runs it.
         UniqueConstraint("package_id", "renewal_period"),
         CheckConstraint("minutes <> 0", name="minutes_not_zero"),
+        # A package's entries of the last days, and the one before them, without reading
+        # its older history (the balance charts' window, prepbase.reports).
+        Index("ix_ledger_entry_package_time", "package_id", "created_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"), index=True)
+    package_id: Mapped[int] = mapped_column(ForeignKey("package.id"))
     minutes: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     session_id: Mapped[int | None] = mapped_column(ForeignKey("tutoring_session.id"), index=True)

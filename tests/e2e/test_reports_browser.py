@@ -110,7 +110,7 @@ def test_admin_tutor_and_family_screens_show_their_charts(new_page, tenants, in_
     admin.goto(f"/{world.slug}/admin/students/{world.student_id}/packages")
     svg = chart(admin, f"chart-package-{world.extra['package_id']}")
     expect(svg.locator("title").first).to_have_text(
-        "Growth Package: remaining hours after each change"
+        "Growth Package: remaining hours at the end of each day, last 30 days"
     )
     admin.goto(f"/{world.slug}/admin/packages/{world.extra['package_id']}")
     chart(admin, f"chart-package-{world.extra['package_id']}")
