@@ -1,7 +1,7 @@
 """ledger window: entries indexed by package and time
 
-Revision ID: 0016_ledger_window
-Revises: 0015_refunds
+Revision ID: 0017_ledger_window
+Revises: 0016_groups
 Create Date: 2026-11-29 09:30:00
 
 The balance charts and run-out projections read a package's ledger over a bounded
@@ -15,8 +15,8 @@ from alembic import op
 
 
 # revision identifiers, used by Alembic.
-revision = '0016_ledger_window'
-down_revision = '0015_refunds'
+revision = '0017_ledger_window'
+down_revision = '0016_groups'
 branch_labels = None
 depends_on = None
 
