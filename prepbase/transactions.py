@@ -3,10 +3,11 @@
 A GET or HEAD request reads: its statements run each on its own, without BEGIN and
 ROLLBACK around them (PostgreSQL: the driver's autocommit; SQLite: no `BEGIN IMMEDIATE`,
 so a page no longer queues behind a writer for SQLite's one write lock). That is one
-round trip per statement instead of three for a page of one statement. A read sees each
-statement's own moment rather than one snapshot, which no page needs to be exact: every
-figure a page shows comes from one statement, and the ledger's invariant is kept by the
-writes.
+round trip per statement instead of four (the pool's ping, BEGIN, the statement,
+ROLLBACK) for a page of one statement. What a page sees does not change on PostgreSQL:
+at READ COMMITTED each statement of a transaction took its own snapshot already. On
+SQLite a page's statements no longer share one snapshot; each figure a page shows comes
+from one statement, and the ledger's invariant is kept by the writes.
 
 Every other request (POST) writes exactly as before: one transaction, its row locks and
 conditional UPDATEs, committed once by the view, run again on a conflict (`retry.py`).
