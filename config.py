@@ -23,6 +23,7 @@ MIN_SECRET_LENGTH = 32
 MIN_SECRET_DISTINCT_CHARACTERS = 8
 # Strict-Transport-Security in production: browsers use only https for a year.
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
+POOL_RECYCLE_SECONDS = 1800
 
 
 class ConfigError(RuntimeError):
@@ -176,7 +177,10 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         # Keys of before a rotation: cookies they signed still open (README, rotation).
         "SECRET_KEY_FALLBACKS": secret_fallbacks,
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # No ping on every checkout (a round trip per request): connections are replaced
+        # after half an hour, below the idle limits of servers and proxies, and one found
+        # dead is replaced and its statement sent again (prepbase/retry.py).
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": POOL_RECYCLE_SECONDS},
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": env == "production" and not insecure_cookies,

@@ -25,13 +25,13 @@ from prepbase.money import format_money
 from prepbase.paths import INSTANCE, MIGRATIONS, STATIC, TEMPLATES
 from prepbase.portal import tenant_bp
 from prepbase.public import bp as public_bp
-from prepbase.retry import RetryingFlask  # each view one unit of work, see retry.py
 from prepbase.tenant_url import leave_tenant, signed_in_here
+from prepbase.transactions import UnitOfWorkFlask  # reads without a transaction, see there
 
 
 def create_app(env: str | None = None, **overrides: Any) -> Flask:
     """Application factory: configure, then register extensions, blueprints, handlers."""
-    app = RetryingFlask(
+    app = UnitOfWorkFlask(
         __name__,
         template_folder=str(TEMPLATES),
         static_folder=str(STATIC),

@@ -7,9 +7,16 @@ whole unit again from its start is safe and almost always succeeds. The lock ord
 `prepbase.scheduling` keeps the session verbs out of deadlocks; this is the backstop for
 every other pair of transactions.
 
-Every request's view is one unit (`RetryingFlask`); CLI jobs call `retrying` around each
-of their transactions. After the last try the error goes up as before: a request gets the
-error page ("Nothing was changed"), a job stops.
+Every request's view is one unit (`transactions.UnitOfWorkFlask`); CLI jobs call
+`retrying` around each of their transactions. After the last try the error goes up as
+before: a request gets the error page ("Nothing was changed"), a job stops.
+
+A pooled connection can die while it waits in the pool (the server restarted, a proxy
+closed it). The pool does not ping each connection it hands out (a round trip on every
+request); it replaces connections after `pool_recycle` seconds, and a connection found
+dead by the first statement a session sends on it is replaced and that statement sent
+again (`_retry_on_dead_connection`). SQLAlchemy then also replaces every other connection
+the pool held from before, so a restart costs each process one retried statement.
 """
 
 from __future__ import annotations
@@ -20,13 +27,11 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from flask import Flask, request
-from flask.typing import ResponseReturnValue
 from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.result import Result
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.orm import Session, scoped_session
-
-from prepbase.extensions import db
+from sqlalchemy.orm import ORMExecuteState, Session, SessionTransaction, scoped_session
 
 log = logging.getLogger(__name__)
 
@@ -89,11 +94,35 @@ def retrying(
         attempt += 1
 
 
-class RetryingFlask(Flask):
-    """Flask whose views each run as one unit of work, run again on a database conflict
-    (each user action is one transaction; the form data can be read again)."""
+# session.info: True while the session's transaction holds a connection of the pool.
+HAS_CONNECTION = "prepbase_has_connection"
 
-    def dispatch_request(self) -> ResponseReturnValue:
-        return retrying(
-            db.session, super().dispatch_request, what=f"{request.method} {request.path}"
-        )
+
+@event.listens_for(Session, "after_begin")
+def _took_connection(session: Session, _transaction: object, _connection: Connection) -> None:
+    session.info[HAS_CONNECTION] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _gave_back_connection(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(HAS_CONNECTION, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _retry_on_dead_connection(state: ORMExecuteState) -> Result[object] | None:
+    """The first statement on a connection taken from the pool: when the connection
+    turns out dead, take another and send the statement again, once. Only when the
+    session holds no unsaved change, which giving up the dead transaction would lose;
+    later statements of a transaction are not repeated (what came before is lost)."""
+    session = state.session
+    if session.info.get(HAS_CONNECTION) or session.new or session.deleted or session.dirty:
+        return None  # the usual path: one dictionary look-up
+    try:
+        return state.invoke_statement()
+    except DBAPIError as exc:
+        if not exc.connection_invalidated:
+            raise
+        log.warning("database connection was dead (%s); sending the statement again", exc.orig)
+        session.rollback()
+        return state.invoke_statement()

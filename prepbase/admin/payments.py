@@ -20,6 +20,7 @@ from prepbase.extensions import db
 from prepbase.forms import ActionForm, form_status
 from prepbase.htmx import hx_redirect, render
 from prepbase.mail.links import external_url
+from prepbase.transactions import writes_on_get
 
 log = logging.getLogger(__name__)
 STRIPE_UNREACHABLE = "Stripe could not be reached. Nothing was changed; please try again."
@@ -138,6 +139,7 @@ def payments_refresh() -> Response:
 
 
 @bp.get("/settings/payments/return")
+@writes_on_get  # Stripe sends the browser back with a GET; it saves what Stripe says
 def payments_return() -> Response:
     """Back from Stripe's onboarding: ask Stripe whether the account can take charges."""
     if not (stripe_gateway.configured() and g.tenant.stripe_account_id):

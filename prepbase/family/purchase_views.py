@@ -32,6 +32,7 @@ from prepbase.models import Offering, Purchase, PurchaseStatus, Student
 from prepbase.money import format_money
 from prepbase.stripe_gateway import field
 from prepbase.tenant_url import get_or_404
+from prepbase.transactions import writes_on_get
 
 log = logging.getLogger(__name__)
 
@@ -218,6 +219,7 @@ def _check_with_stripe(purchase: Purchase) -> str | None:
 
 
 @bp.get("/purchases/<id:purchase_id>/done")
+@writes_on_get  # Stripe's success_url, a GET: it settles a payment the webhook has not yet
 def purchase_done(purchase_id: int) -> Response:
     """Back from Checkout: "processing" until the payment is confirmed (polled by HTMX)."""
     purchase = _own_purchase(purchase_id)

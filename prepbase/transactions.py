@@ -1,0 +1,104 @@
+"""Which requests hold a database transaction: writes do, reads do not.
+
+A GET or HEAD request reads: its statements run each on its own, without BEGIN and
+ROLLBACK around them (PostgreSQL: the driver's autocommit; SQLite: no `BEGIN IMMEDIATE`,
+so a page no longer queues behind a writer for SQLite's one write lock). That is one
+round trip per statement instead of four (the pool's ping, BEGIN, the statement,
+ROLLBACK) for a page of one statement. What a page sees does not change on PostgreSQL:
+at READ COMMITTED each statement of a transaction took its own snapshot already. On
+SQLite a page's statements no longer share one snapshot; each figure a page shows comes
+from one statement, and the ledger's invariant is kept by the writes.
+
+Every other request (POST) writes exactly as before: one transaction, its row locks and
+conditional UPDATEs, committed once by the view, run again on a conflict (`retry.py`).
+
+A reading request that tries to write is refused (`WriteInRead`, an error page and a log
+line), never half-applied without its transaction. The rare GET that must write (none
+today) says so with `@writes_on_get`, and then runs in a transaction like a POST.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
+
+from flask import Flask, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
+
+from prepbase.extensions import AUTOCOMMIT, db
+from prepbase.retry import retrying
+
+READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class WriteInRead(RuntimeError):
+    """A reading request (GET, HEAD) tried to write: a bug, refused before it happens."""
+
+
+def writes_on_get(view: F) -> F:
+    """Mark a GET view that writes: its request runs in a transaction, as a POST does."""
+    view.writes_on_get = True  # type: ignore[attr-defined]
+    return view
+
+
+def reads_only(app: Flask) -> bool:
+    """True when the current request only reads: a GET or HEAD to a view not marked
+    `writes_on_get` (a URL that matches no view reads too)."""
+    if request.method not in READING_METHODS:
+        return False
+    view = app.view_functions.get(request.endpoint or "")
+    return not getattr(view, "writes_on_get", False)
+
+
+@event.listens_for(Session, "before_flush")
+def _refuse_flush_in_read(session: Session, _context: object, _instances: object) -> None:
+    if not session.info.get(AUTOCOMMIT):
+        return
+    changed = session.new or session.deleted or any(session.is_modified(o) for o in session.dirty)
+    if changed:
+        raise WriteInRead(f"a reading request ({_what()}) tried to save changes")
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _refuse_statement_in_read(state: ORMExecuteState) -> None:
+    # Only SELECTs: bulk UPDATE/DELETE/INSERT and any other statement are writes.
+    if state.session.info.get(AUTOCOMMIT) and not state.is_select:
+        raise WriteInRead(f"a reading request ({_what()}) ran a statement that is not a SELECT")
+
+
+def _what() -> str:
+    return f"{request.method} {request.path}" if request else "outside a request"
+
+
+class UnitOfWorkFlask(Flask):
+    """Flask whose requests each are one unit of work: a read without a transaction, or
+    a write in one transaction that runs again on a database conflict (each user action
+    is one transaction; the form data can be read again)."""
+
+    def preprocess_request(self) -> ResponseReturnValue | None:
+        # Before the URL processors: loading the business is the first statement.
+        if reads_only(self):
+            db.session.info[AUTOCOMMIT] = True
+        else:
+            db.session.info.pop(AUTOCOMMIT, None)
+        return super().preprocess_request()
+
+    def dispatch_request(self) -> ResponseReturnValue:
+        return retrying(
+            db.session, super().dispatch_request, what=f"{request.method} {request.path}"
+        )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.teardown_request(_end_read)
+
+
+def _end_read(_exc: BaseException | None = None) -> None:
+    # Code after the request in the same app context (a test's) writes as usual.
+    proxy = cast("scoped_session[Session]", db.session)  # the proxy (extensions.Database)
+    if proxy.registry.has():
+        db.session.info.pop(AUTOCOMMIT, None)
