@@ -36,9 +36,7 @@ max_requests_jitter = 100
 # masked (set by prepbase/request_log.py; no query string), status, bytes, duration.
 # No client address and no user agent: the app's line has the tenant and user ids.
 accesslog = "-"
-access_log_format = (
-    '%(t)s %({x-request-id}o)s "%(m)s %({prepbase.path}e)s" %(s)s %(B)s %(M)sms'
-)
+access_log_format = '%(t)s %({x-request-id}o)s "%(m)s %({prepbase.path}e)s" %(s)s %(B)s %(M)sms'
 # gunicorn's own messages (starts, stops, killed workers) on stderr.
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
@@ -52,6 +50,7 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 control_socket_disable = True
 
 # The heartbeat file of each worker on a memory file system, where there is one (a
-# container's /tmp on disk can stall the heartbeat and get workers killed).
-if os.path.isdir("/dev/shm"):
-    worker_tmp_dir = "/dev/shm"
+# container's /tmp on disk can stall the heartbeat and get workers killed); gunicorn
+# makes its own private file there.
+if os.path.isdir("/dev/shm"):  # noqa: S108
+    worker_tmp_dir = "/dev/shm"  # noqa: S108

@@ -3,10 +3,11 @@
 A report carries ids and nothing else about people: the request id, the business's URL
 name and the user's id (the same ids as the request's log line, `request_log`). Sentry's
 own switches keep most out (`data_collection`, sentry-sdk's successor to
-`send_default_pii=False`: no user, cookies, bodies, query strings or local variables); `scrub_event` removes the rest before an event leaves the process: cookies,
-every header but a few technical ones, the query string and a link's secret, and any
-e-mail address, SQL parameter or PostgreSQL DETAIL line (they quote row values) in
-messages, exceptions and breadcrumbs.
+`send_default_pii=False`: no user, cookies, bodies, query strings or local variables);
+`scrub_event` removes the rest before an event leaves the process: cookies, every header
+but a few technical ones, the query string and a link's secret, and any e-mail address,
+SQL parameter or PostgreSQL DETAIL line (they quote row values) in messages, exceptions
+and breadcrumbs.
 """
 
 from __future__ import annotations

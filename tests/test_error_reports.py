@@ -138,9 +138,18 @@ def test_before_send_keeps_only_ids(reporting, business, db_session):
                 "breadcrumbs": {"values": [{"message": f"mail to {ADDRESS}", "data": {"a": 1}}]},
                 "extra": {"sys.argv": ["flask", "prepbase", "invite", ADDRESS]},
                 "logentry": {"message": f"delivery to {ADDRESS} failed"},
-                "exception": {"values": [{"value": FAILURE, "stacktrace": {"frames": [
-                    {"function": "send", "vars": {"address": ADDRESS}},
-                ]}}]},
+                "exception": {
+                    "values": [
+                        {
+                            "value": FAILURE,
+                            "stacktrace": {
+                                "frames": [
+                                    {"function": "send", "vars": {"address": ADDRESS}},
+                                ]
+                            },
+                        }
+                    ]
+                },
             },
             {},
         )

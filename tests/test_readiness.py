@@ -56,9 +56,7 @@ def test_readyz_is_503_when_migrations_are_behind(client, db_session):
     assert response.json["status"] == "not ready"
     assert response.json["failed"] == ["migrations"]
     (head,) = migration_heads()
-    assert response.json["checks"]["migrations"] == (
-        f"database at 0001_foundation, code at {head}"
-    )
+    assert response.json["checks"]["migrations"] == (f"database at 0001_foundation, code at {head}")
     assert response.json["checks"]["database"] == "ok"
 
 
