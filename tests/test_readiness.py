@@ -28,6 +28,14 @@ def build(app: Flask, smtp_server, **overrides: object) -> CSRFClient:
     return application.test_client()
 
 
+def not_ready(client: CSRFClient, *failed: str) -> dict[str, str]:
+    """/readyz's 503 naming exactly the `failed` checks; returns every check's answer."""
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    assert (response.json["status"], response.json["failed"]) == ("not ready", list(failed))
+    return response.json["checks"]
+
+
 def test_healthz_says_the_process_is_alive(client):
     response = client.get("/healthz")
     assert (response.status_code, response.get_data(as_text=True)) == (200, "ok")
@@ -51,37 +59,31 @@ def test_readyz_is_200_when_database_and_migrations_are_fine(client, app):
 def test_readyz_is_503_when_migrations_are_behind(client, db_session):
     db_session.execute(sa.text("UPDATE alembic_version SET version_num = '0001_foundation'"))
     db_session.commit()  # the test's SAVEPOINT: the request sees it, the test rolls back
-    response = client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json["status"] == "not ready"
-    assert response.json["failed"] == ["migrations"]
     (head,) = migration_heads()
-    assert response.json["checks"]["migrations"] == (f"database at 0001_foundation, code at {head}")
-    assert response.json["checks"]["database"] == "ok"
+    checks = not_ready(client, "migrations")
+    assert (checks["database"], checks["migrations"]) == (
+        "ok",
+        f"database at 0001_foundation, code at {head}",
+    )
 
 
 def test_readyz_is_503_when_the_database_was_never_migrated(app, smtp_server, tmp_path):
     empty = build(app, smtp_server, SQLALCHEMY_DATABASE_URI=f"sqlite:///{tmp_path / 'new.db'}")
-    response = empty.get("/readyz")
-    assert response.status_code == 503
-    assert response.json["failed"] == ["migrations"]
-    assert response.json["checks"]["migrations"].startswith("database at none (not migrated)")
+    checks = not_ready(empty, "migrations")
+    assert checks["migrations"].startswith("database at none (not migrated)")
 
 
 def test_readyz_is_503_when_the_database_is_unreachable(app, smtp_server):
     nowhere = f"postgresql+psycopg://prepbase@127.0.0.1:{free_port()}/prepbase"
-    response = build(app, smtp_server, SQLALCHEMY_DATABASE_URI=nowhere).get("/readyz")
-    assert response.status_code == 503
-    assert response.json["failed"] == ["database", "migrations"]
-    assert response.json["checks"]["database"] == "unreachable"
+    checks = not_ready(
+        build(app, smtp_server, SQLALCHEMY_DATABASE_URI=nowhere), "database", "migrations"
+    )
+    assert checks["database"] == "unreachable"
 
 
 def test_readyz_is_503_when_redis_is_configured_but_unreachable(app, smtp_server, db_session):
     client = build(app, smtp_server, REDIS_URL=f"redis://127.0.0.1:{free_port()}/0")
-    response = client.get("/readyz")
-    assert response.status_code == 503
-    assert response.json["failed"] == ["redis"]
-    assert response.json["checks"] == {
+    assert not_ready(client, "redis") == {
         "database": "ok",
         "migrations": "ok",
         "redis": "unreachable",
