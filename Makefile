@@ -9,16 +9,32 @@ PYTEST_ARGS ?=
 TEST_WORKERS ?= 2
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadscope
 
-.PHONY: run test test-now lint deps dev-deps static chromium bench clean
+.PHONY: run test test-now lint deps dev-deps lock wheel static chromium bench clean
+
+# Exactly the locked versions, each file checked against its hash (`make lock` writes them).
+PIP_INSTALL := $(BIN)/pip install --quiet --disable-pip-version-check --require-hashes
 
 $(VENV)/.runtime: requirements.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(PIP_INSTALL) -r requirements.txt
 	touch $@
 
+# A lock of its own (the runtime versions and the dev tools), so one command installs it.
 $(VENV)/.dev: requirements-dev.txt $(VENV)/.runtime
-	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PIP_INSTALL) -r requirements-dev.txt
 	touch $@
+
+# pyproject.toml's ranges → the locks, with hashes; the dev lock keeps the runtime's versions.
+# Pins already in a lock are kept; `make lock PIP_COMPILE_ARGS=--upgrade` moves them on.
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links $(PIP_COMPILE_ARGS)
+lock: $(VENV)/.dev
+	$(PIP_COMPILE) --output-file requirements.txt pyproject.toml
+	$(PIP_COMPILE) --extra dev --constraint requirements.txt --output-file requirements-dev.txt pyproject.toml
+
+# The package as a wheel (the code: prepbase/ and config.py) in dist/.
+wheel: $(VENV)/.dev
+	$(BIN)/python -m pip wheel --quiet --no-deps --no-build-isolation --wheel-dir dist .
 
 # Pinned front-end files from the npm registry (package-lock.json holds their hashes).
 static/vendor/.installed: package.json package-lock.json
@@ -41,7 +57,7 @@ run: deps
 	PREPBASE_ENV=development $(BIN)/flask --app wsgi db upgrade
 	PREPBASE_ENV=development $(BIN)/flask --app wsgi prepbase seed-demo --if-missing
 	@echo "PrepBase: http://$(HOST):$(PORT)/demo/login (demo logins in README.md)"
-	PREPBASE_ENV=development $(BIN)/gunicorn --bind $(HOST):$(PORT) --workers 2 --access-logfile - wsgi:app
+	PREPBASE_ENV=development $(BIN)/gunicorn --config gunicorn.conf.py --bind $(HOST):$(PORT) --workers 2 wsgi:app
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -69,4 +85,4 @@ bench: deps
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) node_modules static/vendor .pytest_cache .ruff_cache .import_linter_cache .mypy_cache
+	rm -rf $(VENV) node_modules static/vendor build dist .pytest_cache .ruff_cache .import_linter_cache .mypy_cache

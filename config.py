@@ -24,6 +24,8 @@ MIN_SECRET_DISTINCT_CHARACTERS = 8
 # Strict-Transport-Security in production: browsers use only https for a year.
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
 POOL_RECYCLE_SECONDS = 1800
+# Log lines: plain text for a person at a terminal, JSON for a log collector.
+LOG_FORMATS = {"text", "json"}
 
 
 class ConfigError(RuntimeError):
@@ -46,6 +48,13 @@ def _fee_percent() -> Decimal:
     if not value.is_finite() or not 0 <= value < 100:
         raise ConfigError(f"PLATFORM_FEE_PERCENT must be from 0 up to (not including) 100: {raw!r}")
     return value
+
+
+def _log_format() -> str:
+    raw = os.environ.get("LOG_FORMAT", "").strip().lower() or "text"
+    if raw not in LOG_FORMATS:
+        raise ConfigError(f"LOG_FORMAT must be text or json, not {raw!r}")
+    return raw
 
 
 def _whole_number(name: str, default: int) -> int:
@@ -214,6 +223,10 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         # Reverse proxies in front: their X-Forwarded-For/-Proto/-Host are believed.
         "TRUSTED_PROXIES": _whole_number("TRUSTED_PROXIES", 0),
         "REDIS_URL": redis_url,
+        # Logs (one line per request, prepbase/request_log.py) and error reports: Sentry
+        # only when a DSN is set (prepbase/error_reports.py).
+        "LOG_FORMAT": _log_format(),
+        "SENTRY_DSN": os.environ.get("SENTRY_DSN", "").strip() or None,
         # Admin → Reports keeps a computed report this long (0: always compute).
         "REPORTS_CACHE_SECONDS": int(
             os.environ.get("REPORTS_CACHE_SECONDS", "0" if env == "testing" else "60")

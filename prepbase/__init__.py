@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from flask import Flask, g, request, url_for
@@ -11,7 +10,7 @@ from markupsafe import Markup
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
-from prepbase import errorpages, inputs, places
+from prepbase import error_reports, errorpages, inputs, places, request_log
 from prepbase.accounts import load_user_for_session
 from prepbase.billing import bp as billing_bp
 from prepbase.cli import prepbase_cli
@@ -38,11 +37,9 @@ def create_app(env: str | None = None, **overrides: Any) -> Flask:
         instance_path=str(INSTANCE),
     )
     app.config.from_mapping(load_config(env, **overrides))
-    if not logging.getLogger().handlers:
-        logging.basicConfig(
-            level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-        )
-        logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Logging first: its after-request hook must be the first registered (it runs last).
+    request_log.init_app(app)
+    error_reports.init_app(app)
     proxies = int(app.config.get("TRUSTED_PROXIES", 0) or 0)
     if proxies:
         # Flask's documented way to wrap the WSGI app (mypy sees a method replaced).

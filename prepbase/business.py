@@ -41,6 +41,7 @@ RESERVED_SLUGS = frozenset(
         "favicon",
         "health",
         "healthz",
+        "readyz",
         "help",
         "invite",
         "login",

@@ -162,6 +162,7 @@ PUBLIC_RULES = {
     "/signin",
     "/signin/links",
     "/healthz",
+    "/readyz",
     "/favicon.ico",
     "/static/<path:filename>",
     # Stripe's Connect webhook: no session, no tenant in the URL. It acts only on a body

@@ -1,13 +1,14 @@
-"""The home page with its Sign in forms, business sign-up, and the health check."""
+"""The home page with its Sign in forms, business sign-up, and the health checks."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, g, redirect, session, url_for
+from flask import current_app, g, jsonify, redirect, session, url_for
 from flask_login import current_user, login_user
 from werkzeug.wrappers import Response
 
+from prepbase import readiness
 from prepbase.accounts import sign_in_accounts
 from prepbase.business import find_business, signup_business
 from prepbase.errors import DomainError
@@ -124,7 +125,21 @@ def signup() -> Response:
 
 @bp.get("/healthz")
 def healthz() -> Response:
+    """The process is alive (nothing else is asked)."""
     return Response("ok", mimetype="text/plain")
+
+
+@bp.get("/readyz")
+def readyz() -> Response:
+    """Ready for traffic: 200 when the database, its migrations and Redis (when set)
+    are fine, else 503 naming the failed checks (`prepbase/readiness.py`)."""
+    checks = readiness.check(db.session, current_app.config.get("REDIS_URL"))
+    db.session.rollback()  # only read; end the transaction the check opened
+    failed = readiness.failed(checks)
+    body = {"status": "not ready" if failed else "ready", "failed": failed, "checks": checks}
+    response = jsonify(body)
+    response.status_code = 503 if failed else 200
+    return response
 
 
 @bp.get("/favicon.ico")
