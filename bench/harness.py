@@ -306,6 +306,8 @@ def gunicorn(
     process = subprocess.Popen(
         [
             str(BIN / "gunicorn"),
+            "--config",
+            str(ROOT / "bench" / "gunicorn_bench.conf.py"),
             "--workers",
             str(workers),
             "--bind",
