@@ -185,6 +185,13 @@ def in_live_app(live_app) -> Callable[..., object]:
 # --- layout ------------------------------------------------------------------------------
 
 
+def assert_fits_viewport(page: Page) -> None:
+    """`assert_no_sideways_scroll` at the page's own viewport width."""
+    viewport = page.viewport_size
+    assert viewport is not None
+    assert_no_sideways_scroll(page, viewport["width"])
+
+
 def assert_no_sideways_scroll(page: Page, width: int) -> None:
     """The page is no wider than `width`, once its stylesheet has loaded and what was
     being laid out has settled (measured at once on a loaded machine, a page caught

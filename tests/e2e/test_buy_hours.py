@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from prepbase.models import Purchase, StripeEvent
 from prepbase.tenancy import as_tenant
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.factories import make_business, sell_online
 from tests.fake_stripe import STRIPE_CONFIG_KEYS, event, sign, stripe_settings
@@ -160,7 +161,7 @@ def test_family_back_from_checkout_on_a_phone_chooses_to_cancel(
     expect(page.get_by_role("heading", level=1)).to_have_text("Payment not finished")
     back = page.get_by_role("link", name="Return to the payment")
     expect(back).to_have_attribute("href", bought.checkout_url)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_sideways_scroll(page, 390)
     problems = serious_axe_violations(page)
     assert in_live_app(purchase).status == "pending"
 

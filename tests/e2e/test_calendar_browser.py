@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from prepbase import availability, scheduling
 from prepbase.calendar_view import View, window_of
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import main_nav, mark_document, sign_in, still_same_document
 from tests.e2e.test_hours_browser import (
     World,
@@ -178,7 +179,7 @@ def test_the_phone_shows_the_same_sessions_as_an_agenda(new_page, tenants, in_li
     assert session_ids(phone) == on_desktop
     width = phone.evaluate("window.innerWidth")
     assert width == 390
-    assert phone.evaluate("document.documentElement.scrollWidth") <= width, "sideways scroll"
+    assert_no_sideways_scroll(phone, width)
     for event in events(phone).all():
         event.scroll_into_view_if_needed()
         expect(event).to_be_visible()

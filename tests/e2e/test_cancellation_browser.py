@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from prepbase import cancellation
 from prepbase.models import utcnow
+from tests.e2e.conftest import assert_fits_viewport
 from tests.e2e.test_hours_browser import (
     build,
     expect_hours,
@@ -68,7 +69,7 @@ def test_family_sees_the_late_cancellation_cost_before_confirming(new_page, tena
     expect(parent.get_by_text("We keep this time free for you.")).to_be_visible()
     # Nothing moved by looking; the phone page does not scroll sideways.
     assert package_minutes(in_live_app, world, package_id) == (1440, 1380, True)
-    assert parent.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_fits_viewport(parent)
     results = Axe().run(parent)
     serious = [
         v["id"]

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from prepbase import hours
 from prepbase.models import Family, Package, Student, User
 from prepbase.tenancy import as_tenant
+from tests.e2e.conftest import assert_fits_viewport
 from tests.e2e.test_browser import sign_in
 from tests.factories import make_business
 
@@ -187,7 +188,7 @@ def test_import_200_families_with_5_bad_rows_then_again(new_page, tenants, in_li
     phone = new_page(phone=True)
     signed_in(phone, slug, admin_email)
     upload(phone, slug, "Families and students", families)
-    assert phone.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_fits_viewport(phone)
 
     assert in_live_app(lambda s: hours.audit(s)) == []
     assert not problems, "axe: " + "; ".join(problems)

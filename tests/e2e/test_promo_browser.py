@@ -14,6 +14,7 @@ from sqlalchemy import select
 from prepbase import promotions
 from prepbase.models import LedgerEntry, Offering, Purchase
 from prepbase.tenancy import as_tenant
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.e2e.test_buy_hours import live_stripe, serious_axe_violations  # noqa: F401
 from tests.factories import make_business, sell_online
@@ -65,7 +66,7 @@ def test_family_buys_with_a_promo_code_and_two_extra_hours(
     page.get_by_label("Extra hours").fill("2")
     page.get_by_role("button", name="Show total").click()
     expect(page.locator("#total-to-pay")).to_have_text("$270.00")
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_sideways_scroll(page, 390)
     problems += serious_axe_violations(page)
 
     page.get_by_role("button", name="Pay with Stripe").click()
@@ -105,6 +106,6 @@ def test_family_buys_with_a_promo_code_and_two_extra_hours(
     receipt = page.get_by_role("article")
     for words in ("Ten Hour Pack", "Hours12", "Extra hours2", "SPRING", "$270.00", "−$30.00"):
         expect(receipt).to_contain_text(words)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_sideways_scroll(page, 390)
     problems += serious_axe_violations(page)
     assert not problems, "\n".join(problems)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from prepbase.models import PackagePayment
 from prepbase.tenancy import as_tenant
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import main_nav, phone_menu, sign_in
 from tests.e2e.test_hours_browser import World, build, business_today, signed_in
 
@@ -34,7 +35,7 @@ def axe_failures(page: Page, name: str) -> list[str]:
 
 
 def fits(page: Page) -> None:
-    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390, "sideways scroll"
+    assert_no_sideways_scroll(page, 390)
 
 
 def the_payment(in_live_app, world: World) -> tuple[int, int, int, str]:

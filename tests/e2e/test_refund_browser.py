@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from prepbase.models import Offering, StripeRefund
 from prepbase.tenancy import as_tenant
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.e2e.test_buy_hours import serious_axe_violations
 from tests.factories import add_purchase, make_business, sell_online
@@ -98,8 +99,7 @@ def test_admin_refunds_half_and_the_hours_follow(
     [sent] = live_stripe.requests_to("POST", "/v1/refunds")
     assert sent.account == account and sent.params["amount"] == "12000"
     if phone:
-        width = page.evaluate("document.documentElement.scrollWidth")
-        assert width <= 390, width
+        assert_no_sideways_scroll(page, 390)
     problems += serious_axe_violations(page)
 
     # Stripe's own event for the refund changes nothing more.

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from prepbase import packages, scheduling
 from prepbase.models import utcnow
+from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import htmx_settled, mark_document, sign_in, still_same_document
 from tests.e2e.test_hours_browser import build, business_today, give_growth_package
 from tests.factories import Business
@@ -121,9 +122,7 @@ def test_admin_tutor_and_family_screens_show_their_charts(new_page, tenants, in_
     delivered = chart(tutor, "chart-delivered")
     expect(delivered.locator("desc")).to_contain_text("Hours delivered (Hours)")
     expect(tutor.get_by_text("2 hours in the last 12 weeks")).to_be_visible()
-    tutor.wait_for_load_state("load")  # measure with the stylesheets applied
-    width = tutor.evaluate("document.documentElement.scrollWidth")
-    assert width <= 390, "the chart must fit a phone screen"
+    assert_no_sideways_scroll(tutor, 390)  # the chart must fit a phone screen
 
     family = new_page(phone=True)
     sign_in(family, world.slug, world.parent)
@@ -135,4 +134,4 @@ def test_admin_tutor_and_family_screens_show_their_charts(new_page, tenants, in_
     expect(runout).to_contain_text(f"until about {day.day} {day.strftime('%b %Y')}")
     expect(runout).to_contain_text("projected run-out date")
     family.wait_for_load_state("load")  # measure with the stylesheets applied
-    assert family.evaluate("document.documentElement.scrollWidth") <= 390
+    assert_no_sideways_scroll(family, 390)
