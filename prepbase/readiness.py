@@ -10,7 +10,7 @@ from functools import cache
 
 import redis
 from alembic.script import ScriptDirectory
-from sqlalchemy import inspect, text
+from sqlalchemy import column, inspect, select, table
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -55,7 +55,9 @@ def _database_heads(session: Session) -> frozenset[str]:
     # time it is made, which a probe every few seconds would fill the log with.
     if not inspect(session.connection()).has_table(VERSION_TABLE):
         return frozenset()
-    return frozenset(session.scalars(text("SELECT version_num FROM alembic_version")))
+    # A Core SELECT, not text(): a reading request runs SELECTs only (`transactions`).
+    version = table(VERSION_TABLE, column("version_num"))
+    return frozenset(session.scalars(select(version.c.version_num)))
 
 
 def _compare(in_database: frozenset[str], in_code: frozenset[str]) -> str:
