@@ -115,8 +115,11 @@ def htmx_settled(page: Page) -> Iterator[None]:
     """Wait until the htmx swap caused by the block has settled.
 
     htmx focuses the swapped form's `autofocus` field in its settle step (20 ms after the
-    swap); typing before that could land in the wrong field.
+    swap); typing before that could land in the wrong field. It first waits for the page's
+    load: htmx (a deferred script) starts on DOMContentLoaded, and a button clicked before
+    it has would submit its form the browser's way, a full page load (seen under CI load).
     """
+    page.wait_for_load_state("load")
     page.evaluate(
         """() => { window.__settled = new Promise(resolve => {
             document.addEventListener("htmx:afterSettle", () => resolve(true), {once: true});

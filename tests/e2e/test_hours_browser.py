@@ -179,6 +179,7 @@ def signed_in(new_page: Callable[..., Page], world: World, email: str, home: str
     page = new_page()
     sign_in(page, world.slug, email)
     expect(page).to_have_url(re.compile(rf"/{world.slug}/{home}/$"))
+    page.wait_for_load_state("load")  # htmx has started: its buttons act as htmx
     return page
 
 
