@@ -11,12 +11,19 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prepbase import hours
-from prepbase.models import EntryKind, LedgerEntry, Offering, Package, Purchase, StripeRefund
+from prepbase.models import EntryKind, LedgerEntry, Package, Purchase, StripeRefund
 from prepbase.tenancy import as_tenant
-from tests.factories import add_purchase, sell_online
+from tests.factories import sell_online
 from tests.fake_stripe import event, post_event
 from tests.test_races import run_threads
-from tests.test_webhooks import bought, ledger, message, packages_of
+from tests.test_webhooks import (
+    bought,
+    committed_purchase,
+    ledger,
+    message,
+    packages_of,
+    paid_checkout,
+)
 
 
 @pytest.fixture
@@ -146,32 +153,10 @@ def test_concurrent_deliveries_of_one_refund_take_the_hours_back_once(
     app, engine, committed, fake_stripe
 ):
     account = fake_stripe.add_account()
-    with app.app_context(), Session(engine, expire_on_commit=False) as session:
-        sell_online(session, committed, account)
-        with as_tenant(committed.tenant.id):
-            offering = session.scalar(
-                select(Offering).where(Offering.id == committed.extra["one_time"])
-            )
-            purchase = add_purchase(session, committed, offering, checkout_session_id="cs_rf_1")
-            session.commit()
-            purchase_id = purchase.id
-    checkout = {
-        "id": "cs_rf_1",
-        "object": "checkout.session",
-        "mode": "payment",
-        "status": "complete",
-        "payment_status": "paid",
-        "amount_total": 24000,
-        "currency": "usd",
-        "payment_intent": "pi_rf_1",
-        "subscription": None,
-        "metadata": {
-            "tenant_id": str(committed.tenant.id),
-            "purchase_id": str(purchase_id),
-            "student_id": str(committed.students[0].id),
-            "offering_id": str(offering.id),
-        },
-    }
+    offering_id, purchase_id = committed_purchase(
+        app, engine, committed, account, "one_time", checkout_session_id="cs_rf_1"
+    )
+    checkout = paid_checkout(committed, "cs_rf_1", "pi_rf_1", offering_id, purchase_id)
     fake_stripe.sessions["cs_rf_1"] = checkout
     completed = event("checkout.session.completed", checkout, account)
     assert message(post_event(app.test_client(), completed)) == "fulfilled"

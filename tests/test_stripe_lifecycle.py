@@ -19,7 +19,7 @@ from prepbase.models import (
     Tenant,
 )
 from prepbase.tenancy import as_tenant
-from tests.factories import add_purchase, sell_online
+from tests.factories import sell_online
 from tests.fake_stripe import event, invoice, post_event
 from tests.test_races import run_threads
 from tests.test_webhooks import (
@@ -27,6 +27,7 @@ from tests.test_webhooks import (
     MAY,
     REPLAYS,
     bought,
+    committed_subscription,
     ledger,
     message,
     packages_of,
@@ -127,29 +128,7 @@ def test_failed_first_invoice_and_unknown_subscriptions_are_ignored(
 
 def test_concurrent_failure_events_tell_once(app, engine, committed, fake_stripe):
     account = fake_stripe.add_account()
-    with app.app_context(), Session(engine, expire_on_commit=False) as session:
-        sell_online(session, committed, account)
-        with as_tenant(committed.tenant.id):
-            offering = session.scalar(
-                select(Offering).where(Offering.id == committed.extra["monthly"])
-            )
-            purchase = add_purchase(
-                session,
-                committed,
-                offering,
-                checkout_session_id="cs_fail_sub",
-                subscription_id="sub_fail_1",
-            )
-            package = packages.assign_package(
-                session,
-                committed.admin,
-                committed.students[0],
-                **packages.package_terms(offering),
-                start_date=date(2030, 3, 5),
-                offering=offering,
-            )
-            purchase.status, purchase.package_id = "paid", package.id
-            session.commit()
+    committed_subscription(app, engine, committed, account, "cs_fail_sub", "sub_fail_1")
     body = failed({"id": "sub_fail_1", "metadata": {}}, APRIL, "in_race_fail")
     events = [event("invoice.payment_failed", body, account) for _ in range(10)]
 

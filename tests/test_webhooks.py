@@ -23,6 +23,8 @@ from prepbase.models import (
     PackagePayment,
     Purchase,
     StripeEvent,
+    Student,
+    User,
 )
 from prepbase.tenancy import as_tenant
 from tests.factories import add_purchase, sell_online
@@ -86,6 +88,71 @@ def assert_one_package_one_grant(db_session, business, purchase, minutes=600) ->
 
 
 # --- signatures --------------------------------------------------------------------------
+
+
+# --- committed purchases, for the tests whose threads use their own connections --------
+
+
+def committed_purchase(
+    app, engine, business, account: str, offering_key: str, **values: object
+) -> tuple[int, int]:
+    """The business sells online through `account`, and a pending purchase of its
+    `offering_key` offering ("one_time", "monthly") is committed: (offering, purchase) ids."""
+    with app.app_context(), Session(engine, expire_on_commit=False) as session:
+        sell_online(session, business, account)
+        with as_tenant(business.tenant.id):
+            offering = session.scalar(
+                select(Offering).where(Offering.id == business.extra[offering_key])
+            )
+            purchase = add_purchase(session, business, offering, **values)
+            session.commit()
+            return offering.id, purchase.id
+
+
+def committed_subscription(
+    app, engine, business, account: str, checkout_id: str, subscription_id: str
+) -> int:
+    """A paid purchase of the monthly offering whose package started on 5 Mar 2030,
+    committed; its package's id."""
+    _, purchase_id = committed_purchase(
+        app, engine, business, account, "monthly",
+        checkout_session_id=checkout_id, subscription_id=subscription_id,
+    )  # fmt: skip
+    with app.app_context(), Session(engine) as session, as_tenant(business.tenant.id):
+        purchase = session.scalar(select(Purchase).where(Purchase.id == purchase_id))
+        offering = session.scalar(select(Offering).where(Offering.id == purchase.offering_id))
+        admin = session.scalar(select(User).where(User.id == business.admin.id))
+        student = session.scalar(select(Student).where(Student.id == business.students[0].id))
+        package = packages.assign_package(
+            session, admin, student, **packages.package_terms(offering),
+            start_date=date(2030, 3, 5), offering=offering,
+        )  # fmt: skip
+        purchase.status, purchase.package_id = "paid", package.id
+        session.commit()
+        return package.id
+
+
+def paid_checkout(
+    business, checkout_id: str, intent: str, offering_id: int, purchase_id: int
+) -> dict[str, object]:
+    """A completed, paid Checkout Session of a one-time purchase, as Stripe sends it."""
+    return {
+        "id": checkout_id,
+        "object": "checkout.session",
+        "mode": "payment",
+        "status": "complete",
+        "payment_status": "paid",
+        "amount_total": 24000,
+        "currency": "usd",
+        "payment_intent": intent,
+        "subscription": None,
+        "metadata": {
+            "tenant_id": str(business.tenant.id),
+            "purchase_id": str(purchase_id),
+            "student_id": str(business.students[0].id),
+            "offering_id": str(offering_id),
+        },
+    }
 
 
 def test_unsigned_forged_stale_or_broken_bodies_are_refused_and_change_nothing(
@@ -474,32 +541,10 @@ def test_concurrent_deliveries_assign_one_package_and_one_grant(
     """Stripe sends completed and async_payment_succeeded, each several times, at the same
     moment, to several app threads with their own connections (committed data)."""
     account = fake_stripe.add_account()
-    with app.app_context(), Session(engine, expire_on_commit=False) as session:
-        sell_online(session, committed, account)
-        with as_tenant(committed.tenant.id):
-            offering = session.scalar(
-                select(Offering).where(Offering.id == committed.extra["one_time"])
-            )
-            purchase = add_purchase(session, committed, offering, checkout_session_id="cs_race_1")
-            session.commit()
-            purchase_id = purchase.id
-    checkout = {
-        "id": "cs_race_1",
-        "object": "checkout.session",
-        "mode": "payment",
-        "status": "complete",
-        "payment_status": "paid",
-        "amount_total": 24000,
-        "currency": "usd",
-        "payment_intent": "pi_race_1",
-        "subscription": None,
-        "metadata": {
-            "tenant_id": str(committed.tenant.id),
-            "purchase_id": str(purchase_id),
-            "student_id": str(committed.students[0].id),
-            "offering_id": str(offering.id),
-        },
-    }
+    offering_id, purchase_id = committed_purchase(
+        app, engine, committed, account, "one_time", checkout_session_id="cs_race_1"
+    )
+    checkout = paid_checkout(committed, "cs_race_1", "pi_race_1", offering_id, purchase_id)
     events = [
         event("checkout.session.completed", checkout, account),
         event("checkout.session.async_payment_succeeded", checkout, account),
@@ -590,30 +635,9 @@ def test_concurrent_deliveries_of_one_renewal_invoice_record_one_payment(
 ):
     """The same invoice, delivered under different event ids to 12 threads at once."""
     account = fake_stripe.add_account()
-    with app.app_context(), Session(engine, expire_on_commit=False) as session:
-        sell_online(session, committed, account)
-        with as_tenant(committed.tenant.id):
-            offering = session.scalar(
-                select(Offering).where(Offering.id == committed.extra["monthly"])
-            )
-            purchase = add_purchase(
-                session,
-                committed,
-                offering,
-                checkout_session_id="cs_race_sub",
-                subscription_id="sub_race_1",
-            )
-            package = packages.assign_package(
-                session,
-                committed.admin,
-                committed.students[0],
-                **packages.package_terms(offering),
-                start_date=date(2030, 3, 5),
-                offering=offering,
-            )
-            purchase.status, purchase.package_id = "paid", package.id
-            session.commit()
-            package_id = package.id
+    package_id = committed_subscription(
+        app, engine, committed, account, "cs_race_sub", "sub_race_1"
+    )
     subscription = {"id": "sub_race_1", "metadata": {}}
     paid = invoice(subscription, APRIL, amount=9900, invoice_id="in_race_april")
     events = [event("invoice.paid", paid, account) for _ in range(12)]
