@@ -25,6 +25,7 @@ from werkzeug.serving import make_server
 from prepbase import create_app
 from prepbase.extensions import db
 from tests.conftest import app_config, free_port
+from tests.fake_stripe import STRIPE_CONFIG_KEYS, stripe_settings
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -180,6 +181,16 @@ def in_live_app(live_app) -> Callable[..., object]:
                 db.session.remove()
 
     return run
+
+
+@pytest.fixture
+def live_stripe(live_app, stripe_server) -> Iterator:
+    """The live server talks to the fake Stripe during this test."""
+    stripe_server.reset()
+    saved = {key: live_app.config.get(key) for key in STRIPE_CONFIG_KEYS}
+    live_app.config.update(stripe_settings(stripe_server))
+    yield stripe_server
+    live_app.config.update(saved)
 
 
 # --- layout ------------------------------------------------------------------------------

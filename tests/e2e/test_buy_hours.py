@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -17,19 +16,21 @@ from prepbase.tenancy import as_tenant
 from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.factories import make_business, sell_online
-from tests.fake_stripe import STRIPE_CONFIG_KEYS, event, sign, stripe_settings
+from tests.fake_stripe import event, sign
 
 pytestmark = pytest.mark.e2e
 
 
-@pytest.fixture
-def live_stripe(live_app, stripe_server) -> Iterator:
-    """The live server talks to the fake Stripe during this test."""
-    stripe_server.reset()
-    saved = {key: live_app.config.get(key) for key in STRIPE_CONFIG_KEYS}
-    live_app.config.update(stripe_settings(stripe_server))
-    yield stripe_server
-    live_app.config.update(saved)
+def the_purchase(in_live_app, tenant_id: int) -> Purchase:
+    """The business's one purchase, as stored (detached, to read its fields)."""
+
+    def find(session):
+        with as_tenant(tenant_id):
+            purchase = session.scalar(select(Purchase))
+            session.expunge(purchase)
+            return purchase
+
+    return in_live_app(find)
 
 
 def serious_axe_violations(page) -> list[str]:
@@ -72,13 +73,7 @@ def test_family_buys_hours_through_checkout_and_sees_them_arrive(
     assert sent.account == account
     assert sent.params["line_items"][0]["price_data"]["unit_amount"] == "24000"
 
-    def find_purchase(session):
-        with as_tenant(tenant_id):
-            purchase = session.scalar(select(Purchase))
-            session.expunge(purchase)
-            return purchase
-
-    purchase = in_live_app(find_purchase)
+    purchase = the_purchase(in_live_app, tenant_id)
     assert page.url == purchase.checkout_url
     assert sent.idempotency_key == f"purchase-{purchase.id}-checkout"
 

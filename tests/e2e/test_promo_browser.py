@@ -16,7 +16,10 @@ from prepbase.models import LedgerEntry, Offering, Purchase
 from prepbase.tenancy import as_tenant
 from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
-from tests.e2e.test_buy_hours import live_stripe, serious_axe_violations  # noqa: F401
+from tests.e2e.test_buy_hours import (
+    serious_axe_violations,
+    the_purchase,
+)
 from tests.factories import make_business, sell_online
 from tests.fake_stripe import event, sign
 
@@ -28,7 +31,7 @@ def test_family_buys_with_a_promo_code_and_two_extra_hours(
     tenants,
     in_live_app,
     live_server,
-    live_stripe,  # noqa: F811
+    live_stripe,
 ):
     slug = tenants.new_slug()
     account = live_stripe.add_account(charges_enabled=True)
@@ -74,13 +77,7 @@ def test_family_buys_with_a_promo_code_and_two_extra_hours(
     [sent] = live_stripe.requests_to("POST", "/v1/checkout/sessions")
     assert sent.params["line_items"][0]["price_data"]["unit_amount"] == "27000"
 
-    def find_purchase(session):
-        with as_tenant(tenant_id):
-            purchase = session.scalar(select(Purchase))
-            session.expunge(purchase)
-            return purchase
-
-    purchase = in_live_app(find_purchase)
+    purchase = the_purchase(in_live_app, tenant_id)
     paid = live_stripe.pay(purchase.checkout_session_id)
     payload = json.dumps(event("checkout.session.completed", paid, account))
     response = requests.post(

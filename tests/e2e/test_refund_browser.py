@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 
 import pytest
 import requests
@@ -18,18 +17,9 @@ from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.e2e.test_buy_hours import serious_axe_violations
 from tests.factories import add_purchase, make_business, sell_online
-from tests.fake_stripe import STRIPE_CONFIG_KEYS, event, sign, stripe_settings
+from tests.fake_stripe import event, sign
 
 pytestmark = pytest.mark.e2e
-
-
-@pytest.fixture
-def live_stripe(live_app, stripe_server) -> Iterator:
-    stripe_server.reset()
-    saved = {key: live_app.config.get(key) for key in STRIPE_CONFIG_KEYS}
-    live_app.config.update(stripe_settings(stripe_server))
-    yield stripe_server
-    live_app.config.update(saved)
 
 
 def deliver(live_server: str, body: dict) -> None:
