@@ -132,7 +132,9 @@ def htmx_settled(page: Page) -> Iterator[None]:
 
 def htmx_idle(page: Page) -> None:
     """Wait until no htmx request, swap or settle is under way (new content is processed
-    in the settle step: a change made before then would not be heard)."""
+    in the settle step: a change made before then would not be heard), and the page has
+    loaded (before that htmx has not started, and nothing is heard at all)."""
+    page.wait_for_load_state("load")
     page.wait_for_function(
         "() => !document.querySelector("
         "'.htmx-request, .htmx-swapping, .htmx-settling, .htmx-added')"

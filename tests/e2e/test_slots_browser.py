@@ -67,6 +67,7 @@ def test_parent_books_an_open_slot_and_the_tutor_sees_it(new_page, tenants, in_l
     sign_in(parent, slug, str(data["parent"]))
     parent.get_by_role("link", name="Book Session").first.click()
     expect(parent.get_by_role("heading", level=1)).to_have_text("Book Session")
+    parent.wait_for_load_state("load")  # htmx has started: a change reloads the times
     mark_document(parent)
     when = parent.locator("#slots")
     # A new service reloads the staff select, and then the times of who is chosen there;
