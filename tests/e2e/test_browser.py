@@ -142,7 +142,11 @@ def htmx_idle(page: Page) -> None:
 
 
 def mark_document(page: Page) -> None:
-    """A flag on `window` that only survives as long as the page is not reloaded."""
+    """A flag on `window` that only survives as long as the page is not reloaded.
+
+    It is set just before an htmx action, so it first waits for htmx to be listening: a
+    search typed before the page's load was heard by nobody (seen under CI load)."""
+    htmx_idle(page)
     page.evaluate("window.__marker = 1")
 
 
