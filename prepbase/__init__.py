@@ -96,7 +96,7 @@ def register_hooks(app: Flask) -> None:
         # Mail queued by this request's transaction goes out once it has committed.
         if g.pop("outbox_pending", False) and response.status_code < 400:
             try:
-                deliver_pending(db.session)
+                deliver_pending(db.session, tenant=g.get("tenant"))
             except Exception:  # never turn a saved action into an error page
                 app.logger.exception("sending queued e-mail failed; it stays pending")
         return response

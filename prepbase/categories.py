@@ -55,9 +55,14 @@ def default_category(session: Session) -> SessionCategory:
     category = session.scalar(
         select(SessionCategory).where(SessionCategory.active).order_by(SessionCategory.id).limit(1)
     )
-    if category is None:  # `save_category` never lets the last active one go
+    return default_of([category] if category is not None else [])
+
+
+def default_of(active: list[SessionCategory]) -> SessionCategory:
+    """`default_category` among the active categories already loaded."""
+    if not active:  # `save_category` never lets the last active one go
         raise DomainError("This business has no active session category.", field="category")
-    return category
+    return min(active, key=lambda c: c.id)
 
 
 def active_subjects(session: Session) -> list[Subject]:

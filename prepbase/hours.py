@@ -23,10 +23,19 @@ from fractions import Fraction
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlalchemy.orm.util import identity_key
 
 from prepbase.errors import DomainError
-from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User, utcnow
+from prepbase.models import (
+    SYNCHRONIZED_BY_CALLER,
+    EntryKind,
+    LedgerEntry,
+    Package,
+    TutoringSession,
+    User,
+    utcnow,
+)
 from prepbase.numbers import typed_decimal
 from prepbase.tenancy import stamp_rows
 
@@ -131,13 +140,15 @@ def _apply(
     values = {Package.remaining_minutes: Package.remaining_minutes + minutes}
     if adds_to_total:
         values[Package.total_minutes] = Package.total_minutes + minutes
-    after = session.execute(
+    # The loaded package (if any) is brought up to date below, from what the UPDATE returns.
+    row = session.execute(
         stmt.values(values)
-        .returning(Package.remaining_minutes)
-        .execution_options(synchronize_session=False)
-    ).scalar_one_or_none()
-    if after is None:
+        .returning(Package.remaining_minutes, Package.total_minutes)
+        .execution_options(synchronize_session=False, **SYNCHRONIZED_BY_CALLER)
+    ).one_or_none()
+    if row is None:
         return None
+    after, total = row
     entry = LedgerEntry(
         package_id=package_id,
         minutes=minutes,
@@ -155,7 +166,8 @@ def _apply(
     # An object already loaded must not show the balance from before the UPDATE.
     loaded = session.identity_map.get(identity_key(Package, package_id))
     if loaded is not None:
-        session.expire(loaded, ["remaining_minutes", "total_minutes"])
+        set_committed_value(loaded, "remaining_minutes", after)
+        set_committed_value(loaded, "total_minutes", total)
     return Change(package_id, after - minutes, after, entry)
 
 

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy.orm import Session, contains_eager
+from sqlalchemy import CursorResult, inspect, or_, select, update
+from sqlalchemy.orm import Session, contains_eager, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from prepbase import availability, business, cancellation, categories, hours
 from prepbase.errors import DomainError, NotFound
@@ -41,6 +42,7 @@ from prepbase.mail import sessions as session_mail
 from prepbase.models import (
     OPEN_STATUSES,
     STAFF_ROLES,
+    SYNCHRONIZED_BY_CALLER,
     Attendance,
     Package,
     Role,
@@ -95,11 +97,14 @@ def check_duration(minutes: int) -> int:
 def _check_staff(session: Session, staff: User, service: str) -> None:
     if staff.role not in STAFF_ROLES or not staff.active:
         raise DomainError("Choose an active tutor or counselor.", field="staff")
-    offers = session.scalar(
-        select(StaffService.id).where(
-            StaffService.user_id == staff.id, StaffService.service == service
+    if "service_rows" in inspect(staff).unloaded:
+        offers = session.scalar(
+            select(StaffService.id).where(
+                StaffService.user_id == staff.id, StaffService.service == service
+            )
         )
-    )
+    else:  # loaded with the form's choices (`slots.bookable_staff`) in this transaction
+        offers = next((r for r in staff.service_rows if r.service == service), None)
     if offers is None:
         raise DomainError(f"{staff.name} does not offer {Service(service).label}.", field="staff")
 
@@ -166,15 +171,24 @@ def _lock_for_change(
         staff_ids |= _waiting_staff(session, student_id)
     _lock_people(session, staff_ids, (student_id,))
     if ts is not None:
-        # The row lock, then the session read again: not one `refresh(with_for_update=…)`,
-        # which replays how the session was loaded, and a session loaded with its people
-        # (`session_lists`) would lock outer joins, which PostgreSQL refuses.
-        session.execute(
-            select(TutoringSession.id)
+        # The row lock and the session read again, in one statement of its own: not
+        # `refresh(with_for_update=…)`, which replays how the session was loaded, and a
+        # session loaded with its people (`session_lists`) would lock outer joins, which
+        # PostgreSQL refuses.
+        # Its student, staff member and category (never missing) come in the same
+        # statement, by inner joins whose rows are not locked: what the verb and its
+        # e-mails read next.
+        session.scalars(
+            select(TutoringSession)
             .where(TutoringSession.id == ts.id)
-            .with_for_update(key_share=True)
-        )
-        session.refresh(ts)
+            .options(
+                joinedload(TutoringSession.student, innerjoin=True),
+                joinedload(TutoringSession.staff, innerjoin=True),
+                joinedload(TutoringSession.category, innerjoin=True),
+            )
+            .with_for_update(key_share=True, of=TutoringSession)
+            .execution_options(populate_existing=True)
+        ).one()  # the rows are read (and `ts` brought up to date) as they are fetched
         if ts.staff_id != staff_id:
             raise DomainError("This session was just given to another staff member; open it again.")
 
@@ -326,7 +340,7 @@ def _debit(
             session, package.id, ts, ts.duration_minutes, actor, note=note
         )
         if change is not None:  # another request may have drained it a moment ago
-            ts.package_id = package.id
+            ts.package = package  # the relationship too: the page names it next
             ts.charged_minutes = ts.duration_minutes
             session.flush()
             hours_mail.after_debit(
@@ -409,18 +423,31 @@ def family_actions(
 def _move(
     session: Session, ts: TutoringSession, allowed: tuple[str, ...], to: str, **values: object
 ) -> None:
-    """Change the status only if it is still one of `allowed` (one winner under races)."""
-    updated = session.execute(
+    """Change the status only if it is still one of `allowed` (one winner under races).
+
+    `ts` takes the new values from the UPDATE's RETURNING (no second read); what it had
+    loaded of its people and category stays, except a relationship whose key changed."""
+    # Every change is a new version of the session's calendar invitation (RFC 5545).
+    changes = {"status": to, "ical_sequence": TutoringSession.ical_sequence + 1, **values}
+    row = session.execute(
         update(TutoringSession)
         .where(TutoringSession.id == ts.id, TutoringSession.status.in_(allowed))
-        # Every change is a new version of the session's calendar invitation (RFC 5545).
-        .values(status=to, ical_sequence=TutoringSession.ical_sequence + 1, **values)
-        .execution_options(synchronize_session=False)
-    )
-    moved = cast(CursorResult[Any], updated).rowcount
-    session.refresh(ts)
-    if moved != 1:
+        .values(changes)
+        .returning(*(getattr(TutoringSession, key) for key in changes))
+        .execution_options(synchronize_session=False, **SYNCHRONIZED_BY_CALLER)
+    ).one_or_none()
+    if row is None:
+        session.refresh(ts)
         raise DomainError(_refusal(ts.status, to))
+    for key, value in zip(changes, row, strict=True):
+        set_committed_value(ts, key, value)
+    stale = [
+        rel.key
+        for rel in inspect(TutoringSession).relationships
+        if any(column.key in changes for column in rel.local_columns)
+    ]
+    if stale:
+        session.expire(ts, stale)
 
 
 def _refusal(current: str, wanted: str) -> str:

@@ -98,16 +98,22 @@ class ScheduleForm(SessionTimeForm):
         "Subject", choices=[], default="", invalid_choice_message="Choose one of the subjects."
     )
 
+    # The rows the form offers, kept for the request: the session's identity map holds
+    # only what something references, and a chosen one is then not read again.
+    kept: list[object]
+    default_kind: SessionCategory | None = None
+
     def offer_kinds(self, session: Session) -> None:
         """The active categories (the default first) and subjects to choose from."""
         offered = categories.active_categories(session)
-        default = categories.default_category(session)
+        default = self.default_kind = categories.default_of(offered)
         if len(offered) > 1:
             ordered = [default, *(c for c in offered if c.id != default.id)]
             self.category.choices = [SelectChoice(str(c.id), c.name) for c in ordered]
         else:
             self.category.choices = [SelectChoice("", default.name)]
         subjects = categories.active_subjects(session)
+        self.kept = [*offered, *subjects]
         self.subject.choices = [SelectChoice("", "No particular subject")] + [
             SelectChoice(str(s.id), f"{s.category.name} → {s.name}") for s in subjects
         ]
@@ -128,6 +134,8 @@ class ScheduleForm(SessionTimeForm):
             get_or_404(SessionCategory, int(self.category.data)) if self.category.data else None
         )
         subject = get_or_404(Subject, int(self.subject.data)) if self.subject.data else None
+        if category is None and subject is None:
+            category = self.default_kind  # what `categories.check_choice` would read again
         return category, subject
 
 

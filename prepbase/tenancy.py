@@ -22,7 +22,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar, Token
 from typing import TypeVar
 
-from sqlalchemy import ForeignKey, event, select
+from sqlalchemy import ForeignKey, event, inspect, select
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -31,6 +31,7 @@ from sqlalchemy.orm import (
     mapped_column,
     with_loader_criteria,
 )
+from sqlalchemy.orm.util import identity_key
 from sqlalchemy.sql.base import ExecutableOption
 
 _current_tenant: ContextVar[int | None] = ContextVar("prepbase_tenant", default=None)
@@ -163,8 +164,24 @@ def get_scoped(
     a related row the page shows, in the same statement).
 
     `Session.get()` may answer from the identity map without a query, which would skip
-    the tenant criteria; this always asks the database.
+    the tenant criteria; this asks the database, unless the row is in the identity map
+    already, loaded and of the tenant in scope (a form's choices loaded it a moment ago:
+    the same row, not a second statement).
     """
+    if not options and issubclass(model, TenantScoped) and isinstance(ident, int):
+        found = session.identity_map.get(identity_key(model, ident))
+        if found is not None:
+            state = inspect(found)
+            tenant_id = _current_tenant.get()
+            if (
+                tenant_id is not None
+                and not _unscoped.get()
+                and "tenant_id" not in state.unloaded
+                and not state.deleted
+                and not state.was_deleted
+                and found.tenant_id == tenant_id
+            ):
+                return found
     return session.execute(
         # Every tenant model has an `id` column; a bare TypeVar does not know it.
         select(model).where(model.id == ident).options(*options)  # type: ignore[attr-defined]

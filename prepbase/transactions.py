@@ -11,6 +11,8 @@ from one statement, and the ledger's invariant is kept by the writes.
 
 Every other request (POST) writes exactly as before: one transaction, its row locks and
 conditional UPDATEs, committed once by the view, run again on a conflict (`retry.py`).
+What it loaded stays loaded after its commit (`keep_after_commit`): the page or redirect
+it answers with does not read the business, the user and the rows it just wrote again.
 
 A reading request that tries to write is refused (`WriteInRead`, an error page and a log
 line), never half-applied without its transaction. The rare GET that must write (none
@@ -24,10 +26,11 @@ from typing import Any, TypeVar, cast
 
 from flask import Flask, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlalchemy.orm import ORMExecuteState, Session, scoped_session
 
 from prepbase.extensions import AUTOCOMMIT, db
+from prepbase.models import SYNCHRONIZED_BY_CALLER
 from prepbase.retry import retrying
 
 READING_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -70,6 +73,76 @@ def _refuse_statement_in_read(state: ORMExecuteState) -> None:
         raise WriteInRead(f"a reading request ({_what()}) ran a statement that is not a SELECT")
 
 
+# --- what a writing request keeps after its commit ----------------------------------------
+
+# `Session.info` keys: the session keeps its objects at commit; and, per transaction, the
+# classes changed behind the identity map's back (`True`: changed in a way that names none).
+KEEP_AFTER_COMMIT = "prepbase_keep_after_commit"
+CHANGED_IN_BULK = "prepbase_changed_in_bulk"
+
+
+def keep_after_commit(session: Session) -> None:
+    """A writing request's session: its commit keeps what it loaded, except what could be
+    stale — rows of a class changed by a bulk UPDATE or DELETE (`_note_bulk_change`) and
+    every relationship (`_expire_what_may_be_stale`).
+
+    Why not SQLAlchemy's default (expire everything at commit): a request commits once,
+    just before it renders or redirects, and then read the business (the URL's `url_for`),
+    the user and the rows it had just written again, one statement each. What it holds
+    is what it flushed, which is what it committed."""
+    session.expire_on_commit = False
+    session.info[KEEP_AFTER_COMMIT] = True
+
+
+def expire_at_commit_again(session: Session) -> None:
+    """Back to SQLAlchemy's default (the request is over)."""
+    session.expire_on_commit = True
+    session.info.pop(KEEP_AFTER_COMMIT, None)
+    session.info.pop(CHANGED_IN_BULK, None)
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _note_bulk_change(state: ORMExecuteState) -> None:
+    # Conditional UPDATEs run with synchronize_session=False: the objects of their class
+    # in the identity map may hold values from before. A statement on a table (no mapper)
+    # or in text could have changed anything.
+    session = state.session
+    if not session.info.get(KEEP_AFTER_COMMIT) or state.is_select or state.is_insert:
+        return
+    if all(state.execution_options.get(k) == v for k, v in SYNCHRONIZED_BY_CALLER.items()):
+        return
+    mapper = state.bind_mapper
+    changed: set[type] | bool = session.info.get(CHANGED_IN_BULK, set())
+    if changed is not True:
+        if (state.is_update or state.is_delete) and mapper is not None:
+            changed = {*changed, mapper.class_}
+        else:
+            changed = True
+    session.info[CHANGED_IN_BULK] = changed
+
+
+@event.listens_for(Session, "after_commit")
+def _expire_what_may_be_stale(session: Session) -> None:
+    if not session.info.get(KEEP_AFTER_COMMIT):
+        return
+    changed = session.info.pop(CHANGED_IN_BULK, set())
+    for obj in list(session.identity_map.values()):
+        state = inspect(obj)
+        if changed is True or type(obj) in changed:
+            session.expire(obj)
+            continue
+        # A relationship loaded before a row was added or a key changed may be out of date
+        # (a many-to-one comes back from the identity map without a query).
+        loaded = [r.key for r in state.mapper.relationships if r.key not in state.unloaded]
+        if loaded:
+            session.expire(obj, loaded)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_bulk_changes(session: Session, _previous: object) -> None:
+    session.info.pop(CHANGED_IN_BULK, None)
+
+
 def _what() -> str:
     return f"{request.method} {request.path}" if request else "outside a request"
 
@@ -85,6 +158,7 @@ class UnitOfWorkFlask(Flask):
             db.session.info[AUTOCOMMIT] = True
         else:
             db.session.info.pop(AUTOCOMMIT, None)
+            keep_after_commit(_proxy()())
         return super().preprocess_request()
 
     def dispatch_request(self) -> ResponseReturnValue:
@@ -99,6 +173,12 @@ class UnitOfWorkFlask(Flask):
 
 def _end_read(_exc: BaseException | None = None) -> None:
     # Code after the request in the same app context (a test's) writes as usual.
-    proxy = cast("scoped_session[Session]", db.session)  # the proxy (extensions.Database)
+    proxy = _proxy()
     if proxy.registry.has():
         db.session.info.pop(AUTOCOMMIT, None)
+        expire_at_commit_again(proxy())
+
+
+def _proxy() -> scoped_session[Session]:
+    # The proxy (extensions.Database): attributes set on it would not reach the Session.
+    return cast("scoped_session[Session]", db.session)

@@ -56,12 +56,17 @@ def book_session_form(
     form = RepeatScheduleForm()
     form.student.choices = [SelectChoice(str(s.id), s.full_name) for s in students]
     form.offer_kinds(session)
-    form.staff.choices = staff_choices(
-        categories.who_teaches(session, bookable_staff(session, service), subject_id)
-    )
+    staff = bookable_staff(session, service)
+    form.kept += staff
+    form.staff.choices = staff_choices(categories.who_teaches(session, staff, subject_id))
     # Only services somebody delivers (all of them while nobody does: the staff field
-    # then says that nobody offers the service, with the business's contact).
-    offered = offered_services(session)
+    # then says that nobody offers the service, with the business's contact). Without a
+    # service, the staff just loaded are everyone who delivers one.
+    offered = (
+        {str(row.service) for person in staff for row in person.service_rows}
+        if service is None
+        else offered_services(session)
+    )
     form.service.choices = [c for c in SERVICE_CHOICES if c.value in offered] or SERVICE_CHOICES
     # With JavaScript, choosing a service or a subject reloads the staff select with who
     # offers it.

@@ -120,15 +120,19 @@ def _reply_address(session: Session) -> str | None:
     return smtp.reply_to(tenant.name, tenant.contact_email) if tenant else None
 
 
-def deliver_pending(session: Session, limit: int = 50, now: datetime | None = None) -> int:
+def deliver_pending(
+    session: Session, limit: int = 50, now: datetime | None = None, tenant: Tenant | None = None
+) -> int:
     """Send the due messages of the tenant in scope; returns how many went out.
 
     Due: pending, and its retry time (if any) has come. The batch is claimed with one
-    conditional UPDATE first, so two processes running this at once never send the same
+    conditional UPDATE, so two processes running this at once never send the same
     message twice, and the results are written in one transaction after sending.
+    `tenant`, when the caller has it loaded, is the tenant in scope (its name and contact
+    address make the Reply-To).
     """
     now = now or utcnow()
-    ids = session.scalars(
+    due = (
         select(OutboundEmail.id)
         .where(
             OutboundEmail.status == "pending",
@@ -137,13 +141,10 @@ def deliver_pending(session: Session, limit: int = 50, now: datetime | None = No
         )
         .order_by(OutboundEmail.id)
         .limit(limit)
-    ).all()
-    if not ids:
-        session.commit()
-        return 0
+    )
     claimed = session.execute(
         update(OutboundEmail)
-        .where(OutboundEmail.id.in_(ids), OutboundEmail.status == "pending")
+        .where(OutboundEmail.id.in_(due.scalar_subquery()), OutboundEmail.status == "pending")
         .values(status="sending", attempts=OutboundEmail.attempts + 1, claimed_at=now)
         .returning(
             OutboundEmail.id,
@@ -158,7 +159,13 @@ def deliver_pending(session: Session, limit: int = 50, now: datetime | None = No
         )
         .execution_options(synchronize_session=False)
     ).all()
-    reply_address = _reply_address(session)
+    if not claimed:
+        session.commit()
+        return 0
+    if tenant is not None and tenant.id == current_tenant_id():
+        reply_address = smtp.reply_to(tenant.name, tenant.contact_email)
+    else:
+        reply_address = _reply_address(session)
     session.commit()
     claimed = sorted(claimed, key=lambda m: m.id)
     outgoing = [

@@ -1,7 +1,7 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
 from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
-from prepbase.models.base import Base, utcnow
+from prepbase.models.base import SYNCHRONIZED_BY_CALLER, Base, utcnow
 from prepbase.models.categories import (
     Location,
     LocationType,
@@ -58,6 +58,7 @@ __all__ = [
     "OPEN_STATUSES",
     "ROLE_LABELS",
     "STAFF_ROLES",
+    "SYNCHRONIZED_BY_CALLER",
     "WEEKDAYS",
     "Attendance",
     "AuthToken",

@@ -42,6 +42,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
+# Execution options of a bulk UPDATE whose caller brings the objects it changed in the
+# session up to date itself (e.g. from its RETURNING): a writing request need not expire
+# that class at commit (`prepbase.transactions.keep_after_commit`).
+SYNCHRONIZED_BY_CALLER = {"prepbase_synchronized_by_caller": True}
+
+
 def utcnow() -> datetime:
     """Now, in UTC, aware; used as a column default callable."""
     return datetime.now(UTC)
