@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from prepbase.models.api import ApiKey, ApiScope, IdempotencyRecord
 from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import Base, utcnow
 from prepbase.models.categories import (
@@ -59,12 +60,15 @@ __all__ = [
     "ROLE_LABELS",
     "STAFF_ROLES",
     "WEEKDAYS",
+    "ApiKey",
+    "ApiScope",
     "Attendance",
     "AuthToken",
     "Base",
     "CalendarFeed",
     "EntryKind",
     "Family",
+    "IdempotencyRecord",
     "ImportKind",
     "ImportRun",
     "ImportStatus",
