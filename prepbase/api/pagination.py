@@ -17,6 +17,7 @@ from sqlalchemy import Select, and_, or_
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from prepbase.errors import DomainError
+from prepbase.inputs import MAX_ID
 
 T = TypeVar("T")
 
@@ -66,16 +67,22 @@ def encode_cursor(values: Sequence[object]) -> str:
     return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str, size: int) -> list[object]:
-    """The values of a cursor; one this API did not make is refused (422 on `cursor`)."""
+def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[object]:
+    """The values of a cursor, each of the type of its column in `kinds`; one this API
+    did not make is refused (422 on `cursor`), never sent to the database."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
         values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != size:
+        if not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError
         decoded = [_decode(v) for v in values]
-        if not isinstance(decoded[-1], int):
-            raise ValueError
+        for value, kind in zip(decoded, kinds, strict=True):
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError
+            if isinstance(value, datetime) and value.tzinfo is None:
+                raise ValueError
+            if isinstance(value, int) and not 0 <= value <= MAX_ID:
+                raise ValueError
         return decoded
     except (ValueError, binascii.Error, UnicodeDecodeError, TypeError):
         raise DomainError("This cursor is not one this list gave.", field="cursor") from None
@@ -97,7 +104,9 @@ def paginate(
     limit: int = args.get("limit") or DEFAULT_LIMIT
     cursor = args.get("cursor")
     if cursor:
-        after = decode_cursor(cursor, len(order))
+        # A TypeDecorator (UTCDateTime) says its Python type through its `impl`.
+        kinds = [getattr(c.type, "impl", c.type).python_type for c in order]
+        after = decode_cursor(cursor, kinds)
         stmt = stmt.where(_after(order, after, descending))
     direction = [c.desc() if descending else c.asc() for c in order]
     rows = list(session.scalars(stmt.order_by(*direction).limit(limit + 1)).unique())
