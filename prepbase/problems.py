@@ -123,11 +123,24 @@ def from_http_exception(exc: HTTPException) -> Response:
     return response
 
 
+# The domain names a refused input after the page's form field; the API's field is named
+# after the data it holds.
+API_FIELDS = {
+    "start_time": "starts_at",
+    "date": "starts_at",
+    "duration": "duration_minutes",
+    "staff": "staff_id",
+    "category": "category_id",
+    "subject": "subject_id",
+}
+
+
 def from_domain_error(exc: DomainError) -> Response:
     """A refusal of the domain: 404 for a missing or foreign row; 422 with the field for
     bad input; 409 for an action the current state does not allow."""
     if isinstance(exc, NotFound):
         return problem_response(404)
     if exc.field:
-        return problem_response(422, exc.message, errors={exc.field: [exc.message]})
+        field = API_FIELDS.get(exc.field, exc.field)
+        return problem_response(422, exc.message, errors={field: [exc.message]})
     return problem_response(409, exc.message)

@@ -80,7 +80,7 @@ def write(view: F) -> F:
 
     @wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Response:
-        if request.get_data() and not request.is_json:
+        if (request.content_length or request.mimetype) and not request.is_json:
             abort(415, message="Send the body as JSON (Content-Type: application/json).")
         key = _checked_key()
         record = None
