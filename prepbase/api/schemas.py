@@ -6,6 +6,7 @@ arithmetic) and the decimal hours string the pages show (`*_hours`, "1.5", "0.33
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -44,10 +45,23 @@ class LocalDateTime(fields.DateTime):
         return moment
 
 
+class Computed(fields.Nested):
+    """A nested schema whose value `getter` computes from the object (documented as the
+    nested schema, unlike a Function field)."""
+
+    def __init__(self, nested: type[Schema], getter: Callable[[Any], Any], **kwargs: Any) -> None:
+        super().__init__(nested, **kwargs)
+        self.getter = getter
+
+    def get_value(self, obj: Any, attr: str, accessor: Any = None, default: Any = None) -> Any:
+        return self.getter(obj)
+
+
 def hours_of(attribute: str) -> fields.Function:
     """The decimal hours string of a minutes attribute."""
     return fields.Function(
         lambda obj: format_hours(getattr(obj, attribute)),
+        required=True,
         metadata={
             "type": "string",
             "description": f"{attribute} as decimal hours",
@@ -240,26 +254,16 @@ class SessionSchema(Schema):
     category_id = fields.Integer(required=True)
     subject_id = fields.Integer(required=True, allow_none=True)
     group_id = fields.Integer(required=True, allow_none=True)
-    participants = fields.Method(
-        "participants_of",
+    participants = Computed(
+        ParticipantSchema,
+        _participants,
+        many=True,
         required=True,
-        metadata={
-            "type": "array",
-            "items": {"$ref": "#/components/schemas/Participant"},
-            "description": "Every participation of a group session (empty for one-to-one).",
-        },
+        metadata={"description": "Every participation of a group session (none: one-to-one)."},
     )
-    plan = fields.Function(
-        lambda ts: PlanSchema().dump(_plan(ts)),
-        required=True,
-        metadata={"$ref": "#/components/schemas/Plan"},
-    )
+    plan = Computed(PlanSchema, _plan, required=True)
     cancelled_at = LocalDateTime(required=True, allow_none=True)
     created_at = LocalDateTime(required=True)
-
-    def participants_of(self, ts: TutoringSession) -> list[dict[str, Any]]:
-        dumped: list[dict[str, Any]] = ParticipantSchema(many=True).dump(_participants(ts))
-        return dumped
 
 
 # --- inputs ------------------------------------------------------------------------------
