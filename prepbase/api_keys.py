@@ -8,11 +8,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from prepbase.errors import DomainError
-from prepbase.models import ApiKey, ApiScope, Role, Tenant, User, utcnow
+from prepbase.models import ApiKey, ApiScope, IdempotencyRecord, Role, Tenant, User, utcnow
 from prepbase.tenancy import as_tenant, unscoped
 
 TOKEN_PREFIX = "pbk_"  # noqa: S105 - the tokens' visible prefix, not a secret
@@ -120,3 +120,19 @@ def mark_used(session: Session, key: ApiKey, now: datetime) -> None:
             .values(last_used_at=now)
             .execution_options(synchronize_session=False)
         )
+
+
+# How long a POST's Idempotency-Key is remembered: a client retries within minutes.
+IDEMPOTENCY_KEPT = timedelta(hours=24)
+
+
+def forget_old_requests(session: Session, now: datetime) -> int:
+    """Delete the idempotency records older than IDEMPOTENCY_KEPT, of every business
+    (a maintenance job: no business is in scope); how many went."""
+    with unscoped():
+        result = session.execute(
+            delete(IdempotencyRecord)
+            .where(IdempotencyRecord.created_at < now - IDEMPOTENCY_KEPT)
+            .execution_options(synchronize_session=False)
+        )
+    return int(getattr(result, "rowcount", 0) or 0)

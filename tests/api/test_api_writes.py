@@ -406,3 +406,26 @@ def test_concurrent_copies_of_one_request_run_once(app, committed, engine):
         assert (
             session.scalar(select(Package.remaining_minutes).where(Package.id == package.id)) == 660
         )
+
+
+def test_idempotency_keys_are_forgotten_after_a_day(app, api, rich, db_session):
+    path = f"/packages/{rich.extra['package_id']}/adjustments"
+    for key in ("old", "new"):
+        response = api.post(
+            path, json={"hours": "1", "note": key}, headers={"Idempotency-Key": key}
+        )
+        assert response.status_code == 201
+    with as_tenant(rich.tenant.id):
+        old = db_session.scalar(
+            select(IdempotencyRecord).where(IdempotencyRecord.idempotency_key == "old")
+        )
+        old.created_at = utcnow() - timedelta(hours=25)
+        db_session.commit()
+    result = app.test_cli_runner().invoke(args=["prepbase", "forget-idempotency"])
+    assert result.exit_code == 0 and "1 idempotency record(s) forgotten." in result.output
+    with as_tenant(rich.tenant.id):
+        left = db_session.scalars(select(IdempotencyRecord.idempotency_key)).all()
+    assert left == ["new"]
+    # a forgotten key is a new request again
+    again = api.post(path, json={"hours": "1", "note": "old"}, headers={"Idempotency-Key": "old"})
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
