@@ -50,6 +50,7 @@ def authenticate() -> None:
     g.api_key = caller.key
     g.api_actor = caller.actor
     g.tenant = caller.tenant
+    g.log_tenant = caller.tenant.slug  # the request's log line (`request_log`)
     g.tenant_token = set_current_tenant(caller.tenant.id)  # left by `leave_tenant`
     if request.method not in READING_METHODS and not caller.key.writes:
         raise Forbidden("This API key may only read; create a read and write key to change data.")

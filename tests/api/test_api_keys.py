@@ -3,6 +3,7 @@ key is checked: Bearer only, revoked keys refused, a session cookie never enough
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import timedelta
 
@@ -141,3 +142,25 @@ def test_last_used_is_written_at_most_once_a_minute(client, business, db_session
         db_session.commit()
     assert api.get("/students").status_code == 200
     assert _key(db_session, business, key.id).last_used_at > first - timedelta(minutes=2)
+
+
+def test_an_api_request_is_logged_with_its_business_and_admin_never_the_key(
+    client, business, db_session, caplog
+):
+    token = new_token(db_session, business)
+    caplog.set_level(logging.INFO, logger="prepbase.request")
+    assert Api(client, token).get("/students").status_code == 200
+    [line] = [r for r in caplog.records if r.name == "prepbase.request"]
+    assert (line.tenant, line.user_id, line.status) == ("acme", business.admin.id, 200)
+    assert token not in line.getMessage()
+
+
+def test_settings_forms_need_their_csrf_token(client, auth, business, db_session):
+    auth.as_role(business, "admin")
+    client.send_csrf = False  # signed in, but the form comes without its token
+    response = client.post(
+        business.url("/admin/settings/api-keys"), data={"name": "No token", "scope": "read"}
+    )
+    assert response.status_code == 400
+    with as_tenant(business.tenant.id):
+        assert db_session.scalars(select(ApiKey)).all() == []

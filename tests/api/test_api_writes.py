@@ -429,3 +429,22 @@ def test_idempotency_keys_are_forgotten_after_a_day(app, api, rich, db_session):
     # a forgotten key is a new request again
     again = api.post(path, json={"hours": "1", "note": "old"}, headers={"Idempotency-Key": "old"})
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+
+
+def test_too_large_and_unexpected_errors_are_problems_too(app, api, rich, monkeypatch):
+    path = f"/packages/{rich.extra['package_id']}/adjustments"
+    huge = '{"note": "' + "x" * (2 * 1024 * 1024) + '", "hours": "1"}'
+    assert_problem(api.post(path, data=huge, headers={"Content-Type": "application/json"}), 413)
+
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("prepbase.api.people.paginate", broken)
+    monkeypatch.setitem(app.config, "PROPAGATE_EXCEPTIONS", False)
+    body = assert_problem(api.get("/students"), 500)
+    assert "a bug" not in body["detail"]
+    assert package_of_id(api, rich) == 1380  # the app answers again at once
+
+
+def package_of_id(api, business) -> int:
+    return api.get(f"/packages/{business.extra['package_id']}").get_json()["remaining_minutes"]
