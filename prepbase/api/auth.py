@@ -14,7 +14,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 
 from prepbase import api_keys as keys
 from prepbase.extensions import csrf, db, limiter
-from prepbase.models import ApiKey, User, utcnow
+from prepbase.models import User, utcnow
 from prepbase.tenancy import set_current_tenant
 from prepbase.transactions import READING_METHODS, apart_from_read
 
@@ -54,11 +54,6 @@ def authenticate() -> None:
     g.tenant_token = set_current_tenant(caller.tenant.id)  # left by `leave_tenant`
     if request.method not in READING_METHODS and not caller.key.writes:
         raise Forbidden("This API key may only read; create a read and write key to change data.")
-
-
-def current_key() -> ApiKey:
-    key: ApiKey = g.api_key
-    return key
 
 
 def actor() -> User:

@@ -87,7 +87,7 @@ def _terms(data: dict[str, Any], offering: Offering | None) -> packages.Terms:
         if not data.get(name)
     }
     if missing:
-        raise_invalid(missing)
+        _invalid(missing)
     minutes = hours.parse_hours(data["hours"], field="hours", max_hours=hours.MAX_PACKAGE_HOURS)
     return {
         "name": data["name"],
@@ -99,7 +99,7 @@ def _terms(data: dict[str, Any], offering: Offering | None) -> packages.Terms:
     }
 
 
-def raise_invalid(errors: dict[str, list[str]]) -> None:
+def _invalid(errors: dict[str, list[str]]) -> None:
     abort(422, message="Some of the input could not be accepted.", errors=errors)
 
 
