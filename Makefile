@@ -83,6 +83,7 @@ test-now: dev-deps chromium
 
 bench: deps
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/api.py
 
 clean:
 	rm -rf $(VENV) node_modules static/vendor build dist .pytest_cache .ruff_cache .import_linter_cache .mypy_cache

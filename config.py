@@ -241,6 +241,9 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute;50 per hour"),
         "RESET_RATE_LIMIT": os.environ.get("RESET_RATE_LIMIT", "5 per minute;20 per hour"),
         "SIGNUP_RATE_LIMIT": os.environ.get("SIGNUP_RATE_LIMIT", "10 per hour"),
+        # The REST API, per key: reads and writes are counted apart (prepbase/api/auth.py).
+        "API_READ_RATE_LIMIT": os.environ.get("API_READ_RATE_LIMIT", "120 per minute"),
+        "API_WRITE_RATE_LIMIT": os.environ.get("API_WRITE_RATE_LIMIT", "60 per minute"),
         "STRIPE_SECRET_KEY": os.environ.get("STRIPE_SECRET_KEY") or None,
         "STRIPE_PUBLISHABLE_KEY": os.environ.get("STRIPE_PUBLISHABLE_KEY") or None,
         "STRIPE_CONNECT_WEBHOOK_SECRET": os.environ.get("STRIPE_CONNECT_WEBHOOK_SECRET") or None,

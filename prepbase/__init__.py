@@ -12,6 +12,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from config import load_config
 from prepbase import error_reports, errorpages, inputs, places, request_log
 from prepbase.accounts import load_user_for_session
+from prepbase.api import spec as api
 from prepbase.billing import bp as billing_bp
 from prepbase.cli import prepbase_cli
 from prepbase.extensions import csrf, db, limiter, login_manager, migrate
@@ -81,6 +82,7 @@ def register_input_checks(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    api.init_app(app)
     app.register_blueprint(public_bp)
     app.register_blueprint(billing_bp)
     app.register_blueprint(tenant_bp)

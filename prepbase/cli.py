@@ -9,14 +9,14 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import func, select
 
-from prepbase import scheduling
+from prepbase import api_keys, scheduling
 from prepbase.demo import DEMO_SLUG, seed_demo
 from prepbase.extensions import db
 from prepbase.hours import audit, format_hours
 from prepbase.localtime import business_today
 from prepbase.mail.outbox import deliver_pending, requeue_stale
 from prepbase.mail.sessions import remind_everyone
-from prepbase.models import Package, Tenant
+from prepbase.models import Package, Tenant, utcnow
 from prepbase.packages import RenewalReport, renew_due
 from prepbase.retry import retrying
 from prepbase.tenancy import as_tenant
@@ -70,6 +70,14 @@ def expire_command() -> None:
         reminded += report.reminded
         expired += report.expired
     click.echo(f"{expired} proposal(s) expired, {reminded} reminded, {sent} e-mail(s) sent.")
+
+
+@prepbase_cli.command("forget-idempotency")
+def forget_idempotency_command() -> None:
+    """Forget the API's Idempotency-Keys older than a day (their retries are long over)."""
+    gone = api_keys.forget_old_requests(db.session, utcnow())
+    db.session.commit()
+    click.echo(f"{gone} idempotency record(s) forgotten.")
 
 
 @prepbase_cli.command("audit")

@@ -1,4 +1,5 @@
-"""Error pages: a full page normally, a small alert fragment for HTMX requests."""
+"""Error pages: a full page normally, a small alert fragment for HTMX requests, and a
+problem document (`prepbase.api.problems`) for the API."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from flask import Flask, Response, request
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, SecurityError
 
+from prepbase import problems
 from prepbase.errors import DomainError, NotFound
 from prepbase.extensions import db
 from prepbase.htmx import is_htmx, render
@@ -57,6 +59,10 @@ def register(app: Flask) -> None:
     def http_error(exc: HTTPException) -> Response | HTTPException:
         if exc.code is None or exc.code < 400:
             return exc
+        if problems.is_api_request():
+            if exc.code >= 500:
+                db.session.rollback()
+            return problems.from_http_exception(exc)
         message = exc.description if exc.code in (403, 410, 413, 422) and _custom(exc) else None
         return error_response(exc.code, message)
 
@@ -70,16 +76,23 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(NotFound)
     def not_found(exc: NotFound) -> Response:
+        if problems.is_api_request():
+            db.session.rollback()
+            return problems.from_domain_error(exc)
         return error_response(404)
 
     @app.errorhandler(DomainError)
     def domain_error(exc: DomainError) -> Response:
         db.session.rollback()  # nothing of a refused action is kept, even if flushed
+        if problems.is_api_request():
+            return problems.from_domain_error(exc)
         return error_response(422, exc.message)
 
     @app.errorhandler(InternalServerError)
     def server_error(exc: InternalServerError) -> Response:
         db.session.rollback()  # the page itself must be able to query again
+        if problems.is_api_request():
+            return problems.problem_response(500)
         return error_response(500)
 
 

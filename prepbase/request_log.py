@@ -120,7 +120,8 @@ def _user_id() -> int | None:
     # Only a user this request already loaded (no query for a static file), read from
     # the identity map: after the view's commit its attributes are expired, and reading
     # `user.id` would load them again.
-    user = g.get("_login_user")
+    # An API request's user is the admin its key acts as (`prepbase.api.auth`).
+    user = g.get("_login_user") or g.get("api_actor")
     state = inspect(user, raiseerr=False) if user is not None else None
     if state is None or state.identity is None:
         return None

@@ -17,11 +17,15 @@ it answers with does not read the business, the user and the rows it just wrote 
 A reading request that tries to write is refused (`WriteInRead`, an error page and a log
 line), never half-applied without its transaction. The rare GET that must write (none
 today) says so with `@writes_on_get`, and then runs in a transaction like a POST.
+A reading request that writes a little only now and then (an API key's last-used time,
+at most once a minute) does that write `apart_from_read`: in a transaction of its own,
+committed at once; the request then reads on without one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar, cast
 
 from flask import Flask, request
@@ -46,6 +50,26 @@ def writes_on_get(view: F) -> F:
     """Mark a GET view that writes: its request runs in a transaction, as a POST does."""
     view.writes_on_get = True  # type: ignore[attr-defined]
     return view
+
+
+@contextmanager
+def apart_from_read(session: Session) -> Iterator[None]:
+    """Run the block's writes in a transaction of their own and commit them, in a reading
+    request too (elsewhere it joins the request's transaction, which commits it). Call it
+    before loading the objects the request uses: the commit expires them."""
+    if not session.info.get(AUTOCOMMIT):
+        yield
+        return
+    session.commit()  # ends the read's connection (no transaction: nothing to commit)
+    session.info.pop(AUTOCOMMIT, None)
+    try:
+        yield
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.info[AUTOCOMMIT] = True
 
 
 def reads_only(app: Flask) -> bool:

@@ -125,6 +125,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     tutor's time off and an e-mail that failed for good (ids in `extra`)."""
     from datetime import UTC, date, datetime
 
+    from prepbase import api_keys as keys
     from prepbase import (
         availability,
         categories,
@@ -209,6 +210,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             session, None, name="SAT", category=categories.default_category(session)
         )
         promo = promotions.save_code(session, None, code="WELCOME", kind="percent", value=10)
+        api_key = keys.create_api_key(session, business.admin, name="CRM", scope="read_write")
         session.flush()
         business.extra.update(
             promo_id=promo.id,
@@ -223,6 +225,8 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             time_off_id=time_off.id,
             message_id=bounced.id,
             import_run_id=import_run.id,
+            api_key_id=api_key.key.id,
+            api_token=api_key.token,
         )
     session.commit()
     return business

@@ -303,3 +303,36 @@ def test_groups_migration_keeps_every_session_and_ledger_entry(app, database_url
             assert hours.audit(db.session) == []
             db.session.remove()
             db.engine.dispose()
+
+
+def test_api_migration_adds_its_tables_and_leaves_the_rest(app, database_url, tmp_path):
+    """0019: api_key and idempotency_record come and go; no other table's rows change.
+    Keys made at head go with the downgrade, and the upgrade gives empty tables again."""
+    from prepbase import api_keys as keys
+    from prepbase.tenancy import as_tenant
+    from tests.factories import make_business
+
+    with empty_database(database_url, tmp_path) as url:
+        fresh = create_app("testing", SQLALCHEMY_DATABASE_URI=url)
+        with fresh.app_context():
+            upgrade()
+            b = make_business(db.session, "apimig")
+            with as_tenant(b.tenant.id):
+                keys.create_api_key(db.session, b.admin, name="CRM", scope="read")
+                db.session.commit()
+            db.session.remove()
+            with db.engine.connect() as conn:
+                users_before = conn.execute(sa.text("SELECT * FROM user_account ORDER BY id")).all()
+                assert conn.scalar(sa.text("SELECT count(*) FROM api_key")) == 1
+            downgrade(revision="0017_ledger_window")
+            with db.engine.connect() as conn:
+                tables = set(sa.inspect(conn).get_table_names())
+                assert not {"api_key", "idempotency_record"} & tables
+                assert conn.execute(sa.text("SELECT * FROM user_account ORDER BY id")).all() == (
+                    users_before
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                assert differences(conn) == []
+                assert conn.scalar(sa.text("SELECT count(*) FROM api_key")) == 0
+            db.engine.dispose()

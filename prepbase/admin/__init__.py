@@ -3,6 +3,7 @@ forms in forms.py, what they share in common.py and words.py. Importing a views 
 registers its routes on `bp` (blueprint.py)."""
 
 from prepbase.admin import (
+    api_keys,
     calendar_views,
     categories,
     dashboard,
@@ -28,6 +29,7 @@ from prepbase.admin import (
 from prepbase.admin.blueprint import bp
 
 __all__ = [
+    "api_keys",
     "bp",
     "calendar_views",
     "categories",

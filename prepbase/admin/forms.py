@@ -35,6 +35,7 @@ from prepbase.forms import (
     timezone_field,
 )
 from prepbase.models import (
+    ApiScope,
     ImportKind,
     Location,
     LocationType,
@@ -257,6 +258,20 @@ class SubjectForm(Form):
 
 
 # --- settings ---------------------------------------------------------------------------
+
+
+class ApiKeyForm(Form):
+    """Settings → API keys: a new key, named after the tool that will use it."""
+
+    name = name_field("Name", max_length=80)
+    scope = SelectField(
+        "Access",
+        choices=[SelectChoice(value, label) for value, label in ApiScope.LABELS.items()],
+        default=ApiScope.READ,
+        validate_choice=True,
+        description="Read only suits reports and spreadsheets; read and write lets the tool "
+        "propose and cancel sessions and add hours.",
+    )
 
 
 class BusinessSettingsForm(Form):

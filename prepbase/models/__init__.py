@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from prepbase.models.api import ApiKey, ApiScope, IdempotencyRecord
 from prepbase.models.availability import WEEKDAYS, TimeOff, WorkingHours
 from prepbase.models.base import SYNCHRONIZED_BY_CALLER, Base, utcnow
 from prepbase.models.categories import (
@@ -60,12 +61,15 @@ __all__ = [
     "STAFF_ROLES",
     "SYNCHRONIZED_BY_CALLER",
     "WEEKDAYS",
+    "ApiKey",
+    "ApiScope",
     "Attendance",
     "AuthToken",
     "Base",
     "CalendarFeed",
     "EntryKind",
     "Family",
+    "IdempotencyRecord",
     "ImportKind",
     "ImportRun",
     "ImportStatus",
