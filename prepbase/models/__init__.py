@@ -52,6 +52,13 @@ from prepbase.models.people import (
 from prepbase.models.series import SessionSeries
 from prepbase.models.tenant import Tenant
 from prepbase.models.tokens import AuthToken, OutboundEmail
+from prepbase.models.webhooks import (
+    DeliveryStatus,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "FAMILY_ROLES",
@@ -63,7 +70,9 @@ __all__ = [
     "AuthToken",
     "Base",
     "CalendarFeed",
+    "DeliveryStatus",
     "EntryKind",
+    "EventType",
     "Family",
     "ImportKind",
     "ImportRun",
@@ -100,6 +109,9 @@ __all__ = [
     "TimeOff",
     "TutoringSession",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkingHours",
     "buffers_clash",
     "starter_category",
