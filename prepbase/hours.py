@@ -26,9 +26,18 @@ from sqlalchemy.orm import Session, joinedload
 from sqlalchemy.orm.util import identity_key
 
 from prepbase.errors import DomainError
-from prepbase.models import EntryKind, LedgerEntry, Package, TutoringSession, User, utcnow
+from prepbase.models import (
+    EntryKind,
+    EventType,
+    LedgerEntry,
+    Package,
+    TutoringSession,
+    User,
+    utcnow,
+)
 from prepbase.numbers import typed_decimal
 from prepbase.tenancy import stamp_rows
+from prepbase.webhooks.events import emit_in_scope
 
 MAX_PACKAGE_HOURS = 2000
 MAX_SESSION_HOURS = 12
@@ -316,6 +325,7 @@ def refund_for_session(
         at=at,
     )
     assert change is not None
+    emit_in_scope(session, EventType.HOURS_REFUNDED, change.entry, ts)
     return change
 
 
@@ -368,6 +378,7 @@ def waive_for_session(
         session, package_id, minutes, EntryKind.WAIVER, actor, tutoring_session=ts, note=note
     )
     assert change is not None
+    emit_in_scope(session, EventType.HOURS_REFUNDED, change.entry, ts)
     return change
 
 

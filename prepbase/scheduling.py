@@ -57,6 +57,7 @@ from prepbase.models import (
     User,
     utcnow,
 )
+from prepbase.models import EventType as Event
 from prepbase.models.categories import MAX_BUFFER_MINUTES, NO_BUFFERS, buffers_clash
 from prepbase.models.series import weekday_mask, weekdays_of
 from prepbase.series import (
@@ -68,6 +69,7 @@ from prepbase.series import (
     occurrence_days,
 )
 from prepbase.session_lists import sessions_to_hand_over
+from prepbase.webhooks.events import emit, emit_in_scope
 
 log = logging.getLogger(__name__)
 
@@ -538,6 +540,7 @@ def book_session(
     )
     _debit(session, tenant, actor, ts)
     session_mail.session_booked(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_BOOKED, ts)
     return ts
 
 
@@ -572,6 +575,7 @@ def propose_session(
         subject=subject,
     )
     session_mail.session_proposed(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_PROPOSED, ts)
     return ts
 
 
@@ -589,6 +593,7 @@ def accept_session(
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
     session_mail.session_accepted(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_ACCEPTED, ts)
 
 
 def decline_session(
@@ -699,6 +704,7 @@ def _cancel_locked(
             ts.charged_minutes = kept
             refunded -= kept
         session.flush()
+    emit_in_scope(session, Event.SESSION_CANCELLED, ts)
     return refunded
 
 
@@ -1063,6 +1069,7 @@ def _complete_if_ready(session: Session, ts: TutoringSession) -> None:
         _move(
             session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
         )
+        emit_in_scope(session, Event.SESSION_COMPLETED, ts)
 
 
 # --- weekly series (design §10) ------------------------------------------------------------
@@ -1290,6 +1297,7 @@ def book_series(
     for ts in made:
         if ts.status == SessionStatus.UPCOMING:
             _debit(session, tenant, actor, ts)
+            emit(session, tenant, Event.SESSION_BOOKED, ts)
     return made
 
 
@@ -1329,6 +1337,8 @@ def propose_series(
     plan = _confirmed(_plan_new(session, tenant, new, by_family=False, now=now), expected)
     series, made = _make_series(session, actor, plan, new, by_family=False)
     series_mail.series_proposed(session, tenant, series, made)
+    for ts in made:
+        emit(session, tenant, Event.SESSION_PROPOSED, ts)
     return made
 
 
@@ -1425,6 +1435,7 @@ def accept_series(
             _debit(session, tenant, actor, proposal)
         else:
             _move(session, proposal, (SessionStatus.PENDING,), SessionStatus.WAITING)
+        emit(session, tenant, Event.SESSION_ACCEPTED, proposal)
         answered.append(proposal)
     return answered
 
@@ -1753,6 +1764,7 @@ def fill_waiting(
             with session.begin_nested():  # a package drained by a concurrent adjustment
                 _move(session, ts, (SessionStatus.WAITING,), SessionStatus.UPCOMING)
                 _debit(session, tenant, actor, ts)
+                emit(session, tenant, Event.SESSION_BOOKED, ts)
         except NotEnoughHours:
             session.refresh(ts)
             report.waiting.append(ts)
@@ -1917,6 +1929,7 @@ def log_past_session(
     except NotEnoughHours:
         # The caller rolls back: the session row goes with the refusal.
         raise _not_enough_to_log(session, tenant, actor, ts) from None
+    emit(session, tenant, Event.SESSION_COMPLETED, ts)
     return ts
 
 
@@ -2120,6 +2133,7 @@ def propose_group(
     ]
     for ts in made:
         session_mail.session_proposed(session, tenant, ts)
+        emit(session, tenant, Event.SESSION_PROPOSED, ts)
     return made
 
 
@@ -2175,6 +2189,7 @@ def join_group(
     ts.custom_address = reference.custom_address
     _debit(session, tenant, actor, ts)
     session_mail.session_booked(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_BOOKED, ts)
     return ts
 
 
@@ -2304,3 +2319,4 @@ def _complete_group_if_ready(session: Session, group_id: int) -> None:
         _move(
             session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
         )
+        emit_in_scope(session, Event.SESSION_COMPLETED, ts)

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, distinct, func, or_, select, update
+from sqlalchemy import distinct, func, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -196,7 +196,12 @@ def _succeeded(session: Session, delivery_id: int, endpoint_id: int, outcome: Ou
 
 
 def _failed(
-    session: Session, delivery_id: int, endpoint_id: int, attempts: int, outcome: Outcome, now: datetime
+    session: Session,
+    delivery_id: int,
+    endpoint_id: int,
+    attempts: int,
+    outcome: Outcome,
+    now: datetime,
 ) -> None:
     final = attempts >= MAX_ATTEMPTS
     session.execute(

@@ -35,7 +35,9 @@ def wants(tenant: Tenant, event_type: str) -> bool:
     return ALL in types or event_type in types
 
 
-def emit(session: Session, tenant: Tenant, event_type: str, *objects: object) -> WebhookEvent | None:
+def emit(
+    session: Session, tenant: Tenant, event_type: str, *objects: object
+) -> WebhookEvent | None:
     """Record `event_type` about `objects` (what its `payloads` builder takes) for every
     active endpoint that receives it; None when none does. Flushes nothing: the caller's
     transaction writes it with the change."""
