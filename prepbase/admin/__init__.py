@@ -23,6 +23,7 @@ from prepbase.admin import (
     staff,
     students,
     subjects,
+    webhooks,
     words,
 )
 from prepbase.admin.blueprint import bp
@@ -49,5 +50,6 @@ __all__ = [
     "staff",
     "students",
     "subjects",
+    "webhooks",
     "words",
 ]

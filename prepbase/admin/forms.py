@@ -35,6 +35,7 @@ from prepbase.forms import (
     timezone_field,
 )
 from prepbase.models import (
+    EventType,
     ImportKind,
     Location,
     LocationType,
@@ -49,6 +50,7 @@ from prepbase.models import (
     SessionCategory,
     SessionStatus,
     Subject,
+    WebhookEndpoint,
 )
 from prepbase.models.categories import DEFAULT_CATEGORY_COLOUR, DEFAULT_LINK_LEAD_MINUTES
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY, DEFAULT_LOCALE, LOCALES
@@ -257,6 +259,34 @@ class SubjectForm(Form):
 
 
 # --- settings ---------------------------------------------------------------------------
+
+
+class WebhookEndpointForm(Form):
+    """Settings → Webhooks: where events go and which ones (`prepbase.webhooks`)."""
+
+    url = StringField(
+        "Endpoint URL",
+        validators=[DataRequired(message="Enter the URL that receives the webhooks.")],
+        description="An https:// address of your own system; PrepBase POSTs each event to it.",
+        render_kw={"inputmode": "url", "placeholder": "https://", "autocomplete": "off"},
+    )
+    description = StringField("Description (optional)", validators=[Optional(), Length(max=200)])
+    all_events = BooleanField("All events, including ones added later", default=True)
+    events = CheckboxesField(
+        "Events",
+        choices=[SelectChoice(t.value, t.value) for t in EventType],
+        description="Used when All events is not ticked.",
+    )
+
+    def fill_from(self, endpoint: WebhookEndpoint) -> None:
+        self.url.data, self.description.data = endpoint.url, endpoint.description
+        types = endpoint.event_types.split()
+        self.all_events.data = "*" in types
+        self.events.data = [t for t in types if t != "*"]
+
+    def event_types(self) -> list[str] | None:
+        """None: every event; else the ticked ones."""
+        return None if self.all_events.data else list(self.events.data or [])
 
 
 class BusinessSettingsForm(Form):

@@ -22,12 +22,12 @@ from prepbase.models import (
     WebhookEndpoint,
     utcnow,
 )
+from prepbase.paging import Page, paginate
 from prepbase.webhooks import ssrf
 from prepbase.webhooks.events import ALL
 
 MAX_DESCRIPTION = 200
 MAX_ENDPOINTS = 20  # per business: each event is sent to each of them
-LOG_PAGE = 50  # deliveries per page of an endpoint's log
 
 
 def new_secret() -> str:
@@ -188,17 +188,14 @@ def endpoints_of(session: Session) -> list[WebhookEndpoint]:
 
 def delivery_log(
     session: Session, endpoint: WebhookEndpoint, page: int = 1
-) -> tuple[list[WebhookDelivery], bool]:
-    """One page of an endpoint's deliveries, newest first, with their events; and
-    whether an older page exists."""
-    rows = list(
-        session.scalars(
-            select(WebhookDelivery)
-            .where(WebhookDelivery.endpoint_id == endpoint.id)
-            .options(joinedload(WebhookDelivery.event))
-            .order_by(WebhookDelivery.id.desc())
-            .offset((page - 1) * LOG_PAGE)
-            .limit(LOG_PAGE + 1)
-        ).unique()
+) -> Page[WebhookDelivery]:
+    """One page of an endpoint's deliveries, newest first, each with its event (one
+    statement)."""
+    return paginate(
+        session,
+        select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .options(joinedload(WebhookDelivery.event))
+        .order_by(WebhookDelivery.id.desc()),
+        page,
     )
-    return rows[:LOG_PAGE], len(rows) > LOG_PAGE
