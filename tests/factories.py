@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prepbase import accounts, localtime, people
@@ -135,7 +136,9 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     )
     from prepbase.localtime import business_today
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
-    from prepbase.models import ImportRun, utcnow
+    from prepbase.models import EventType, ImportRun, WebhookDelivery, utcnow
+    from prepbase.webhooks.endpoints import add_endpoint
+    from prepbase.webhooks.events import emit
 
     with as_tenant(business.tenant.id):
         offering = packages.save_offering(
@@ -209,7 +212,15 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             session, None, name="SAT", category=categories.default_category(session)
         )
         promo = promotions.save_code(session, None, code="WELCOME", kind="percent", value=10)
+        # a webhook endpoint with one delivery, for Settings → Webhooks
+        endpoint = add_endpoint(
+            session, business.tenant, url="http://127.0.0.1:9/hooks", description="CRM"
+        )
+        emit(session, business.tenant, EventType.PACKAGE_CREATED, package)
         session.flush()
+        delivery = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+        ).one()
         business.extra.update(
             promo_id=promo.id,
             category_id=categories.default_category(session).id,
@@ -222,6 +233,8 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             payment_id=payment.id,
             time_off_id=time_off.id,
             message_id=bounced.id,
+            endpoint_id=endpoint.id,
+            delivery_id=delivery.id,
             import_run_id=import_run.id,
         )
     session.commit()

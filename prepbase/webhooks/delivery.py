@@ -114,9 +114,10 @@ class _PinnedHTTPS(http.client.HTTPSConnection):
         self.sock = self._tls.wrap_socket(sock, server_hostname=self.host)
 
 
-def post(url: str, body: str, headers: dict[str, str], timeout: float = TIMEOUT_SECONDS) -> Outcome:
+def post(url: str, body: str, headers: dict[str, str], timeout: float | None = None) -> Outcome:
     """POST `body` to `url` after checking where it goes (`ssrf`); redirects are not
-    followed (a 3xx is a failure, like any answer but 2xx)."""
+    followed (a 3xx is a failure, like any answer but 2xx). `timeout`: `TIMEOUT_SECONDS`."""
+    timeout = timeout or TIMEOUT_SECONDS
     try:
         target = ssrf.resolve(url)
     except DomainError as exc:
