@@ -276,6 +276,7 @@ class WebhookEndpointForm(Form):
         "Events",
         choices=[SelectChoice(t.value, t.value) for t in EventType],
         description="Used when All events is not ticked.",
+        invalid_choice_message="Choose events from the list (%(value)s is not one).",
     )
 
     def fill_from(self, endpoint: WebhookEndpoint) -> None:
@@ -284,7 +285,7 @@ class WebhookEndpointForm(Form):
         self.all_events.data = "*" in types
         self.events.data = [t for t in types if t != "*"]
 
-    def event_types(self) -> list[str] | None:
+    def chosen_types(self) -> list[str] | None:
         """None: every event; else the ticked ones."""
         return None if self.all_events.data else list(self.events.data or [])
 

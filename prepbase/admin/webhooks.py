@@ -36,7 +36,7 @@ def _form_page(endpoint: WebhookEndpoint | None) -> Response:
         values = {
             "url": form.url.data or "",
             "description": form.description.data,
-            "event_types": form.event_types(),
+            "event_types": form.chosen_types(),
         }
         try:
             if endpoint is None:

@@ -54,9 +54,9 @@ def _types(chosen: Iterable[str] | None) -> str:
     picked = [t for t in chosen if t]
     unknown = [t for t in picked if t not in known]
     if unknown:
-        raise DomainError(f"Unknown event type: {unknown[0]}.", field="event_types")
+        raise DomainError(f"Unknown event type: {unknown[0]}.", field="events")
     if not picked:
-        raise DomainError("Choose at least one event, or All events.", field="event_types")
+        raise DomainError("Choose at least one event, or All events.", field="events")
     return " ".join(t.value for t in EventType if t.value in picked)  # the list's order
 
 
