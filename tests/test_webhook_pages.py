@@ -200,13 +200,6 @@ def test_another_business_endpoint_and_delivery_are_404(
         )
     resend = f"/admin/settings/webhooks/{mine.id}/deliveries/{their_delivery.id}/resend"
     assert admin.post(business.url(resend)).status_code == 404
-    assert (
-        "127.0.0.1:9"
-        not in text(admin.get(business.url("/admin/settings/webhooks"))).replace(
-            f"/webhooks/{mine.id}", ""
-        )
-        or True
-    )
     with foreign.scope():
         db_session.refresh(theirs)
         assert (theirs.active, theirs.url) == (True, "http://127.0.0.1:9/")
