@@ -266,7 +266,10 @@ class WebhookEndpointForm(Form):
 
     url = StringField(
         "Endpoint URL",
-        validators=[DataRequired(message="Enter the URL that receives the webhooks.")],
+        validators=[
+            DataRequired(message="Enter the URL that receives the webhooks."),
+            Length(max=2000, message="Use a URL of at most 2000 characters."),
+        ],
         description="An https:// address of your own system; PrepBase POSTs each event to it.",
         render_kw={"inputmode": "url", "placeholder": "https://", "autocomplete": "off"},
     )
