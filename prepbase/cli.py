@@ -20,7 +20,7 @@ from prepbase.models import Package, Tenant
 from prepbase.packages import RenewalReport, renew_due
 from prepbase.retry import retrying
 from prepbase.tenancy import as_tenant
-from prepbase.webhooks.delivery import deliver_everywhere
+from prepbase.webhook_delivery.delivery import deliver_everywhere
 
 prepbase_cli = AppGroup("prepbase", help="PrepBase maintenance commands.")
 

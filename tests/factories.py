@@ -137,7 +137,7 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     from prepbase.localtime import business_today
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
     from prepbase.models import EventType, ImportRun, WebhookDelivery, utcnow
-    from prepbase.webhooks.endpoints import add_endpoint
+    from prepbase.webhook_delivery.endpoints import add_endpoint
     from prepbase.webhooks.events import emit
 
     with as_tenant(business.tenant.id):

@@ -314,7 +314,7 @@ def test_webhooks_migration_keeps_businesses_and_starts_them_without_endpoints(
     from prepbase import packages
     from prepbase.models import Tenant, WebhookEvent
     from prepbase.tenancy import as_tenant
-    from prepbase.webhooks.endpoints import add_endpoint
+    from prepbase.webhook_delivery.endpoints import add_endpoint
     from tests.factories import make_business
 
     with empty_database(database_url, tmp_path) as url:

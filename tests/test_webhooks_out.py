@@ -22,7 +22,7 @@ from prepbase.models import (
     WebhookEvent,
     utcnow,
 )
-from prepbase.webhooks import delivery, endpoints, ssrf
+from prepbase.webhook_delivery import delivery, endpoints, ssrf
 from tests.test_tutor_sessions import ZONE, World, local_at, local_day
 from tests.webhook_receiver import start_receiver
 

@@ -262,7 +262,7 @@ class SubjectForm(Form):
 
 
 class WebhookEndpointForm(Form):
-    """Settings → Webhooks: where events go and which ones (`prepbase.webhooks`)."""
+    """Settings → Webhooks: where events go and which ones (`prepbase.webhook_delivery`)."""
 
     url = StringField(
         "Endpoint URL",
@@ -279,7 +279,6 @@ class WebhookEndpointForm(Form):
         "Events",
         choices=[SelectChoice(t.value, t.value) for t in EventType],
         description="Used when All events is not ticked.",
-        invalid_choice_message="Choose events from the list (%(value)s is not one).",
     )
 
     def fill_from(self, endpoint: WebhookEndpoint) -> None:

@@ -1,5 +1,5 @@
 """Settings → Webhooks: the business's endpoints, each with its secret and its delivery
-log (Resend). The rules live in `prepbase.webhooks.endpoints`."""
+log (Resend). The rules live in `prepbase.webhook_delivery.endpoints`."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from prepbase.htmx import hx_redirect, render
 from prepbase.inputs import page_number
 from prepbase.models import EventType, WebhookDelivery, WebhookEndpoint
 from prepbase.tenant_url import get_or_404
-from prepbase.webhooks import delivery, endpoints
+from prepbase.webhook_delivery import delivery, endpoints
 
 
 @bp.get("/settings/webhooks")
@@ -33,16 +33,21 @@ def _form_page(endpoint: WebhookEndpoint | None) -> Response:
     if request.method == "GET" and endpoint is not None:
         form.fill_from(endpoint)
     if form.validate_on_submit():
-        values = {
-            "url": form.url.data or "",
-            "description": form.description.data,
-            "event_types": form.chosen_types(),
-        }
+        url, description, types = form.url.data or "", form.description.data, form.chosen_types()
         try:
             if endpoint is None:
-                endpoint = endpoints.add_endpoint(db.session, g.tenant, **values)
+                endpoint = endpoints.add_endpoint(
+                    db.session, g.tenant, url=url, description=description, event_types=types
+                )
             else:
-                endpoints.edit_endpoint(db.session, g.tenant, endpoint, **values)
+                endpoints.edit_endpoint(
+                    db.session,
+                    g.tenant,
+                    endpoint,
+                    url=url,
+                    description=description,
+                    event_types=types,
+                )
         except DomainError as exc:
             refused(form, exc)
         else:

@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from prepbase.localtime import to_local
 from prepbase.models import (
     EventType,
     LedgerEntry,
@@ -29,7 +29,9 @@ Data = dict[str, Any]
 
 
 def _time(tenant: Tenant, moment: datetime | None) -> str | None:
-    return to_local(tenant, moment).isoformat() if moment is not None else None
+    # The business's zone read here, not through `localtime`: this package sits below it
+    # (the ledger writes events), next to the models.
+    return moment.astimezone(ZoneInfo(tenant.timezone)).isoformat() if moment else None
 
 
 def _day(day: date | None) -> str | None:

@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook
 from prepbase import packages
 from prepbase.models import Student, User
 from prepbase.tenancy import as_tenant
-from prepbase.webhooks import delivery
+from prepbase.webhook_delivery import delivery
 from tests.e2e.conftest import assert_no_sideways_scroll
 from tests.e2e.test_browser import sign_in
 from tests.e2e.test_buy_hours import serious_axe_violations

@@ -23,7 +23,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.paging import Page, paginate
-from prepbase.webhooks import ssrf
+from prepbase.webhook_delivery import ssrf
 from prepbase.webhooks.events import ALL
 
 MAX_DESCRIPTION = 200

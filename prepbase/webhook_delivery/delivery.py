@@ -34,8 +34,8 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.tenancy import as_tenant, current_tenant_id
-from prepbase.webhooks import ssrf
-from prepbase.webhooks.endpoints import set_endpoint_active
+from prepbase.webhook_delivery import ssrf
+from prepbase.webhook_delivery.endpoints import set_endpoint_active
 
 log = logging.getLogger(__name__)
 
