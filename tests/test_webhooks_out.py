@@ -424,3 +424,29 @@ def test_a_business_without_endpoints_pays_no_statement(app, world, monkeypatch)
         monkeypatch.setattr(module, name, silent)
     without_emit = _booking_statements(app, world)
     assert len(with_emit) == len(without_emit)
+
+
+# --- the job ------------------------------------------------------------------------------
+
+
+def test_the_job_delivers_every_business_to_its_own_endpoints(
+    app, world, other_business, db_session, receiver
+):
+    other = World(app, other_business, db_session)
+    mine, theirs = add(world, receiver.url + "?b=acme"), add(other, receiver.url + "?b=rival")
+    world.give("5")
+    other.give("3")
+    other.give("2", name="Second")
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["prepbase", "deliver-webhooks"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("3 webhook(s) delivered")
+    by_business = {"acme": [], "rival": []}
+    for request in receiver.requests:
+        by_business[request.path.rsplit("=", 1)[1]].append(request)
+    acme = [Webhook(mine.secret).verify(r.body, r.headers) for r in by_business["acme"]]
+    rival = [Webhook(theirs.secret).verify(r.body, r.headers) for r in by_business["rival"]]
+    assert [b["data"]["package"]["total_minutes"] for b in acme] == [300]
+    assert sorted(b["data"]["package"]["total_minutes"] for b in rival) == [120, 180]
+    again = runner.invoke(args=["prepbase", "deliver-webhooks"])
+    assert again.output.startswith("0 webhook(s) delivered") and len(receiver.requests) == 3

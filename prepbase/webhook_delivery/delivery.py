@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import distinct, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
@@ -289,7 +289,8 @@ def deliver_everywhere(session: Session, now: datetime | None = None) -> int:
     """`deliver_due` for every business with a delivery due (found in one statement)."""
     started = now or utcnow()
     tenant_ids = session.scalars(
-        select(distinct(WebhookDelivery.tenant_id))
+        select(WebhookDelivery.tenant_id)
+        .distinct()
         .where(*_due(started))
         .execution_options(prepbase_unscoped=True)
     ).all()
