@@ -450,3 +450,64 @@ def test_the_job_delivers_every_business_to_its_own_endpoints(
     assert sorted(b["data"]["package"]["total_minutes"] for b in rival) == [120, 180]
     again = runner.invoke(args=["prepbase", "deliver-webhooks"])
     assert again.output.startswith("0 webhook(s) delivered") and len(receiver.requests) == 3
+
+
+def test_an_online_purchase_and_an_import_send_their_events(world, receiver):
+    from datetime import date
+
+    from prepbase import packages, payments
+    from tests.factories import add_purchase
+
+    endpoint = add(world, receiver.url, ["package.created", "purchase.paid"])
+    with world.scope():
+        offering = packages.save_offering(
+            world.db,
+            world.b.admin,
+            None,
+            name="Ten Hour Pack",
+            service="tutoring",
+            package_type="one_time",
+            period=None,
+            minutes=600,
+            rollover=False,
+        )
+        purchase = add_purchase(world.db, world.b, offering, amount_minor=24000)
+        package = payments.fulfil_purchase(world.db, purchase, start_date=date(2020, 1, 1))
+        world.db.commit()
+        assert package is not None
+        # fulfilled once: a second call (Stripe's retry) sends nothing more
+        assert payments.fulfil_purchase(world.db, purchase, start_date=date(2020, 1, 1)) is None
+        ids = packages.open_imported_packages(
+            world.db,
+            world.b.admin,
+            [
+                packages.Imported(
+                    student_id=world.b.students[1].id,
+                    name="Old system",
+                    service="tutoring",
+                    total_minutes=600,
+                    used_minutes=150,
+                    start_date=date(2020, 1, 1),
+                    expires_on=None,
+                )
+            ],
+            "Imported",
+        )
+        world.db.commit()
+    assert deliver(world) == 3
+    bodies = verified(receiver, endpoint.secret)
+    assert [b["type"] for b in bodies] == ["package.created", "purchase.paid", "package.created"]
+    paid = bodies[1]["data"]["purchase"]
+    assert (paid["id"], paid["package_id"], paid["amount_minor"], paid["status"]) == (
+        purchase.id,
+        package.id,
+        24000,
+        "paid",
+    )
+    assert paid["invoice_id"] is None and paid["paid_at"]
+    imported = bodies[2]["data"]["package"]
+    assert (imported["id"], imported["total_minutes"], imported["remaining_minutes"]) == (
+        ids[0],
+        600,
+        450,
+    )
