@@ -511,3 +511,31 @@ def test_an_online_purchase_and_an_import_send_their_events(world, receiver):
         600,
         450,
     )
+
+
+def test_a_group_session_sends_one_event_per_student(app, world, receiver, db_session):
+    from prepbase.models import SessionGroup, TutoringSession
+    from tests.factories import add_group
+
+    endpoint = add(
+        world, receiver.url, ["session.proposed", "session.accepted", "session.cancelled"]
+    )
+    world.give("5")
+    world.give("5", student=1)
+    with app.app_context():
+        add_group(db_session, world.b)
+    with world.scope():
+        rows = db_session.scalars(select(TutoringSession).order_by(TutoringSession.id)).all()
+        for ts in rows:
+            scheduling.accept_session(db_session, world.b.tenant, world.b.parent, ts)
+        db_session.commit()
+        group = db_session.get(SessionGroup, world.b.extra["group_id"])
+        scheduling.cancel_group(db_session, world.b.tenant, world.b.tutor, group, "Tutor ill")
+        db_session.commit()
+    assert deliver(world) == 6
+    sessions = {ts.id for ts in rows}
+    bodies = verified(receiver, endpoint.secret)
+    for kind in ("session.proposed", "session.accepted", "session.cancelled"):
+        about = [b["data"]["session"] for b in bodies if b["type"] == kind]
+        assert {s["id"] for s in about} == sessions and len(about) == 2, kind
+        assert {s["group_id"] for s in about} == {world.b.extra["group_id"]}
