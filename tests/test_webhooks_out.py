@@ -7,22 +7,32 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from standardwebhooks.webhooks import Webhook
 
-from prepbase import scheduling
+from prepbase import hours as ledger
+from prepbase import packages, payments, scheduling
+from prepbase.extensions import db
+from prepbase.mail import hours as hours_mail
 from prepbase.models import (
     OutboundEmail,
+    SessionGroup,
     Tenant,
+    TutoringSession,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookEvent,
     utcnow,
 )
+from prepbase.tenancy import as_tenant
 from prepbase.webhook_delivery import delivery, endpoints, ssrf
+from tests.factories import add_group, add_purchase
+from tests.test_hours_rules import give
+from tests.test_series import NOW
+from tests.test_series import book as book_series
 from tests.test_tutor_sessions import ZONE, World, local_at, local_day
 from tests.webhook_receiver import start_receiver
 
@@ -372,54 +382,48 @@ def test_delivery_connects_to_the_address_it_checked(world, receiver, monkeypatc
 # --- no cost without endpoints ------------------------------------------------------------
 
 
-def _booking_statements(app, world, monkeypatch=None) -> list[str]:
-    from tests.test_tutor_sessions import StatementCounter
-
+def _booking_statements(app, world) -> list[str]:
+    """The SQL one family booking sends, its rows loaded as a request has them."""
     seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        if not statement.lstrip().upper().startswith(("SAVEPOINT", "RELEASE", "ROLLBACK")):
+            seen.append(statement)
+
     with world.scope():
         world.db.expire_all()
         for row in (world.b.tenant, world.b.parent, world.b.tutor, world.b.students[0]):
-            world.db.refresh(row)  # as a request has them
-        with StatementCounter(app) as counter:
-            from sqlalchemy import event
-
-            def record(_conn, _cursor, statement, *_args):
-                seen.append(statement)
-
-            event.listen(counter.engine, "before_cursor_execute", record)
-            try:
-                scheduling.book_session(
-                    world.db,
-                    world.b.tenant,
-                    world.b.parent,
-                    student=world.b.students[0],
-                    staff=world.b.tutor,
-                    service="tutoring",
-                    starts_at=local_at(local_day(3 + len(world.booked)), 9),
-                    duration_minutes=60,
-                )
-                world.db.flush()
-            finally:
-                event.remove(counter.engine, "before_cursor_execute", record)
+            world.db.refresh(row)
+        engine = db.engine
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            scheduling.book_session(
+                world.db,
+                world.b.tenant,
+                world.b.parent,
+                student=world.b.students[0],
+                staff=world.b.tutor,
+                service="tutoring",
+                starts_at=local_at(local_day(3), 9),
+                duration_minutes=60,
+            )
+            world.db.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
         world.db.rollback()
-    world.booked.append(1)
     return seen
 
 
 def test_a_business_without_endpoints_pays_no_statement(app, world, monkeypatch):
     world.give("20")
-    world.booked = []
     with_emit = _booking_statements(app, world)
     assert not [s for s in with_emit if "webhook" in s.lower()]
-    import prepbase.hours
-    import prepbase.mail.hours
-
     silent = lambda *args, **kwargs: None  # noqa: E731
     for module, name in (
         (scheduling, "emit"),
         (scheduling, "emit_in_scope"),
-        (prepbase.hours, "emit_in_scope"),
-        (prepbase.mail.hours, "emit"),
+        (ledger, "emit_in_scope"),
+        (hours_mail, "emit"),
     ):
         monkeypatch.setattr(module, name, silent)
     without_emit = _booking_statements(app, world)
@@ -453,11 +457,6 @@ def test_the_job_delivers_every_business_to_its_own_endpoints(
 
 
 def test_an_online_purchase_and_an_import_send_their_events(world, receiver):
-    from datetime import date
-
-    from prepbase import packages, payments
-    from tests.factories import add_purchase
-
     endpoint = add(world, receiver.url, ["package.created", "purchase.paid"])
     with world.scope():
         offering = packages.save_offering(
@@ -514,9 +513,6 @@ def test_an_online_purchase_and_an_import_send_their_events(world, receiver):
 
 
 def test_a_group_session_sends_one_event_per_student(app, world, receiver, db_session):
-    from prepbase.models import SessionGroup, TutoringSession
-    from tests.factories import add_group
-
     endpoint = add(
         world, receiver.url, ["session.proposed", "session.accepted", "session.cancelled"]
     )
@@ -539,3 +535,30 @@ def test_a_group_session_sends_one_event_per_student(app, world, receiver, db_se
         about = [b["data"]["session"] for b in bodies if b["type"] == kind]
         assert {s["id"] for s in about} == sessions and len(about) == 2, kind
         assert {s["group_id"] for s in about} == {world.b.extra["group_id"]}
+
+
+def test_a_series_sends_one_booked_event_per_occurrence_paid(app, business, db_session, receiver):
+    """Occurrences waiting for hours are not booked yet: their event comes when hours
+    arrive (here, a cancellation's refund pays the waiting one)."""
+    with app.app_context(), as_tenant(business.tenant.id):
+        endpoint = endpoints.add_endpoint(
+            db_session,
+            business.tenant,
+            url=receiver.url,
+            event_types=["session.booked", "session.cancelled"],
+        )
+        give(db_session, business, "2", start=date(2027, 1, 1))
+        made = book_series(db_session, business, count=3)
+        assert [ts.status for ts in made] == ["upcoming", "upcoming", "waiting"]
+        db_session.commit()
+        scheduling.cancel_session(db_session, business.tenant, business.admin, made[0], now=NOW)
+        db_session.commit()
+        assert delivery.deliver_due(db_session) == 4
+    bodies = verified(receiver, endpoint.secret)
+    assert [(b["type"], b["data"]["session"]["id"]) for b in bodies] == [
+        ("session.booked", made[0].id),
+        ("session.booked", made[1].id),
+        ("session.cancelled", made[0].id),
+        ("session.booked", made[2].id),
+    ]
+    assert {b["data"]["session"]["series_id"] for b in bodies} == {made[0].series_id}
