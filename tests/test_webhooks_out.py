@@ -5,7 +5,10 @@ failing turned off with the admins told, and no request into private addresses."
 
 from __future__ import annotations
 
+import functools
 import json
+import ssl
+import subprocess
 from collections import Counter
 from datetime import date, datetime, timedelta
 
@@ -562,3 +565,46 @@ def test_a_series_sends_one_booked_event_per_occurrence_paid(app, business, db_s
         ("session.booked", made[2].id),
     ]
     assert {b["data"]["session"]["series_id"] for b in bodies} == {made[0].series_id}
+
+
+# --- https --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def hooks_certificate(tmp_path_factory):
+    """A self-signed certificate for the name hooks.test (as tests/test_mail.py makes)."""
+    folder = tmp_path_factory.mktemp("webhook-tls")
+    cert, key = folder / "hooks.pem", folder / "hooks.key"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1",
+         "-nodes", "-keyout", str(key), "-out", str(cert), "-days", "2",
+         "-subj", "/CN=hooks.test", "-addext", "subjectAltName=DNS:hooks.test"],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return str(cert), str(key)
+
+
+def test_https_checks_the_certificate_against_the_url_host(world, monkeypatch, hooks_certificate):
+    """The connection goes to the checked address (127.0.0.1) while TLS checks the
+    certificate against the URL's host name: trusted and named → delivered; a
+    certificate the machine does not trust → not delivered."""
+    server, receiver = start_receiver(tls=hooks_certificate)
+    try:
+        port = receiver.url.split(":")[2].split("/")[0]
+        monkeypatch.setattr(
+            ssrf.socket,
+            "getaddrinfo",
+            lambda host, port, *a, **kw: [(2, 1, 6, "", ("127.0.0.1", port))],
+        )
+        endpoint = add(world, f"https://hooks.test:{port}/hooks/prepbase")
+        world.give("5")
+        assert deliver(world) == 0  # self-signed: refused
+        row = the_delivery(world)
+        assert "CERTIFICATE_VERIFY_FAILED" in row.last_error and receiver.requests == []
+        trusting = functools.partial(ssl.create_default_context, cafile=hooks_certificate[0])
+        monkeypatch.setattr(ssl, "create_default_context", trusting)
+        assert deliver(world, row.next_attempt_at) == 1
+        assert verified(receiver, endpoint.secret)[0]["type"] == "package.created"
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -3,6 +3,7 @@ answers what the test scripted (a status, or "slow": answer after the sender gav
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from dataclasses import dataclass, field
@@ -29,7 +30,8 @@ class Receiver:
             return self.script.pop(0) if self.script else 200
 
 
-def start_receiver() -> tuple[ThreadingHTTPServer, Receiver]:
+def start_receiver(tls: tuple[str, str] | None = None) -> tuple[ThreadingHTTPServer, Receiver]:
+    """`tls`: (certificate, key) files to answer https instead of http."""
     receiver: Receiver
 
     class Handler(BaseHTTPRequestHandler):
@@ -54,6 +56,11 @@ def start_receiver() -> tuple[ThreadingHTTPServer, Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
-    receiver = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks/prepbase")
+    if tls is not None:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        context.load_cert_chain(*tls)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    scheme = "https" if tls else "http"
+    receiver = Receiver(f"{scheme}://127.0.0.1:{server.server_address[1]}/hooks/prepbase")
     threading.Thread(target=server.serve_forever, daemon=True).start()
     return server, receiver
