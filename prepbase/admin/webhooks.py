@@ -90,52 +90,51 @@ def _back(endpoint: WebhookEndpoint) -> Response:
     return hx_redirect(url_for(".webhook_detail", endpoint_id=endpoint.id))
 
 
-def _action(endpoint_id: int) -> WebhookEndpoint | None:
-    """The endpoint of a POST button, or None (and a message) when its form expired."""
-    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
-    if not ActionForm().validate_on_submit():
-        flash("Your form expired. Reload the page and try again.", "error")
-        return None
-    return endpoint
+def _form_expired() -> bool:
+    """A POST button's CSRF check; False, with a message, when its form expired."""
+    if ActionForm().validate_on_submit():
+        return False
+    flash("Your form expired. Reload the page and try again.", "error")
+    return True
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/disable")
 def webhook_disable(endpoint_id: int) -> Response:
-    endpoint = _action(endpoint_id)
-    if endpoint is not None:
+    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
+    if not _form_expired():
         endpoints.set_endpoint_active(
             db.session, g.tenant, endpoint, False, "Turned off by an admin."
         )
         db.session.commit()
         flash("The endpoint is off: events are not sent to it until it is turned on.", "success")
-    return _back(endpoint or get_or_404(WebhookEndpoint, endpoint_id))
+    return _back(endpoint)
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/enable")
 def webhook_enable(endpoint_id: int) -> Response:
-    endpoint = _action(endpoint_id)
-    if endpoint is not None:
+    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
+    if not _form_expired():
         endpoints.set_endpoint_active(db.session, g.tenant, endpoint, True)
         db.session.commit()
         flash("The endpoint is on: waiting events are sent with the next delivery run.", "success")
-    return _back(endpoint or get_or_404(WebhookEndpoint, endpoint_id))
+    return _back(endpoint)
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/rotate")
 def webhook_rotate(endpoint_id: int) -> Response:
-    endpoint = _action(endpoint_id)
-    if endpoint is not None:
+    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
+    if not _form_expired():
         endpoints.rotate_secret(db.session, endpoint)
         db.session.commit()
         flash("A new secret is in use: give it to your receiver.", "success")
-    return _back(endpoint or get_or_404(WebhookEndpoint, endpoint_id))
+    return _back(endpoint)
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/delete")
 def webhook_delete(endpoint_id: int) -> Response:
-    endpoint = _action(endpoint_id)
-    if endpoint is None:
-        return _back(get_or_404(WebhookEndpoint, endpoint_id))
+    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
+    if _form_expired():
+        return _back(endpoint)
     url = endpoint.url
     endpoints.delete_endpoint(db.session, g.tenant, endpoint)
     db.session.commit()
@@ -149,8 +148,7 @@ def webhook_resend(endpoint_id: int, delivery_id: int) -> Response:
     sent = get_or_404(WebhookDelivery, delivery_id)
     if sent.endpoint_id != endpoint.id:
         abort(404)
-    if not ActionForm().validate_on_submit():
-        flash("Your form expired. Reload the page and try again.", "error")
+    if _form_expired():
         return _back(endpoint)
     try:
         endpoints.resend(db.session, sent)
