@@ -252,6 +252,10 @@ def load_config(env: str | None = None, **overrides: object) -> dict[str, object
         "STRIPE_TIMEOUT_SECONDS": float(os.environ.get("STRIPE_TIMEOUT_SECONDS", "20")),
         # The platform's share of each online sale, as an application fee (0 = none).
         "PLATFORM_FEE_PERCENT": _fee_percent(),
+        # Webhooks out: private, loopback and link-local endpoint addresses are refused
+        # (no requests into the operator's network) unless this is on (tests, a private
+        # network on purpose).
+        "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": _bool("WEBHOOKS_ALLOW_PRIVATE_ADDRESSES"),
         "INVITE_TTL_DAYS": 7,
         "RESET_TTL_MINUTES": 60,
     }

@@ -20,6 +20,7 @@ from prepbase.models import Package, Tenant, utcnow
 from prepbase.packages import RenewalReport, renew_due
 from prepbase.retry import retrying
 from prepbase.tenancy import as_tenant
+from prepbase.webhook_delivery.delivery import deliver_everywhere
 
 prepbase_cli = AppGroup("prepbase", help="PrepBase maintenance commands.")
 
@@ -49,6 +50,19 @@ def send_mail_command() -> None:
             requeue_stale(db.session)
             total += deliver_pending(db.session, limit=1000)
     click.echo(f"{total} e-mail(s) sent.")
+
+
+@prepbase_cli.command("deliver-webhooks")
+def deliver_webhooks_command() -> None:
+    """Send the webhooks that are due (new events, and retries whose wait is over) to
+    every business's endpoints; then the e-mails of endpoints turned off for failing.
+    Safe on several hosts at once: each delivery is claimed before it is sent."""
+    delivered = deliver_everywhere(db.session)
+    sent = 0
+    for tenant_id in db.session.scalars(select(Tenant.id)).all():
+        with as_tenant(tenant_id):
+            sent += deliver_pending(db.session, limit=1000)
+    click.echo(f"{delivered} webhook(s) delivered, {sent} e-mail(s) sent.")
 
 
 @prepbase_cli.command("remind")

@@ -30,6 +30,7 @@ from prepbase.errors import DomainError
 from prepbase.models import (
     SYNCHRONIZED_BY_CALLER,
     EntryKind,
+    EventType,
     LedgerEntry,
     Package,
     TutoringSession,
@@ -38,6 +39,7 @@ from prepbase.models import (
 )
 from prepbase.numbers import typed_decimal
 from prepbase.tenancy import stamp_rows
+from prepbase.webhooks.events import emit_in_scope
 
 MAX_PACKAGE_HOURS = 2000
 MAX_SESSION_HOURS = 12
@@ -328,6 +330,7 @@ def refund_for_session(
         at=at,
     )
     assert change is not None
+    emit_in_scope(session, EventType.HOURS_REFUNDED, change.entry, ts)
     return change
 
 
@@ -380,6 +383,7 @@ def waive_for_session(
         session, package_id, minutes, EntryKind.WAIVER, actor, tutoring_session=ts, note=note
     )
     assert change is not None
+    emit_in_scope(session, EventType.HOURS_REFUNDED, change.entry, ts)
     return change
 
 

@@ -17,6 +17,7 @@ from prepbase import hours, promotions
 from prepbase.errors import DomainError
 from prepbase.localtime import business_today
 from prepbase.models import (
+    EventType,
     InactiveReason,
     Offering,
     Package,
@@ -30,6 +31,7 @@ from prepbase.models import (
     User,
 )
 from prepbase.promotions import Extension
+from prepbase.webhooks.events import emit_in_scope, emit_packages
 
 
 def _check_kind(package_type: str, period: str | None) -> tuple[PackageType, Period | None]:
@@ -158,6 +160,7 @@ def assign_package(
     )
     hours.grant(session, package, minutes, actor, note=note or "Package assigned", at=at)
     session.refresh(package)
+    emit_in_scope(session, EventType.PACKAGE_CREATED, package)
     return package
 
 
@@ -195,7 +198,9 @@ def open_imported_packages(
         )
         terms["student_id"] = balance.student_id
         openings.append(hours.Opening(terms, balance.total_minutes, balance.used_minutes))
-    return hours.open_balances(session, openings, actor, note)
+    ids = hours.open_balances(session, openings, actor, note)
+    emit_packages(session, EventType.PACKAGE_CREATED, ids)
+    return ids
 
 
 def _new_package(

@@ -39,6 +39,7 @@ from prepbase.errors import DomainError
 from prepbase.hours import hours_phrase
 from prepbase.localtime import local_date
 from prepbase.models import (
+    EventType,
     Offering,
     Package,
     PackageType,
@@ -53,6 +54,7 @@ from prepbase.models import (
 )
 from prepbase.stripe_gateway import field
 from prepbase.tenancy import get_scoped
+from prepbase.webhooks.events import emit
 
 log = logging.getLogger(__name__)
 
@@ -481,6 +483,7 @@ def fulfil_purchase(
         paid_on=local_date(tenant, now),
         purchase_id=purchase.id,
     )
+    emit(session, tenant, EventType.PURCHASE_PAID, purchase)
     return package
 
 
@@ -631,6 +634,8 @@ def renew_from_invoice(
         paid_on=_day(tenant, field(invoice, "status_transitions", "paid_at") or period_start),
         stripe_invoice_id=field(invoice, "id"),
     )
+    if paid:  # once per invoice (a replay finds the first delivery's payment)
+        emit(session, tenant, EventType.PURCHASE_PAID, purchase, field(invoice, "id"))
     return f"{outcome}; receipt {paid.receipt_number}" if paid else outcome
 
 

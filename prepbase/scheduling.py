@@ -59,6 +59,7 @@ from prepbase.models import (
     User,
     utcnow,
 )
+from prepbase.models import EventType as Event
 from prepbase.models.categories import MAX_BUFFER_MINUTES, NO_BUFFERS, buffers_clash
 from prepbase.models.series import weekday_mask, weekdays_of
 from prepbase.series import (
@@ -70,6 +71,7 @@ from prepbase.series import (
     occurrence_days,
 )
 from prepbase.session_lists import sessions_to_hand_over
+from prepbase.webhooks.events import emit, emit_in_scope
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ def _check_staff(session: Session, staff: User, service: str) -> None:
             )
         )
     else:  # loaded with the form's choices (`slots.bookable_staff`) in this transaction
-        offers = next((r for r in staff.service_rows if r.service == service), None)
+        offers = next((r.id for r in staff.service_rows if r.service == service), None)
     if offers is None:
         raise DomainError(f"{staff.name} does not offer {Service(service).label}.", field="staff")
 
@@ -565,6 +567,7 @@ def book_session(
     )
     _debit(session, tenant, actor, ts)
     session_mail.session_booked(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_BOOKED, ts)
     return ts
 
 
@@ -599,6 +602,7 @@ def propose_session(
         subject=subject,
     )
     session_mail.session_proposed(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_PROPOSED, ts)
     return ts
 
 
@@ -616,6 +620,7 @@ def accept_session(
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
     session_mail.session_accepted(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_ACCEPTED, ts)
 
 
 def decline_session(
@@ -726,6 +731,7 @@ def _cancel_locked(
             ts.charged_minutes = kept
             refunded -= kept
         session.flush()
+    emit_in_scope(session, Event.SESSION_CANCELLED, ts)
     return refunded
 
 
@@ -1090,6 +1096,7 @@ def _complete_if_ready(session: Session, ts: TutoringSession) -> None:
         _move(
             session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
         )
+        emit_in_scope(session, Event.SESSION_COMPLETED, ts)
 
 
 # --- weekly series (design §10) ------------------------------------------------------------
@@ -1317,6 +1324,7 @@ def book_series(
     for ts in made:
         if ts.status == SessionStatus.UPCOMING:
             _debit(session, tenant, actor, ts)
+            emit(session, tenant, Event.SESSION_BOOKED, ts)
     return made
 
 
@@ -1356,6 +1364,8 @@ def propose_series(
     plan = _confirmed(_plan_new(session, tenant, new, by_family=False, now=now), expected)
     series, made = _make_series(session, actor, plan, new, by_family=False)
     series_mail.series_proposed(session, tenant, series, made)
+    for ts in made:
+        emit(session, tenant, Event.SESSION_PROPOSED, ts)
     return made
 
 
@@ -1452,6 +1462,7 @@ def accept_series(
             _debit(session, tenant, actor, proposal)
         else:
             _move(session, proposal, (SessionStatus.PENDING,), SessionStatus.WAITING)
+        emit(session, tenant, Event.SESSION_ACCEPTED, proposal)
         answered.append(proposal)
     return answered
 
@@ -1780,6 +1791,7 @@ def fill_waiting(
             with session.begin_nested():  # a package drained by a concurrent adjustment
                 _move(session, ts, (SessionStatus.WAITING,), SessionStatus.UPCOMING)
                 _debit(session, tenant, actor, ts)
+                emit(session, tenant, Event.SESSION_BOOKED, ts)
         except NotEnoughHours:
             session.refresh(ts)
             report.waiting.append(ts)
@@ -1944,6 +1956,7 @@ def log_past_session(
     except NotEnoughHours:
         # The caller rolls back: the session row goes with the refusal.
         raise _not_enough_to_log(session, tenant, actor, ts) from None
+    emit(session, tenant, Event.SESSION_COMPLETED, ts)
     return ts
 
 
@@ -2147,6 +2160,7 @@ def propose_group(
     ]
     for ts in made:
         session_mail.session_proposed(session, tenant, ts)
+        emit(session, tenant, Event.SESSION_PROPOSED, ts)
     return made
 
 
@@ -2202,6 +2216,7 @@ def join_group(
     ts.custom_address = reference.custom_address
     _debit(session, tenant, actor, ts)
     session_mail.session_booked(session, tenant, ts)
+    emit(session, tenant, Event.SESSION_BOOKED, ts)
     return ts
 
 
@@ -2331,3 +2346,4 @@ def _complete_group_if_ready(session: Session, group_id: int) -> None:
         _move(
             session, ts, (SessionStatus.UPCOMING,), SessionStatus.COMPLETED, completed_at=utcnow()
         )
+        emit_in_scope(session, Event.SESSION_COMPLETED, ts)

@@ -137,9 +137,9 @@ def _note_bulk_change(state: ORMExecuteState) -> None:
         return
     mapper = state.bind_mapper
     changed: set[type] | bool = session.info.get(CHANGED_IN_BULK, set())
-    if changed is not True:
+    if isinstance(changed, set):
         if (state.is_update or state.is_delete) and mapper is not None:
-            changed = {*changed, mapper.class_}
+            changed = changed | {mapper.class_}
         else:
             changed = True
     session.info[CHANGED_IN_BULK] = changed

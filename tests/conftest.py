@@ -189,6 +189,8 @@ def app_config(database_url: str, smtp_port: int, **overrides: object) -> dict[s
         "RATELIMIT_STORAGE_URI": "memory://",
         "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
         "SERVER_NAME": None,
+        # The test receivers listen on 127.0.0.1 (tests/test_webhooks_out.py turns it off).
+        "WEBHOOKS_ALLOW_PRIVATE_ADDRESSES": True,
     }
     config.update(overrides)
     return config

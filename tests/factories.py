@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from prepbase import accounts, localtime, people
@@ -136,7 +137,9 @@ def add_hours_rows(session: Session, business: Business) -> Business:
     )
     from prepbase.localtime import business_today
     from prepbase.mail.outbox import MAX_ATTEMPTS, queue_email
-    from prepbase.models import ImportRun, utcnow
+    from prepbase.models import EventType, ImportRun, WebhookDelivery, utcnow
+    from prepbase.webhook_delivery.endpoints import add_endpoint
+    from prepbase.webhooks.events import emit
 
     with as_tenant(business.tenant.id):
         offering = packages.save_offering(
@@ -211,7 +214,15 @@ def add_hours_rows(session: Session, business: Business) -> Business:
         )
         promo = promotions.save_code(session, None, code="WELCOME", kind="percent", value=10)
         api_key = keys.create_api_key(session, business.admin, name="CRM", scope="read_write")
+        # a webhook endpoint with one delivery, for Settings → Webhooks
+        endpoint = add_endpoint(
+            session, business.tenant, url="http://127.0.0.1:9/hooks", description="CRM"
+        )
+        emit(session, business.tenant, EventType.PACKAGE_CREATED, package)
         session.flush()
+        delivery = session.scalars(
+            select(WebhookDelivery).where(WebhookDelivery.endpoint_id == endpoint.id)
+        ).one()
         business.extra.update(
             promo_id=promo.id,
             category_id=categories.default_category(session).id,
@@ -224,6 +235,8 @@ def add_hours_rows(session: Session, business: Business) -> Business:
             payment_id=payment.id,
             time_off_id=time_off.id,
             message_id=bounced.id,
+            endpoint_id=endpoint.id,
+            delivery_id=delivery.id,
             import_run_id=import_run.id,
             api_key_id=api_key.key.id,
             api_token=api_key.token,

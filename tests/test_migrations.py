@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from contextlib import contextmanager
+from datetime import date
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -324,7 +325,7 @@ def test_api_migration_adds_its_tables_and_leaves_the_rest(app, database_url, tm
             with db.engine.connect() as conn:
                 users_before = conn.execute(sa.text("SELECT * FROM user_account ORDER BY id")).all()
                 assert conn.scalar(sa.text("SELECT count(*) FROM api_key")) == 1
-            downgrade(revision="0017_ledger_window")
+            downgrade(revision="0018_webhooks")
             with db.engine.connect() as conn:
                 tables = set(sa.inspect(conn).get_table_names())
                 assert not {"api_key", "idempotency_record"} & tables
@@ -335,4 +336,61 @@ def test_api_migration_adds_its_tables_and_leaves_the_rest(app, database_url, tm
             with db.engine.connect() as conn:
                 assert differences(conn) == []
                 assert conn.scalar(sa.text("SELECT count(*) FROM api_key")) == 0
+
+
+def test_webhooks_migration_keeps_businesses_and_starts_them_without_endpoints(
+    app, database_url, tmp_path
+):
+    """0018: existing businesses get `webhook_types` "" (no endpoint, no event written);
+    down to 0017 removes the three tables and the column, and nothing else changes."""
+    from prepbase import packages
+    from prepbase.models import Tenant, WebhookEvent
+    from prepbase.tenancy import as_tenant
+    from prepbase.webhook_delivery.endpoints import add_endpoint
+    from tests.factories import make_business
+
+    with empty_database(database_url, tmp_path) as url:
+        fresh = create_app(
+            "testing", SQLALCHEMY_DATABASE_URI=url, WEBHOOKS_ALLOW_PRIVATE_ADDRESSES=True
+        )
+        with fresh.app_context():
+            upgrade(revision="0017_ledger_window")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO tenant (name, slug, timezone, created_at) "
+                        "VALUES ('Old', 'old', 'UTC', CURRENT_TIMESTAMP)"
+                    )
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT slug, webhook_types FROM tenant")).all() == [
+                    ("old", "")
+                ]
+            b = make_business(db.session, "hooks")
+            tenant_id = b.tenant.id
+            with as_tenant(tenant_id):
+                add_endpoint(db.session, b.tenant, url="http://127.0.0.1:9/hooks")
+                packages.assign_package(
+                    db.session, b.admin, b.students[0], name="Pack", service="tutoring",
+                    package_type="one_time", period=None, minutes=600,
+                    start_date=date(2020, 1, 1),
+                )  # fmt: skip
+                db.session.commit()
+                assert db.session.scalar(sa.select(sa.func.count(WebhookEvent.id))) == 1
+            db.session.remove()
+            downgrade(revision="0017_ledger_window")
+            with db.engine.connect() as conn:
+                names = set(sa.inspect(conn).get_table_names())
+                assert not {"webhook_endpoint", "webhook_event", "webhook_delivery"} & names
+                columns = {c["name"] for c in sa.inspect(conn).get_columns("tenant")}
+                assert "webhook_types" not in columns
+                assert conn.scalar(sa.text("SELECT count(*) FROM tenant")) == 2
+            upgrade()
+            with db.engine.connect() as conn:
+                assert set(conn.execute(sa.text("SELECT webhook_types FROM tenant")).scalars()) == {
+                    ""
+                }
+            assert db.session.get(Tenant, tenant_id).webhook_types == ""
+            db.session.remove()
             db.engine.dispose()

@@ -22,6 +22,8 @@ from prepbase.models import (
     TimeOff,
     TutoringSession,
     User,
+    WebhookDelivery,
+    WebhookEndpoint,
 )
 from prepbase.tenancy import TenantMismatch, TenantRequired, as_tenant, get_scoped, unscoped
 from tests.factories import add_group, add_hours_rows
@@ -191,6 +193,8 @@ ARGUMENTS = {
     "subject_id": lambda b: b.extra["subject_id"],
     "promo_id": lambda b: b.extra["promo_id"],
     "key_id": lambda b: b.extra["api_key_id"],
+    "endpoint_id": lambda b: b.extra["endpoint_id"],
+    "delivery_id": lambda b: b.extra["delivery_id"],
 }
 
 # The role of business A that passes each blueprint's guard, so the request reaches
@@ -317,6 +321,12 @@ def test_every_route_answers_404_for_another_business_rows(
         bounced = db_session.get(OutboundEmail, other_business.extra["message_id"])
         db_session.refresh(bounced)
         assert (bounced.status, bounced.attempts) == ("failed", MAX_ATTEMPTS)
+        endpoint = db_session.get(WebhookEndpoint, other_business.extra["endpoint_id"])
+        db_session.refresh(endpoint)
+        assert (endpoint.active, endpoint.url) == (True, "http://127.0.0.1:9/hooks")
+        delivery = db_session.get(WebhookDelivery, other_business.extra["delivery_id"])
+        db_session.refresh(delivery)
+        assert (delivery.status, delivery.attempts) == ("pending", 0)
     assert other_business.family.name == "Rival family"
     with as_tenant(other_business.tenant.id):
         assert db_session.scalar(select(func.count(User.id))) == 6

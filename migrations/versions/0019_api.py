@@ -1,7 +1,7 @@
 """api: API keys and idempotency records of the REST API
 
 Revision ID: 0019_api
-Revises: 0017_ledger_window
+Revises: 0018_webhooks
 Create Date: 2026-11-29 13:00:00
 
 Two new tables, no row of an existing one changes. `api_key` holds each business's keys
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0019_api'
-down_revision = '0017_ledger_window'
+down_revision = '0018_webhooks'
 branch_labels = None
 depends_on = None
 

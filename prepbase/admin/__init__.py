@@ -24,6 +24,7 @@ from prepbase.admin import (
     staff,
     students,
     subjects,
+    webhooks,
     words,
 )
 from prepbase.admin.blueprint import bp
@@ -51,5 +52,6 @@ __all__ = [
     "staff",
     "students",
     "subjects",
+    "webhooks",
     "words",
 ]

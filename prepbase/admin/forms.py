@@ -36,6 +36,7 @@ from prepbase.forms import (
 )
 from prepbase.models import (
     ApiScope,
+    EventType,
     ImportKind,
     Location,
     LocationType,
@@ -50,6 +51,7 @@ from prepbase.models import (
     SessionCategory,
     SessionStatus,
     Subject,
+    WebhookEndpoint,
 )
 from prepbase.models.categories import DEFAULT_CATEGORY_COLOUR, DEFAULT_LINK_LEAD_MINUTES
 from prepbase.money import CURRENCIES, DEFAULT_CURRENCY, DEFAULT_LOCALE, LOCALES
@@ -272,6 +274,36 @@ class ApiKeyForm(Form):
         description="Read only suits reports and spreadsheets; read and write lets the tool "
         "propose and cancel sessions and add hours.",
     )
+
+class WebhookEndpointForm(Form):
+    """Settings → Webhooks: where events go and which ones (`prepbase.webhook_delivery`)."""
+
+    url = StringField(
+        "Endpoint URL",
+        validators=[
+            DataRequired(message="Enter the URL that receives the webhooks."),
+            Length(max=2000, message="Use a URL of at most 2000 characters."),
+        ],
+        description="An https:// address of your own system; PrepBase POSTs each event to it.",
+        render_kw={"inputmode": "url", "placeholder": "https://", "autocomplete": "off"},
+    )
+    description = StringField("Description (optional)", validators=[Optional(), Length(max=200)])
+    all_events = BooleanField("All events, including ones added later", default=True)
+    events = CheckboxesField(
+        "Events",
+        choices=[SelectChoice(t.value, t.value) for t in EventType],
+        description="Used when All events is not ticked.",
+    )
+
+    def fill_from(self, endpoint: WebhookEndpoint) -> None:
+        self.url.data, self.description.data = endpoint.url, endpoint.description
+        types = endpoint.event_types.split()
+        self.all_events.data = "*" in types
+        self.events.data = [t for t in types if t != "*"]
+
+    def chosen_types(self) -> list[str] | None:
+        """None: every event; else the ticked ones."""
+        return None if self.all_events.data else list(self.events.data or [])
 
 
 class BusinessSettingsForm(Form):

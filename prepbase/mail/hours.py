@@ -10,10 +10,13 @@ from prepbase.localtime import business_today
 from prepbase.mail.links import mail_link
 from prepbase.mail.outbox import queue_message
 from prepbase.mail.recipients import family_recipients
-from prepbase.models import Package, Service, Tenant
+from prepbase.models import EventType, Package, Service, Tenant
+from prepbase.webhooks.events import emit
 
 FAMILY_DASHBOARD = "tenant.family.dashboard"
 BUY_HOURS = "tenant.family.buy_hours"
+# The webhook of each line a debit crosses (`crossing`): the e-mail's decision, reused.
+WEBHOOK = {"empty": EventType.PACKAGE_DEPLETED, "low": EventType.PACKAGE_LOW_BALANCE}
 
 
 def crossing(tenant: Tenant, before: int, after: int) -> str | None:
@@ -36,6 +39,7 @@ def after_debit(
     if line is None:
         return
     session.refresh(package)
+    emit(session, tenant, WEBHOOK[line], package, change.before, change.after)
     student = package.student
     empty = None
     if line == "empty":

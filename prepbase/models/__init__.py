@@ -53,6 +53,13 @@ from prepbase.models.people import (
 from prepbase.models.series import SessionSeries
 from prepbase.models.tenant import Tenant
 from prepbase.models.tokens import AuthToken, OutboundEmail
+from prepbase.models.webhooks import (
+    DeliveryStatus,
+    EventType,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "FAMILY_ROLES",
@@ -67,7 +74,9 @@ __all__ = [
     "AuthToken",
     "Base",
     "CalendarFeed",
+    "DeliveryStatus",
     "EntryKind",
+    "EventType",
     "Family",
     "IdempotencyRecord",
     "ImportKind",
@@ -105,6 +114,9 @@ __all__ = [
     "TimeOff",
     "TutoringSession",
     "User",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WorkingHours",
     "buffers_clash",
     "starter_category",

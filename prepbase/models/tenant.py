@@ -65,6 +65,10 @@ class Tenant(Base):
     locale: Mapped[str] = mapped_column(String(20), default="en_US", server_default="en_US")
     # The last receipt number given (`package_payments.next_receipt_number`).
     last_receipt_number: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The event types some active webhook endpoint receives, space-separated ("*": all);
+    # kept by `prepbase.webhook_delivery.endpoints`, so that `webhooks.events.emit` costs a
+    # business without endpoints no statement at all (the row is loaded every request).
+    webhook_types: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     @property
     def phone_uri(self) -> str | None:
