@@ -275,6 +275,7 @@ class ApiKeyForm(Form):
         "propose and cancel sessions and add hours.",
     )
 
+
 class WebhookEndpointForm(Form):
     """Settings → Webhooks: where events go and which ones (`prepbase.webhook_delivery`)."""
 
