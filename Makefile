@@ -82,6 +82,7 @@ test-now: dev-deps chromium
 	PREPBASE_TEST_DB=sqlite $(PYTEST) $(PYTEST_ARGS)
 
 bench: deps
+	$(BIN)/python bench/hours.py --size small
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/api.py
 

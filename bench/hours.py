@@ -14,6 +14,11 @@ anew):
   user and renders nothing, so it is the least any signed-in page costs (no target);
 - family dashboard: `GET /<slug>/family/`, each client signed in as a different parent;
 - Packages tab: `GET /<slug>/admin/students/<id>/packages`, signed in as the admin;
+- tutor dashboard: `GET /<slug>/tutor/`, signed in as the first tutor the clients book;
+- week calendar: `GET /<slug>/admin/schedule?view=week`, the admin's (every staff member);
+- one day's open slots: the htmx fragment of Book Session for the day after tomorrow;
+- Reports, cached (the app's 60 s cache, as configured) and uncached (a second gunicorn of
+  the same app with REPORTS_CACHE_SECONDS=0);
 - book+cancel: a parent books a one-hour Tutoring session (`POST …/family/sessions/new`
   as htmx sends it: 204 + HX-Redirect), follows the redirect to the dashboard (which
   shows the flash and holds the new session's Cancel Session button, hence its id) and
@@ -21,10 +26,12 @@ anew):
   these three requests; each iteration takes its own future time slot, so no overlap
   refuses it. Its three requests' p50/p95 are shown under it.
 
-It prints requests (iterations) per second, the multiple of hello world, p50 and p95, and
-the CPU milliseconds per request of the gunicorn workers ("app CPU") and of their
-PostgreSQL backends ("db CPU", both read from /proc: steadier than latencies on a shared
-machine) per endpoint against the targets of issue 18, × the bare hello world (signed-in
+It prints requests (iterations) per second, the multiple of hello world, p50 and p95, the
+CPU milliseconds per request of the gunicorn workers ("app CPU") and of their PostgreSQL
+backends ("db CPU", both read from /proc: steadier than latencies on a shared machine),
+the SQL statements per request ("SQL", counted once per endpoint in this process with
+Flask's test client on the same database) and the workers' memory, per endpoint against
+the targets of issue 18, × the bare hello world (signed-in
 redirect ≥ 0.25, family dashboard ≥ 0.05, Packages tab ≥ 0.08, book+cancel ≥ 0.011; large
 p95 ≤ 1.5× small p95). With `--size both` both servers run at once and the sizes take turns
 endpoint by endpoint, round by round, so a busy moment of this shared machine hits both
@@ -79,6 +86,8 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
+from flask import Flask
+from flask.testing import FlaskClient
 from harness import (
     BENCH,
     HTMX,
@@ -108,8 +117,13 @@ from harness import (
     take_turns,
 )
 from seed import PASSWORD
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from prepbase import create_app
 
 CANCEL = re.compile(rb"/family/sessions/(\d+)/cancel")
+HX = {"HX-Request": "true"}
 # × the bare Flask hello world (issue 18); the targets of PrepBase's /healthz were 0.35/0.20.
 TARGETS = {"floor": 0.25, "dashboard": 0.05, "packages": 0.08, "book": 0.011}
 P95_RATIO = 1.5
@@ -126,6 +140,7 @@ class Slots:
         # Far beyond the seeded sessions (≤ 45 days ahead); a random start per run keeps a
         # reused database's leftovers (an interrupted run) out of the way.
         self.first_day = today + timedelta(days=120 + random.randrange(3000))
+        self.soon = today + timedelta(days=2)  # the day whose open slots are asked for
         self.counter = itertools.count()
         self.lock = threading.Lock()
 
@@ -186,6 +201,11 @@ ENDPOINTS = {
     "floor": "signed-in redirect (floor)",
     "dashboard": "family dashboard",
     "packages": "Packages tab (admin)",
+    "tutor": "tutor dashboard",
+    "calendar": "week calendar (admin)",
+    "slots": "one day's open slots",
+    "reports": "Reports (cached)",
+    "reports_uncached": "Reports (uncached)",
     "book": "book+cancel (3 requests)",
 }
 BOOK_STEPS = ("POST book (htmx)", "GET dashboard (redirect)", "POST cancel (htmx)")
@@ -202,8 +222,12 @@ class Run:
     target: Target
     server: Server | None = None
     hello: Server | None = None  # the bare Flask hello world, shared by the sizes
+    uncached: Server | None = None  # the same app with REPORTS_CACHE_SECONDS=0
     admin: dict[str, str] = field(default_factory=dict)
+    admin_uncached: dict[str, str] = field(default_factory=dict)
+    tutor: dict[str, str] = field(default_factory=dict)
     slots: Slots | None = None
+    statements: dict[str, float] = field(default_factory=dict)
     results: dict[str, Result] = field(default_factory=dict)
     load: list[float] = field(default_factory=list)
 
@@ -222,7 +246,8 @@ class Run:
         if key == "hello":
             hello_pids = [self.hello.pid, *self.hello.workers()]
             return lambda: (cpu_seconds(hello_pids), 0.0)
-        app_pids = [self.server.pid, *self.server.workers()]
+        server = self.uncached if key == "reports_uncached" else self.server
+        app_pids = [server.pid, *server.workers()]
         db_pids = self.backend_pids()
         return lambda: (cpu_seconds(app_pids), cpu_seconds(db_pids))
 
@@ -240,11 +265,40 @@ class Run:
             return lambda i: get_step(port, f"/{slug}/", persona(i).cookies, status=302)
         if key == "dashboard":
             return lambda i: get_step(port, f"/{slug}/family/", persona(i).cookies)
-        if key == "packages":
-            return lambda i: get_step(
-                port, f"/{slug}/admin/students/{persona(i).student_id}/packages", self.admin
+        if key == "book":
+            return lambda i: book_cancel_step(
+                port, slug, persona(i), staff[i % len(staff)], self.slots
             )
-        return lambda i: book_cancel_step(port, slug, persona(i), staff[i % len(staff)], self.slots)
+        if key == "reports_uncached":
+            uncached = self.uncached.port
+            return lambda i: get_step(uncached, f"/{slug}/admin/reports", self.admin_uncached)
+        return lambda i: get_step(port, *self.page(key, persona(i)))
+
+    def page(self, key: str, persona: Persona) -> tuple[str, dict[str, str], int, dict | None]:
+        """What a GET endpoint asks for: path, cookies, status, headers."""
+        slug = self.target.slug
+        if key == "floor":  # tenant + user loaded, no template: any signed-in page costs this
+            return f"/{slug}/", persona.cookies, 302, None
+        if key == "dashboard":
+            return f"/{slug}/family/", persona.cookies, 200, None
+        if key == "packages":
+            return f"/{slug}/admin/students/{persona.student_id}/packages", self.admin, 200, None
+        if key == "tutor":
+            return f"/{slug}/tutor/", self.tutor, 200, None
+        if key == "calendar":
+            return f"/{slug}/admin/schedule?view=week", self.admin, 200, None
+        if key == "slots":
+            choices = {
+                "student": persona.student_id,
+                "service": "tutoring",
+                "staff": self.target.staff_ids[0],
+                "duration": "1",
+                "date": self.slots.soon.isoformat() if self.slots else "",
+            }
+            return f"/{slug}/family/slots?{urlencode(choices)}", persona.cookies, 200, HX
+        if key == "reports":
+            return f"/{slug}/admin/reports", self.admin, 200, None
+        raise KeyError(key)
 
 
 def prepare(args, size: str) -> Run:
@@ -268,11 +322,22 @@ def prepare(args, size: str) -> Run:
     return run
 
 
+def staff_email(run: Run) -> str:
+    """The e-mail of the first staff member the clients book with (the tutor dashboard's)."""
+    with psycopg.connect(run.url) as conn:
+        row = conn.execute(
+            "SELECT email FROM user_account WHERE id = %s", (run.target.staff_ids[0],)
+        ).fetchone()
+    return str(row[0])
+
+
 def sign_in_everyone(run: Run) -> None:
-    """The admin and every persona signed in; each persona's CSRF token and the sessions
-    it already has (so book+cancel finds the one it books)."""
+    """The admin, a tutor and every persona signed in; each persona's CSRF token and the
+    sessions it already has (so book+cancel finds the one it books)."""
     port, slug = run.server.port, run.target.slug
     run.admin = sign_in(port, slug, run.target.admin_email, PASSWORD)
+    run.admin_uncached = sign_in(run.uncached.port, slug, run.target.admin_email, PASSWORD)
+    run.tutor = sign_in(port, slug, staff_email(run), PASSWORD)
     for persona in run.target.personas:
         client = Client(port, sign_in(port, slug, persona.email, PASSWORD))
         response, page = client.request("GET", f"/{slug}/family/")
@@ -283,13 +348,96 @@ def sign_in_everyone(run: Run) -> None:
     run.slots = Slots(run.target.timezone)
 
 
+def count_statements(run: Run) -> None:
+    """SQL statements per request of each endpoint, counted in this process (Flask's test
+    client on the same database, signed in as the load's clients are), after a warm-up."""
+    saved = dict(os.environ)
+    os.environ.update(run.env)
+    try:
+        app = create_app()
+        uncached_app = create_app(REPORTS_CACHE_SECONDS=0)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    counted: list[str] = []
+
+    def count(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        counted.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)  # both apps' engines
+    try:
+        slug, persona = run.target.slug, run.target.personas[0]
+        clients = {
+            "persona": signed_in_client(app, slug, persona.email),
+            "admin": signed_in_client(app, slug, run.target.admin_email),
+            "tutor": signed_in_client(app, slug, staff_email(run)),
+        }
+        who = {id(persona.cookies): "persona", id(run.admin): "admin", id(run.tutor): "tutor"}
+        for key in ENDPOINTS:
+            if key in ("hello", "book"):
+                continue
+            if key == "reports_uncached":
+                client = signed_in_client(uncached_app, slug, run.target.admin_email)
+                path, status, headers = f"/{slug}/admin/reports", 200, None
+            else:
+                path, cookies, status, headers = run.page(key, persona)
+                client = clients[who[id(cookies)]]
+            for _ in range(2):  # warm: a first request fills the caches of a process
+                client.get(path, headers=headers)
+            counted.clear()
+            response = client.get(path, headers=headers)
+            assert response.status_code == status, (key, response.status_code)
+            run.statements[key] = len(counted)
+        run.statements["book"] = book_cancel_statements(run, clients["persona"], counted)
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+
+
+def signed_in_client(app: Flask, slug: str, email: str) -> FlaskClient:
+    """A Flask test client signed in as `email` (what `sign_in` does over HTTP)."""
+    client = app.test_client()
+    token = csrf_token(client.get(f"/{slug}/login").get_data())
+    response = client.post(
+        f"/{slug}/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
+    )
+    assert response.status_code in (302, 303), response.status_code
+    return client
+
+
+def book_cancel_statements(run: Run, client: FlaskClient, counted: list[str]) -> float:
+    """The statements of one book+cancel iteration (its three requests)."""
+    slug = run.target.slug
+    page = client.get(f"/{slug}/family/").get_data()
+    token, known = csrf_token(page), {int(i) for i in CANCEL.findall(page)}
+    day, start_time = run.slots.take()
+    form = {
+        "csrf_token": token,
+        "student": run.target.personas[0].student_id,
+        "service": "tutoring",
+        "staff": run.target.staff_ids[0],
+        "date": day.isoformat(),
+        "start_time": start_time,
+        "duration": "1",
+    }
+    counted.clear()
+    booked = client.post(f"/{slug}/family/sessions/new", data=form, headers=HX)
+    assert booked.status_code == 204, booked.status_code
+    page = client.get(booked.headers["HX-Redirect"]).get_data()
+    new = max({int(i) for i in CANCEL.findall(page)} - known)
+    cancelled = client.post(
+        f"/{slug}/family/sessions/{new}/cancel", data={"csrf_token": token}, headers=HX
+    )
+    assert cancelled.status_code == 200, cancelled.status_code
+    return len(counted)
+
+
 def report(args, run: Run) -> None:
     load = ", ".join(f"{x:.1f}" for x in run.load)
     print(
         f"\n== {run.size}: gunicorn {args.workers} workers, {args.concurrency} keep-alive "
         f"clients, {args.rounds} × {args.seconds:g} s per endpoint, load average {load}"
     )
-    table = Table(28, 8, (("app CPU", 9), ("db CPU", 8)), verdicts=True)
+    table = Table(28, 8, (("app CPU", 9), ("db CPU", 8), ("SQL", 7)), verdicts=True)
     print(table.header())
     hello = run.results["hello"].rps
     for key, label in ENDPOINTS.items():
@@ -299,15 +447,15 @@ def report(args, run: Run) -> None:
             met = result.rps / hello >= TARGETS[key]
             verdict = f"≥ {TARGETS[key]:g}× {'met' if met else 'MISSED'}"
         n = max(len(result.totals), 1)
-        cpu = (result.app_cpu / n * 1000, result.db_cpu / n * 1000)
-        print(table.row(label, result, hello, cpu, verdict))
+        extra = (result.app_cpu / n * 1000, result.db_cpu / n * 1000, run.statements.get(key, 0))
+        print(table.row(label, result, hello, extra, verdict))
         for name, (p50, p95) in zip(BOOK_STEPS, result.steps(), strict=False):
             print(f"  {name:<26}{'':>17}{p50:>9.1f}{p95:>9.1f}")
         if result.errors:
             print(f"  first error: {result.errors[0]}")
     print(
         "app CPU / db CPU: CPU milliseconds per request (iteration) of the gunicorn workers /"
-        " of their PostgreSQL backends"
+        " of their PostgreSQL backends; SQL: statements per request (iteration)"
     )
     print(run.server.memory_line())
 
@@ -362,8 +510,12 @@ def main() -> None:
         )
         for run in runs:
             run.server = servers.enter_context(gunicorn(run.env, args.workers))
+            run.uncached = servers.enter_context(
+                gunicorn({**run.env, "REPORTS_CACHE_SECONDS": "0"}, args.workers)
+            )
             run.hello = hello
             sign_in_everyone(run)
+            count_statements(run)
         # Sizes take turns endpoint by endpoint, round by round, so a busy moment of the
         # machine hits both alike.
         print(f"\nmeasuring {', '.join(sizes)} in turns …", flush=True)
