@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 import psycopg
@@ -24,8 +24,9 @@ from flask import Flask, g
 from sqlalchemy import event, select, update
 
 from prepbase import create_app
-from prepbase.extensions import db
-from prepbase.models import Tenant
+from prepbase.extensions import csrf, db
+from prepbase.models import Family, Role, Tenant, User
+from prepbase.tenancy import as_tenant
 from prepbase.transactions import WriteInRead, writes_on_get
 from tests.conftest import app_config
 from tests.factories import Business
@@ -251,3 +252,78 @@ def test_a_connection_that_dies_twice_running_gives_the_error_page(app, committe
     with pytest.raises(sa.exc.DBAPIError):  # TESTING: the error reaches the test
         client.get(f"/{committed.tenant.slug}/family/")
     assert client.get(f"/{committed.tenant.slug}/family/").status_code == 200
+
+
+# --- what a writing request keeps after its commit ----------------------------------------
+
+
+@pytest.fixture
+def keeping_app(database_url, smtp_server) -> Flask:
+    """An app with POST views that commit, then read what they had loaded."""
+    probe = create_app("testing", **app_config(database_url, smtp_server[0].port))
+
+    def statements_while(read: Callable[[], object]) -> tuple[object, int]:
+        sent: list[str] = []
+
+        def count(_conn, _cursor, statement, *_args) -> None:
+            sent.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", count)
+        try:
+            return read(), len(sent)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", count)
+
+    @probe.post("/probe/<int:tenant_id>/keep")
+    @csrf.exempt  # a probe, not a page: no form
+    def keep(tenant_id: int) -> dict[str, object]:
+        with as_tenant(tenant_id):
+            tenant = db.session.scalars(select(Tenant).where(Tenant.id == tenant_id)).one()
+            parent = db.session.scalars(select(User).where(User.role == Role.PARENT)).first()
+            assert parent is not None and parent.family is not None  # the relationship loaded
+            moved_to = Family(name="Moved here")
+            db.session.add(moved_to)
+            db.session.flush()
+            parent.family_id = moved_to.id  # the key, not the relationship
+            parent.name = "Renamed in this request"
+            db.session.commit()
+            name, reads = statements_while(lambda: (tenant.name, parent.name))
+            family, family_reads = statements_while(lambda: parent.family.name)
+            db.session.execute(
+                update(Tenant)
+                .where(Tenant.id == tenant_id)
+                .values(name="Changed in bulk")
+                .execution_options(synchronize_session=False)
+            )
+            db.session.commit()
+            bulk, bulk_reads = statements_while(lambda: tenant.name)
+            return {
+                "name": name,
+                "reads": reads,
+                "family": family,
+                "family_reads": family_reads,
+                "bulk": bulk,
+                "bulk_reads": bulk_reads,
+            }
+
+    return probe
+
+
+def test_a_writing_request_keeps_what_it_loaded_after_its_commit(keeping_app, committed):
+    answer = keeping_app.test_client().post(f"/probe/{committed.tenant.id}/keep").get_json()
+    # The business and the user it changed are read from memory after the commit …
+    assert answer["name"] == [committed.tenant.name, "Renamed in this request"]
+    assert answer["reads"] == 0
+    # … a relationship is not taken from before the commit (its key changed in the
+    # request: the identity map or the database answers, never the old family) …
+    assert answer["family"] == "Moved here"
+    assert answer["family_reads"] <= 1
+    # … and a class changed by a bulk UPDATE is read again, as it is now.
+    assert answer["bulk"] == "Changed in bulk"
+    assert answer["bulk_reads"] >= 1  # SQLite: its BEGIN IMMEDIATE too
+
+
+def test_a_writing_request_session_expires_at_commit_again_afterwards(keeping_app, committed):
+    keeping_app.test_client().post(f"/probe/{committed.tenant.id}/keep")
+    with keeping_app.app_context():
+        assert db.session().expire_on_commit is True
