@@ -210,8 +210,10 @@ def test_the_family_accepting_reads_as_before(world, db_session):
 def test_accepting_for_the_family_without_enough_hours_moves_nothing(world, db_session):
     package = give(db_session, world, "0.5")
     ts = propose(db_session, world)
-    refused = pytest.raises(scheduling.NotEnoughHours, match="Not enough hours")
-    with refused, db_session.begin_nested():
+    with (
+        pytest.raises(scheduling.NotEnoughHours, match="Not enough hours"),
+        db_session.begin_nested(),
+    ):
         scheduling.accept_for_family(db_session, world.tenant, world.admin, ts, now=NOW)
     db_session.refresh(ts)
     db_session.refresh(package)
