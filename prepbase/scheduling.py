@@ -496,6 +496,8 @@ def _new_session(
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_for_change(session, staff.id, student.id)
     if status == SessionStatus.UPCOMING and group is None and not by_family:
+        # The business books for a family: the staff member's hours and time off, not
+        # the open slots it offers families (notice, horizon, step).
         availability.check_business_booking(
             session,
             tenant,
@@ -506,7 +508,7 @@ def _new_session(
     elif status == SessionStatus.UPCOMING and group is None:
         # A family books an open slot only (a seat in a group session: `join_group`).
         # Checked after the locks, in the transaction that debits: a slot taken a moment
-        # ago by another family is seen here.
+        # ago by another family is seen here. (So is the business's check above.)
         availability.check_family_booking(
             session,
             tenant,

@@ -166,10 +166,13 @@ def propose(data: dict[str, Any]) -> TutoringSession:
 @bp.arguments(NewSessionInput)
 @bp.response(201, SessionSchema)
 def book(data: dict[str, Any]) -> TutoringSession:
-    """Book a session for a family, as the business (UPCOMING at once): the hours are
-    debited now from the package rule 5 picks, or the booking is refused with
-    "Not enough hours: …" (409). Held to the staff member's working hours and time off
-    and to other sessions, not to the notice, horizon or step families book within."""
+    """Book a session for a family, as the business: UPCOMING at once.
+
+    The hours are debited now from the package rule 5 picks (the key's admin is the
+    ledger's actor), or the booking is refused with "Not enough hours: …" (409) and
+    nothing is written. Held to the staff member's service, working hours and time off
+    and to other sessions (422), not to the notice, horizon or step families book
+    within; no confirming needed."""
     ts = scheduling.book_for_family(db.session, g.tenant, actor(), **_new(data))
     return _session(ts.id)
 
@@ -180,8 +183,11 @@ def book(data: dict[str, Any]) -> TutoringSession:
 @write
 @bp.response(200, SessionSchema)
 def accept(session_id: int) -> TutoringSession:
-    """Accept a pending proposal for the family, as the business: UPCOMING, and the
-    hours are debited now, or it is refused with "Not enough hours: …" (409)."""
+    """Accept a pending proposal for the family, as the business: UPCOMING.
+
+    The hours are debited now, as when the family accepts (the key's admin is the
+    ledger's actor), or it is refused with "Not enough hours: …" (409) and the proposal
+    stays pending. A proposal whose start has passed is refused too (409)."""
     ts = get_or_404(TutoringSession, session_id)
     scheduling.accept_for_family(db.session, g.tenant, actor(), ts)
     return _session(ts.id)
