@@ -347,7 +347,7 @@ class Schedule:
 
     def refusal(self, starts_at: datetime, minutes: int, now: datetime) -> str | None:
         """Why a family may not book this start, or None when it is an open slot."""
-        tenant, staff = self.tenant, self.staff
+        tenant = self.tenant
         ends_at = starts_at + timedelta(minutes=minutes)
         if starts_at < now + timedelta(minutes=tenant.booking_notice_minutes):
             return (
@@ -357,16 +357,27 @@ class Schedule:
         local = starts_at.astimezone(self.zone)
         if local.date() > self.last_day(now):
             return f"{tenant.name} takes bookings up to {tenant.booking_horizon_days} days ahead."
-        if not self.working.covers(starts_at, ends_at):
-            return f"That time is outside {staff.name}'s working hours; choose an open time."
-        if self.away.overlaps(starts_at, ends_at):
-            return f"{staff.name} is away then; choose another day."
+        unstaffed = self.unstaffed(starts_at, ends_at)
+        if unstaffed is not None:
+            return unstaffed
         if not self._on_step(local):
             return (
                 f"Choose one of the open times (they start every {tenant.slot_step_minutes} "
                 "minutes)."
             )
         return self.clash(starts_at, ends_at)
+
+    def unstaffed(self, starts_at: datetime, ends_at: datetime) -> str | None:
+        """Why the staff member cannot give a session then (outside their working hours,
+        or in their time off), or None. A family booking meets this among the open-slot
+        rules; the business booking for a family meets this alone
+        (`check_business_booking`)."""
+        staff = self.staff
+        if not self.working.covers(starts_at, ends_at):
+            return f"That time is outside {staff.name}'s working hours; choose an open time."
+        if self.away.overlaps(starts_at, ends_at):
+            return f"{staff.name} is away then; choose another day."
+        return None
 
     def clash(self, starts_at: datetime, ends_at: datetime) -> str | None:
         """Why the time is taken (rule 7: the staff member's or the student's pending or
@@ -619,6 +630,28 @@ def check_family_booking(
     if schedule is None or not schedule.has_hours:
         return  # no hours set: booked as before, the staff member confirms (rule 9)
     refusal = schedule.refusal(starts_at, duration_minutes, now)
+    if refusal is not None:
+        raise DomainError(refusal, field="start_time")
+
+
+def check_business_booking(
+    session: Session,
+    tenant: Tenant,
+    *,
+    staff: User,
+    starts_at: datetime,
+    duration_minutes: int,
+) -> None:
+    """Refuse a booking the business makes for a family (`scheduling.book_for_family`)
+    outside the staff member's working hours or in their time off, once they have set
+    hours. The business is not held to what it asks of families: the minimum notice,
+    the horizon and the step of the open times. Called after the locks, like
+    `check_family_booking`; the overlap check follows in `scheduling`."""
+    day = starts_at.astimezone(ZoneInfo(tenant.timezone)).date()
+    schedule = load_schedule(session, tenant, staff.id, first_day=day, last_day=day)
+    if schedule is None or not schedule.has_hours:
+        return  # no hours set: any free future time, as for a proposal
+    refusal = schedule.unstaffed(starts_at, starts_at + timedelta(minutes=duration_minutes))
     if refusal is not None:
         raise DomainError(refusal, field="start_time")
 

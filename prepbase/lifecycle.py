@@ -44,6 +44,7 @@ class Action(StrEnum):
     """A move on one session. The values are what templates test (`"cancel" in allowed`)."""
 
     ACCEPT = "accept"  # the family accepts a proposal (rule 2)
+    ACCEPT_FOR_FAMILY = "accept_for_family"  # an admin accepts it for the family (rule 2)
     DECLINE = "decline"  # the family declines a proposal (rule 2)
     CANCEL = "cancel"  # rule 3
     CONFIRM = "confirm"  # staff confirm a family booking (rule 9)
@@ -196,6 +197,12 @@ TABLE: tuple[Transition, ...] = (
     # Rule 2: the family answers a proposal. One whose start has passed cannot be accepted
     # (§12); declining it is still fine.
     Transition(Action.ACCEPT, FAMILY, PENDING, (_proposal_before_start,), verb="accepted"),
+    # The business may answer for the family (an owner taking the yes on the phone), on
+    # the same conditions; the hours are debited as when the family accepts. Its own
+    # action, not a side of ACCEPT: the family's Accept buttons stay the family's.
+    Transition(
+        Action.ACCEPT_FOR_FAMILY, ADMIN, PENDING, (_proposal_before_start,), verb="accepted"
+    ),
     Transition(Action.DECLINE, FAMILY, PENDING, verb="declined"),
     # Rule 3 and §12: families cancel until the session starts; its staff member and admins
     # until attendance is recorded. Rule 4: a completed session is never cancelled.

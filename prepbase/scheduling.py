@@ -483,7 +483,11 @@ def _new_session(
     category: SessionCategory | None,
     subject: Subject | None,
     group: SessionGroup | None = None,
+    by_family: bool = True,
 ) -> TutoringSession:
+    """A new session (booked, proposed or joined) after the checks every way of making
+    one shares. `by_family=False`: an upcoming session the business books for a family
+    (`book_for_family`), held to the staff member's hours rather than the open slots."""
     service = Service(service)
     check_duration(duration_minutes)
     _check_future(starts_at, now)
@@ -491,10 +495,20 @@ def _new_session(
     choice = categories.check_choice(session, category, subject, staff)
     ends_at = starts_at + timedelta(minutes=duration_minutes)
     _lock_for_change(session, staff.id, student.id)
-    if status == SessionStatus.UPCOMING and group is None:
+    if status == SessionStatus.UPCOMING and group is None and not by_family:
+        # The business books for a family: the staff member's hours and time off, not
+        # the open slots it offers families (notice, horizon, step).
+        availability.check_business_booking(
+            session,
+            tenant,
+            staff=staff,
+            starts_at=starts_at,
+            duration_minutes=duration_minutes,
+        )
+    elif status == SessionStatus.UPCOMING and group is None:
         # A family books an open slot only (a seat in a group session: `join_group`).
         # Checked after the locks, in the transaction that debits: a slot taken a moment
-        # ago by another family is seen here.
+        # ago by another family is seen here. (So is the business's check above.)
         availability.check_family_booking(
             session,
             tenant,
@@ -524,7 +538,7 @@ def _new_session(
         duration_minutes=duration_minutes,
         status=status,
         scheduled_by=actor,
-        booked_by_family=status == SessionStatus.UPCOMING,
+        booked_by_family=status == SessionStatus.UPCOMING and by_family,
         category=choice.category,
         subject=choice.subject,
         meeting_link=_first_link(choice.category, staff),
@@ -551,6 +565,77 @@ def book_session(
 ) -> TutoringSession:
     """Rule 1: a family books → UPCOMING at once, and the hours are debited now."""
     _check_family_actor(actor, student)
+    return _book(
+        session,
+        tenant,
+        actor,
+        student=student,
+        staff=staff,
+        service=service,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        category=category,
+        subject=subject,
+        now=now or utcnow(),
+        by_family=True,
+    )
+
+
+def book_for_family(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    student: Student,
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    category: SessionCategory | None = None,
+    subject: Subject | None = None,
+    now: datetime | None = None,
+) -> TutoringSession:
+    """Rule 1 made by the business: an admin books for a family (a booking taken on the
+    phone) → UPCOMING at once, the hours debited now with the admin as the actor.
+
+    The checks of a family booking, except what the business asks of families: it may
+    book inside the minimum notice, past the horizon and off the step of the open
+    times, but not outside the staff member's working hours or in their time off
+    (`availability.check_business_booking`), nor over another session. It needs no
+    confirming (rule 9 is for the family's own bookings)."""
+    if actor.role != Role.ADMIN:
+        raise NotFound("only admins book for a family")
+    return _book(
+        session,
+        tenant,
+        actor,
+        student=student,
+        staff=staff,
+        service=service,
+        starts_at=starts_at,
+        duration_minutes=duration_minutes,
+        category=category,
+        subject=subject,
+        now=now or utcnow(),
+        by_family=False,
+    )
+
+
+def _book(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    *,
+    student: Student,
+    staff: User,
+    service: str,
+    starts_at: datetime,
+    duration_minutes: int,
+    category: SessionCategory | None,
+    subject: Subject | None,
+    now: datetime,
+    by_family: bool,
+) -> TutoringSession:
     ts = _new_session(
         session,
         tenant,
@@ -561,12 +646,13 @@ def book_session(
         starts_at=starts_at,
         duration_minutes=duration_minutes,
         status=SessionStatus.UPCOMING,
-        now=now or utcnow(),
+        now=now,
         category=category,
         subject=subject,
+        by_family=by_family,
     )
     _debit(session, tenant, actor, ts)
-    session_mail.session_booked(session, tenant, ts)
+    session_mail.session_booked(session, tenant, ts, by_business=not by_family)
     emit(session, tenant, Event.SESSION_BOOKED, ts)
     return ts
 
@@ -616,10 +702,39 @@ def accept_session(
     """Rule 2: the family accepts a proposal → UPCOMING, and the hours are debited."""
     _lock_for_change(session, ts.staff_id, ts.student_id, ts)
     _check_family_actor(actor, ts.student)
-    check(ts, actor, Action.ACCEPT, now or utcnow())
+    _accept(session, tenant, actor, ts, Action.ACCEPT, now or utcnow())
+
+
+def accept_for_family(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    now: datetime | None = None,
+) -> None:
+    """Rule 2 answered by the business: an admin accepts a proposal for the family (who
+    said yes on the phone) → UPCOMING, the hours debited now with the admin as the
+    actor. Who may is the lifecycle's ACCEPT_FOR_FAMILY row."""
+    _lock_for_change(session, ts.staff_id, ts.student_id, ts)
+    _accept(session, tenant, actor, ts, Action.ACCEPT_FOR_FAMILY, now or utcnow())
+
+
+def _accept(
+    session: Session,
+    tenant: Tenant,
+    actor: User,
+    ts: TutoringSession,
+    action: Action,
+    now: datetime,
+) -> None:
+    """The accept path after the locks: the table's row for `action`, the status, the
+    debit, the e-mails."""
+    check(ts, actor, action, now)
     _move(session, ts, (SessionStatus.PENDING,), SessionStatus.UPCOMING)
     _debit(session, tenant, actor, ts)  # raising here rolls the status back too
-    session_mail.session_accepted(session, tenant, ts)
+    session_mail.session_accepted(
+        session, tenant, ts, by_business=action == Action.ACCEPT_FOR_FAMILY
+    )
     emit(session, tenant, Event.SESSION_ACCEPTED, ts)
 
 

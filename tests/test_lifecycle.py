@@ -129,9 +129,10 @@ CASES = {
 }
 
 
-# Admins alone may also reassign a session (issue 13): an open one not taken place yet.
+# Admins alone may also reassign a session (issue 13): an open one not taken place yet;
+# and accept a proposal for the family, when the family could (issue 19).
 ADMIN_ALSO = {
-    case: {A.REASSIGN}
+    case: {A.REASSIGN} | ({A.ACCEPT_FOR_FAMILY} if case == "pending, before its start" else set())
     for case in (
         "pending, before its start",
         "pending, after its start",
@@ -190,6 +191,11 @@ def test_a_completed_session_can_never_be_cancelled():
         (SessionStatus.UPCOMING, CONFIRMED, "tutor", A.DECLINE_BOOKING, BEFORE, "cancel it"),
         (SessionStatus.CANCELLED, {}, "tutor", A.CONFIRM, BEFORE, "booked by a family"),
         (SessionStatus.PENDING, {}, "tutor", A.ACCEPT, BEFORE, "cannot do that"),
+        (SessionStatus.PENDING, {}, "tutor", A.ACCEPT_FOR_FAMILY, BEFORE, "cannot do that"),
+        (SessionStatus.PENDING, {}, "parent", A.ACCEPT_FOR_FAMILY, BEFORE, "cannot do that"),
+        (SessionStatus.PENDING, {}, "admin", A.ACCEPT, BEFORE, "cannot do that"),
+        (SessionStatus.PENDING, {}, "admin", A.ACCEPT_FOR_FAMILY, AFTER, "time has passed"),
+        (SessionStatus.UPCOMING, {}, "admin", A.ACCEPT_FOR_FAMILY, BEFORE, "upcoming; it cannot"),
     ],
 )
 def test_each_refusal_says_why(status, columns, who, action, now, message):
@@ -221,6 +227,9 @@ def verbs(db_session, tenant) -> dict[Action, Verb]:
     """Each action's domain verb, with input that is fine whenever the move is allowed."""
     return {
         A.ACCEPT: lambda actor, ts, now: scheduling.accept_session(
+            db_session, tenant, actor, ts, now=now
+        ),
+        A.ACCEPT_FOR_FAMILY: lambda actor, ts, now: scheduling.accept_for_family(
             db_session, tenant, actor, ts, now=now
         ),
         A.DECLINE: lambda actor, ts, now: scheduling.decline_session(

@@ -1,11 +1,13 @@
 """GET /sessions (filters: from/to days in the business's zone, status, staff, student;
 group sessions with their participants), one session; and the admin's moves, through the
-verbs the pages call (`prepbase.scheduling`): propose, cancel (refund all or apply the
-policy), confirm a family's booking, take attendance, submit the action plan.
+verbs the pages call (`prepbase.scheduling`): propose, book for a family, accept a
+proposal for a family, cancel (refund all or apply the policy), confirm a family's
+booking, take attendance, submit the action plan.
 
-Booking and accepting a proposal are the family's moves (design §3 rules 1 and 2: the
-family spends its hours); the API acts as an admin, so it proposes and the family
-accepts in its portal."""
+Booking and accepting spend the family's hours (design §3 rules 1 and 2). The API acts
+as the admin who made its key, so it books and accepts as the business does for a
+family on the phone (`scheduling.book_for_family`, `scheduling.accept_for_family`): the
+same checks and debit as the family's own, with the admin on the ledger."""
 
 from __future__ import annotations
 
@@ -121,6 +123,30 @@ def _one(model: type[Any], ident: int | None, field: str, message: str) -> Any:
     return row
 
 
+def _new(data: dict[str, Any]) -> dict[str, Any]:
+    """A new session's rows and values, for `propose_session` and `book_for_family`."""
+    student = _one(Student, data["student_id"], "student_id", "Choose a student of this business.")
+    staff = _one(User, data["staff_id"], "staff_id", "Choose a staff member of this business.")
+    if staff.role not in STAFF_ROLES:
+        raise DomainError("Choose a staff member of this business.", field="staff_id")
+    return {
+        "student": student,
+        "staff": staff,
+        "service": data["service"],
+        "starts_at": data["starts_at"],
+        "duration_minutes": data["duration_minutes"],
+        "category": _one(
+            SessionCategory,
+            data["category_id"],
+            "category_id",
+            "Choose a category of this business.",
+        ),
+        "subject": _one(
+            Subject, data["subject_id"], "subject_id", "Choose a subject of this business."
+        ),
+    }
+
+
 @bp.route("", methods=["POST"])
 @errors_documented(bp, 403, 409, 415, 422)
 @rate_limited
@@ -128,30 +154,42 @@ def _one(model: type[Any], ident: int | None, field: str, message: str) -> Any:
 @bp.arguments(NewSessionInput)
 @bp.response(201, SessionSchema)
 def propose(data: dict[str, Any]) -> TutoringSession:
-    """Propose a session (PENDING): no hours move until the family accepts it."""
-    student = _one(Student, data["student_id"], "student_id", "Choose a student of this business.")
-    staff = _one(User, data["staff_id"], "staff_id", "Choose a staff member of this business.")
-    if staff.role not in STAFF_ROLES:
-        raise DomainError("Choose a staff member of this business.", field="staff_id")
-    ts = scheduling.propose_session(
-        db.session,
-        g.tenant,
-        actor(),
-        student=student,
-        staff=staff,
-        service=data["service"],
-        starts_at=data["starts_at"],
-        duration_minutes=data["duration_minutes"],
-        category=_one(
-            SessionCategory,
-            data["category_id"],
-            "category_id",
-            "Choose a category of this business.",
-        ),
-        subject=_one(
-            Subject, data["subject_id"], "subject_id", "Choose a subject of this business."
-        ),
-    )
+    """Propose a session (PENDING): no hours move until it is accepted."""
+    ts = scheduling.propose_session(db.session, g.tenant, actor(), **_new(data))
+    return _session(ts.id)
+
+
+@bp.route("/book", methods=["POST"])
+@errors_documented(bp, 403, 409, 415, 422)
+@rate_limited
+@write
+@bp.arguments(NewSessionInput)
+@bp.response(201, SessionSchema)
+def book(data: dict[str, Any]) -> TutoringSession:
+    """Book a session for a family, as the business: UPCOMING at once.
+
+    The hours are debited now from the package rule 5 picks (the key's admin is the
+    ledger's actor), or the booking is refused with "Not enough hours: …" (409) and
+    nothing is written. Held to the staff member's service, working hours and time off
+    and to other sessions (422), not to the notice, horizon or step families book
+    within; no confirming needed."""
+    ts = scheduling.book_for_family(db.session, g.tenant, actor(), **_new(data))
+    return _session(ts.id)
+
+
+@bp.route("/<id:session_id>/accept", methods=["POST"])
+@errors_documented(bp, 403, 404, 409, 415)
+@rate_limited
+@write
+@bp.response(200, SessionSchema)
+def accept(session_id: int) -> TutoringSession:
+    """Accept a pending proposal for the family, as the business: UPCOMING.
+
+    The hours are debited now, as when the family accepts (the key's admin is the
+    ledger's actor), or it is refused with "Not enough hours: …" (409) and the proposal
+    stays pending. A proposal whose start has passed is refused too (409)."""
+    ts = get_or_404(TutoringSession, session_id)
+    scheduling.accept_for_family(db.session, g.tenant, actor(), ts)
     return _session(ts.id)
 
 

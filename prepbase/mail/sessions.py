@@ -129,9 +129,11 @@ def _to_staff(
         _queue(session, tenant, ts.staff, ts, subject, template, invite, **context)
 
 
-def session_booked(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
-    """A family booked a session (rule 1): the family and the staff member get it in
-    their calendars."""
+def session_booked(
+    session: Session, tenant: Tenant, ts: TutoringSession, *, by_business: bool = False
+) -> None:
+    """A family booked a session (rule 1), or the business booked it for them
+    (`by_business`): the family and the staff member get it in their calendars."""
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"Booked: {ts.student.first_name}'s session of {when}"
     for send in (_to_family, _to_staff):
@@ -143,11 +145,15 @@ def session_booked(session: Session, tenant: Tenant, ts: TutoringSession) -> Non
             "session_booked",
             invites.REQUEST,
             about=_about(tenant, ts),
+            for_family_by=tenant.name if by_business else None,
         )
 
 
-def session_accepted(session: Session, tenant: Tenant, ts: TutoringSession) -> None:
-    """The family accepted a proposal (rule 2): both sides get it in their calendars."""
+def session_accepted(
+    session: Session, tenant: Tenant, ts: TutoringSession, *, by_business: bool = False
+) -> None:
+    """The family accepted a proposal (rule 2), or the business accepted it for them
+    (`by_business`): both sides get it in their calendars."""
     when = format_when(tenant.timezone, ts.starts_at)
     subject = f"Accepted: {ts.student.first_name}'s session of {when}"
     for send in (_to_family, _to_staff):
@@ -159,6 +165,7 @@ def session_accepted(session: Session, tenant: Tenant, ts: TutoringSession) -> N
             "session_accepted",
             invites.REQUEST,
             about=_about(tenant, ts),
+            for_family_by=tenant.name if by_business else None,
         )
 
 

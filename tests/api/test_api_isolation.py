@@ -36,10 +36,12 @@ BODIES = {
     "action-plan": {"topics": "taken over"},
     "adjustments": {"hours": "5", "note": "taken over"},
     "confirm": None,
+    "accept": None,
     "packages": {"student_id": 1, "name": "Taken", "service": "tutoring", "hours": "1"},
     "sessions": {"student_id": 1, "staff_id": 1, "service": "tutoring",
                  "starts_at": "2030-01-01T10:00:00-05:00", "duration_minutes": 60},
 }  # fmt: skip
+BODIES["book"] = BODIES["sessions"]
 
 
 def api_rules(app):

@@ -84,6 +84,11 @@ def test_every_operation_answers_what_it_documents(client, rich, rival, db_sessi
         "/api/v1/sessions/{session_id}/action-plan": {"topics": "Checked"},
         "/api/v1/sessions/{session_id}/cancel": {"reason": "Checked"},
         "/api/v1/sessions/{session_id}/confirm": None,
+        "/api/v1/sessions/{session_id}/accept": None,  # an upcoming one: 409, documented
+        "/api/v1/sessions/book": {
+            "student_id": rich.students[0].id, "staff_id": rich.tutor.id, "service": "tutoring",
+            "starts_at": local(75), "duration_minutes": 30,
+        },
     }  # fmt: skip
     checked = 0
     # Cancel last: the other moves need the session still upcoming.
