@@ -209,7 +209,8 @@ def test_get_going_counts_only_this_business(
     # The other business has everything; this one still has its steps to do.
     from tests.factories import add_hours_rows
 
-    add_hours_rows(db_session, other_business)
+    with app.app_context():  # the app's settings (a webhook endpoint on 127.0.0.1)
+        add_hours_rows(db_session, other_business)
     auth.as_role(business, "admin")
     states = {
         label: state for label, (state, _) in checklist(text(client.get("/acme/admin/"))).items()
