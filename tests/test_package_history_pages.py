@@ -11,9 +11,12 @@ from decimal import Decimal
 from itertools import pairwise
 
 import pytest
+from sqlalchemy import select
 
 from prepbase import hours
-from prepbase.paging import PER_PAGE
+from prepbase.inputs import MAX_PAGE
+from prepbase.models import LedgerEntry
+from prepbase.paging import PER_PAGE, paginate
 from tests.factories import make_business
 from tests.test_admin_packages import cells, text
 from tests.test_family_portal import HX
@@ -158,3 +161,19 @@ def test_another_students_package_is_404_for_a_student(client, auth, business, w
     bens = world.give("10", student=1)
     auth.as_role(business, "student")
     assert client.get(f"/acme/family/packages/{bens.id}?page=2").status_code == 404
+
+
+def test_counted_apart_pages_like_the_window(world, long_package):
+    # `ledger_page` counts in a scalar subquery (so the database stops at the page's last
+    # row); each page, and a page past the end, is the one the window count gives.
+    stmt = (
+        select(LedgerEntry)
+        .where(LedgerEntry.package_id == long_package.id)
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc())
+    )
+    with world.scope():
+        for number in (1, 2, 3, 4, MAX_PAGE):
+            apart = hours.ledger_page(world.db, long_package, number)
+            window = paginate(world.db, stmt, number)
+            assert (apart.number, apart.pages, apart.total) == (window.number, 3, ENTRIES)
+            assert [e.id for e in apart.items] == [e.id for e in window.items]
