@@ -38,6 +38,7 @@ from prepbase.models import (
     utcnow,
 )
 from prepbase.numbers import typed_decimal
+from prepbase.paging import Page, paginate
 from prepbase.tenancy import stamp_rows
 from prepbase.webhooks.events import emit_in_scope
 
@@ -451,7 +452,8 @@ def expire_leftover(
 
 def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
     """Every ledger entry of a package, oldest first, with who made it and the session
-    (and its staff member) it was for: the package page, its CSV and the family's view."""
+    (and its staff member) it was for: the package's CSV download (the pages read one
+    `ledger_page` at a time)."""
     return list(
         session.scalars(
             select(LedgerEntry)
@@ -465,14 +467,50 @@ def package_ledger(session: Session, package: Package) -> list[LedgerEntry]:
     )
 
 
-def late_charges(entries: list[LedgerEntry]) -> dict[int, int]:
-    """Of a package's entries, the sessions whose late-cancellation charge still stands
-    (not waived), with the minutes kept: what an admin may waive."""
-    kept: dict[int, int] = {}
-    for e in entries:
-        if e.session_id is not None and e.kind in (EntryKind.LATE_CANCELLATION, EntryKind.WAIVER):
-            kept[e.session_id] = kept.get(e.session_id, 0) - e.minutes
-    return {session_id: minutes for session_id, minutes in kept.items() if minutes > 0}
+def ledger_page(session: Session, package: Package, number: int) -> Page[LedgerEntry]:
+    """Page `number` of a package's ledger, newest first, with who made each entry and
+    the session it was for: the package pages (admin and family). One statement of at
+    most PER_PAGE rows, so a page costs the same however long the history; each row's
+    stored `balance_after` stays right on every page. Counted apart, so the database
+    reads only the page's rows along ix_ledger_entry_package_time."""
+    return paginate(
+        session,
+        select(LedgerEntry)
+        .where(LedgerEntry.package_id == package.id)
+        .options(
+            joinedload(LedgerEntry.actor),
+            joinedload(LedgerEntry.session).joinedload(TutoringSession.staff),
+        )
+        # Dated entries never go before a package's latest (`_check_dated`), so this is
+        # the ledger's order, read backwards along ix_ledger_entry_package_time.
+        .order_by(LedgerEntry.created_at.desc(), LedgerEntry.id.desc()),
+        number,
+        counted_apart=True,
+    )
+
+
+def late_charges(session: Session, package: Package) -> list[tuple[TutoringSession, int]]:
+    """The package's sessions whose late-cancellation charge still stands (not waived),
+    with the minutes kept: what an admin may waive. Summed in SQL, so it reads only
+    those entries, not the package's whole history."""
+    charges = (
+        select(LedgerEntry.session_id, (-func.sum(LedgerEntry.minutes)).label("kept"))
+        .where(
+            LedgerEntry.package_id == package.id,
+            LedgerEntry.session_id.is_not(None),
+            LedgerEntry.kind.in_((EntryKind.LATE_CANCELLATION, EntryKind.WAIVER)),
+        )
+        .group_by(LedgerEntry.session_id)
+        .having(func.sum(LedgerEntry.minutes) < 0)
+        .subquery()
+    )
+    rows = session.execute(
+        select(TutoringSession, charges.c.kept)
+        .join(charges, charges.c.session_id == TutoringSession.id)
+        .options(joinedload(TutoringSession.staff))
+        .order_by(TutoringSession.starts_at, TutoringSession.id)
+    ).all()
+    return [(ts, int(kept)) for ts, kept in rows]
 
 
 @dataclass(frozen=True)

@@ -342,6 +342,13 @@ def package_money(
     }
 
 
+def money_of(tenant: Tenant, package: Package, payments: Iterable[PackagePayment]) -> PackageMoney:
+    """`package_money` of one package from its payments already loaded (`payments_of`):
+    the package page reads them anyway, so its standing costs no statement."""
+    paid = sum(p.amount_minor for p in payments if not p.voided)
+    return PackageMoney(package.price_minor, paid, package_currency(tenant, package))
+
+
 def family_balances(
     session: Session, tenant: Tenant, family_ids: Sequence[int] | None = None
 ) -> dict[int, list[Balance]]:

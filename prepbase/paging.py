@@ -54,14 +54,22 @@ def paginate(
     *,
     per_page: int | None = PER_PAGE,
     item: Callable[[Row[Any]], T] = _first_column,
+    counted_apart: bool = False,
 ) -> Page[T]:
     """Page `number` of `stmt` (which carries its ORDER BY), each row turned into an item by
     `item` (by default the row's first column: the entity of `select(Student)`).
 
     `per_page=None` gives every row on one page (the CSV downloads). The total comes with
     the rows (`COUNT(*) OVER ()`), so a page costs one statement; only a page past the end
-    costs a count and the last page's rows."""
-    counted = stmt.add_columns(func.count().over().label("paging_total"))
+    costs a count and the last page's rows. `counted_apart=True` counts in a scalar
+    subquery instead: for a list read in the order of an index (a package's ledger), the
+    database then stops at the page's last row and joins only the page's rows, where the
+    window reads, joins and sorts every row of the list."""
+    if counted_apart:
+        total = select(func.count()).select_from(stmt.order_by(None).subquery())
+        counted = stmt.add_columns(total.scalar_subquery().label("paging_total"))
+    else:
+        counted = stmt.add_columns(func.count().over().label("paging_total"))
 
     def rows_of(page: int) -> list[Row[Any]]:
         query = counted

@@ -607,21 +607,22 @@ def test_package_page_shows_facts_and_ledger(admin, business, db_session, make):
     tbody = body[body.index("<tbody>", body.index("History")) :]
     rows = [cells(r) for r in re.findall(r"<tr>(.*?)</tr>", tbody, flags=re.S)]
     kinds = [(r[1], r[2], r[3]) for r in rows]
-    assert kinds == [
-        ("Grant", "+24", "24"),
-        ("Debit", "-3.5", "20.5"),
-        ("Debit", "-1", "19.5"),
-        ("Refund", "+1", "20.5"),
+    assert kinds == [  # newest first: the first balance is the Remaining Hrs
         ("Adjustment", "+0.5", "21"),
+        ("Refund", "+1", "20.5"),
+        ("Debit", "-1", "19.5"),
+        ("Debit", "-3.5", "20.5"),
+        ("Grant", "+24", "24"),
     ]
     with admin.application.test_request_context():
         from prepbase.localtime import format_when
 
         first_when = format_when(business.tenant.timezone, first.starts_at)
-    assert rows[1][4] == f"{first_when} with Tara Tutor"
-    assert rows[1][5] == "Pat Parent"
-    assert rows[0][4] == "—" and rows[0][5] == "Acme Owner"
-    assert rows[4][6] == "Make-up for a late start"
+    assert rows[3][4] == f"{first_when} with Tara Tutor"
+    assert rows[3][5] == "Pat Parent"
+    assert rows[4][4] == "—" and rows[4][5] == "Acme Owner"
+    assert rows[0][6] == "Make-up for a late start"
+    assert 'aria-label="Pages of the history"' not in body  # one page: no pager
 
 
 def test_adjust_hours_with_a_note(admin, business, db_session, make):

@@ -9,6 +9,7 @@ from sqlalchemy import insert, select
 
 from prepbase import availability, categories
 from prepbase.models import EntryKind, LedgerEntry, SessionStatus, TutoringSession, utcnow
+from prepbase.paging import PER_PAGE
 from prepbase.reports import CHART_DAYS
 from prepbase.tenancy import as_tenant
 from tests.test_availability import every_day
@@ -191,18 +192,20 @@ def add_history(world: World, package, count: int, offset: int = 0) -> None:
 
 
 @pytest.mark.parametrize(
-    ("role", "path"),
+    ("role", "path", "chart"),
     [
-        ("parent", "/acme/family/"),
-        ("admin", "/acme/admin/students/{student}/packages"),
-        ("admin", "/acme/admin/packages/{package}"),  # its table lists every entry
+        ("parent", "/acme/family/", True),
+        ("admin", "/acme/admin/students/{student}/packages", True),
+        ("admin", "/acme/admin/packages/{package}", True),  # its history: one page of it
+        ("parent", "/acme/family/packages/{package}", False),  # the family's history
     ],
 )
 def test_a_package_of_300_entries_costs_the_statements_of_one_of_10(
-    app, client, auth, business, world, role, path
+    app, client, auth, business, world, role, path, chart
 ):
     # Issue 18: a page's cost does not grow with a package's history; its balance chart
-    # draws at most one point per day of its window, and the balance carried into it.
+    # draws at most one point per day of its window, and the balance carried into it, and
+    # its history table shows one page of PER_PAGE entries.
     package = world.give("40")
     add_history(world, package, 10)
     url = path.format(student=business.students[0].id, package=package.id)
@@ -214,8 +217,30 @@ def test_a_package_of_300_entries_costs_the_statements_of_one_of_10(
     assert response.status_code == 200
     assert counter.count == few <= MAX_STATEMENTS
     body = response.get_data(as_text=True)
-    chart = body[body.index(f'id="chart-package-{package.id}"') :].split("</svg>", 1)[0]
-    assert 1 < chart.count('<circle class="point"') <= CHART_DAYS + 2
+    if chart:
+        chart_svg = body[body.index(f'id="chart-package-{package.id}"') :].split("</svg>", 1)[0]
+        assert 1 < chart_svg.count('<circle class="point"') <= CHART_DAYS + 2
+    if "/packages/{package}" in path:
+        table = body[body.index("<tbody>", body.index("History")) :].split("</tbody>", 1)[0]
+        assert table.count("<tr>") == PER_PAGE
+        assert f"Page 1 of {-(-301 // PER_PAGE)} (301 entries)" in body
+
+
+@pytest.mark.parametrize("role", ["admin", "parent"])
+def test_a_deep_history_page_costs_the_statements_of_the_first(
+    app, client, auth, business, world, role
+):
+    # Page 6 of 301 entries (an OFFSET of 250) is one statement, as page 1 is.
+    package = world.give("40")
+    add_history(world, package, 300)
+    side = "admin" if role == "admin" else "family"
+    url = f"/acme/{side}/packages/{package.id}"
+    auth.as_role(business, role)
+    first = statements(app, client, url)
+    with StatementCounter(app) as counter:
+        response = client.get(f"{url}?page=6")
+    assert response.status_code == 200 and counter.count == first
+    assert "Page 6 of 7" in response.get_data(as_text=True)
 
 
 # --- the booking path (issue 18): book, accept, cancel ----------------------------------

@@ -28,6 +28,7 @@ from prepbase.errors import DomainError
 from prepbase.extensions import db
 from prepbase.forms import ActionForm, SelectChoice, form_status
 from prepbase.htmx import hx_redirect, is_htmx, render
+from prepbase.inputs import page_number
 from prepbase.localtime import business_today, format_when
 from prepbase.models import (
     InactiveReason,
@@ -179,13 +180,13 @@ def _package_page(
     void_form: tuple[int, VoidPaymentForm] | None = None,
     refund_form: RefundForm | None = None,
 ) -> Response:
-    entries = hours.package_ledger(db.session, package)
+    # One page of the history, newest first: the page costs the same however long it is.
+    entries = hours.ledger_page(db.session, package, page_number())
     now = utcnow()
-    # The chart reads the same window as the Packages tab's (the table lists every entry).
+    # The chart reads the same window as the Packages tab's.
     history = package_trends(db.session, [package.id], now, g.tenant.timezone)[package.id].history
-    charges = hours.late_charges(entries)
-    sessions = {e.session_id: e.session for e in entries if e.session_id in charges}
-    waive_forms = {sid: _waive_form(sid, formdata=None) for sid in charges}
+    charges = hours.late_charges(db.session, package)
+    waive_forms = {ts.id: _waive_form(ts.id, formdata=None) for ts, _ in charges}
     if waive is not None:  # the form that was posted, with its messages
         waive_forms[waive[0]] = waive[1]
     payments = package_payments.payments_of(db.session, package)
@@ -219,11 +220,9 @@ def _package_page(
         adjust_form=form,
         edit_form=edit_form or _edit_form(package),
         edits=packages.package_edits(db.session, package),
-        late_charges=[
-            (sessions[sid], minutes, waive_forms[sid]) for sid, minutes in charges.items()
-        ],
+        late_charges=[(ts, minutes, waive_forms[ts.id]) for ts, minutes in charges],
         payments=payments,
-        standing=package_payments.package_money(db.session, g.tenant, [package])[package.id],
+        standing=package_payments.money_of(g.tenant, package, payments),
         payment_form=payment_form,
         void_forms={
             p.id: VoidPaymentForm(prefix=f"void-{p.id}", formdata=None)
@@ -243,7 +242,8 @@ def _package_page(
 def package_detail(package_id: int) -> Response:
     # The page names the student (header, title): loaded with the package, not lazily.
     package = get_or_404(Package, package_id, joinedload(Package.student))
-    return _package_page(package, AdjustForm())
+    # A pager link (htmx) swaps only the history table.
+    return _package_page(package, AdjustForm(), block="ledger")
 
 
 @bp.post("/packages/<id:package_id>/adjust")

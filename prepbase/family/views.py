@@ -28,9 +28,9 @@ from prepbase.family_scope import (
 )
 from prepbase.feed_pages import add_feed_routes
 from prepbase.forms import ActionForm, apply_domain_error, form_status
-from prepbase.hours import format_hours, hours_phrase, out_of_hours_sentence, package_ledger
+from prepbase.hours import format_hours, hours_phrase, ledger_page, out_of_hours_sentence
 from prepbase.htmx import hx_redirect, is_htmx, render, render_block
-from prepbase.inputs import parse_id
+from prepbase.inputs import page_number, parse_id
 from prepbase.localtime import business_today, format_when
 from prepbase.models import (
     OPEN_STATUSES,
@@ -637,8 +637,9 @@ def package_history(package_id: int) -> Response:
         abort(404)  # inactive packages are hidden from families (design §2)
     return render(
         "family/package.html",
+        block="history",  # a pager link (htmx) swaps only the history table
         package=package,
-        entries=package_ledger(db.session, package),
+        entries=ledger_page(db.session, package, page_number()),
         running_low=package.running_low(g.tenant.low_balance_minutes),
     )
 
