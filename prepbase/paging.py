@@ -66,8 +66,8 @@ def paginate(
     database then stops at the page's last row and joins only the page's rows, where the
     window reads, joins and sorts every row of the list."""
     if counted_apart:
-        total = select(func.count()).select_from(stmt.order_by(None).subquery())
-        counted = stmt.add_columns(total.scalar_subquery().label("paging_total"))
+        counting_all = select(func.count()).select_from(stmt.order_by(None).subquery())
+        counted = stmt.add_columns(counting_all.scalar_subquery().label("paging_total"))
     else:
         counted = stmt.add_columns(func.count().over().label("paging_total"))
 
