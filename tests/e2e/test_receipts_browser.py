@@ -74,7 +74,7 @@ def test_admin_adds_a_package_with_a_cash_payment_and_the_family_opens_its_recei
     admin.get_by_role("link", name="Ten Hours").first.click()
     expect(admin).to_have_url(re.compile(r"/admin/packages/\d+$"))
     package_url = admin.url
-    payments = admin.get_by_role("region", name="Payments")
+    payments = admin.get_by_role("region", name="Payments", exact=True)
     expect(payments).to_contain_text("Part paid")
     expect(payments).to_contain_text("$140.50 to pay")
     expect(payments.get_by_role("link", name="No. 1")).to_be_visible()
