@@ -39,6 +39,8 @@ def main() -> None:
     parser.add_argument("url", help="postgresql://… of a database seeded by bench/hours.py")
     parser.add_argument("--repeat", type=int, default=300)
     parser.add_argument("--top", type=int, default=0, help="cProfile: functions shown")
+    parser.add_argument("--sort", default="tottime", help="cProfile order: tottime, cumtime …")
+    parser.add_argument("--only", default="", help="profile the pages whose label has this")
     args = parser.parse_args()
     instance_dir = tempfile.mkdtemp(prefix="prepbase-profile-")
     os.environ.update(app_env(args.url, instance_dir))
@@ -70,6 +72,8 @@ def main() -> None:
     ]
     try:
         for label, client, path, status in pages:
+            if args.only not in label:
+                continue
             for _ in range(20):  # warm up
                 assert client.get(path).status_code == status
             statements.clear()
@@ -101,7 +105,7 @@ def main() -> None:
                     client.get(path)
                 profile.disable()
                 stats = pstats.Stats(profile)
-                stats.sort_stats("tottime").print_stats(args.top)
+                stats.sort_stats(args.sort).print_stats(args.top)
                 print_own_time_by_library(stats, args.repeat)
                 if callers := os.environ.get("PROFILE_CALLERS"):
                     stats.print_callers(callers)

@@ -15,10 +15,11 @@ from prepbase.accounts import load_user_for_session
 from prepbase.api import spec as api
 from prepbase.billing import bp as billing_bp
 from prepbase.cli import prepbase_cli
+from prepbase.cookie_session import RenewingSessionInterface
 from prepbase.extensions import csrf, db, limiter, login_manager, migrate
 from prepbase.hours import format_hours, hours_phrase
 from prepbase.htmx import hx_redirect
-from prepbase.localtime import format_when, format_when_short
+from prepbase.localtime import format_when, when_texts
 from prepbase.mail.outbox import deliver_pending
 from prepbase.models import utcnow
 from prepbase.money import format_money
@@ -38,6 +39,7 @@ def create_app(env: str | None = None, **overrides: Any) -> Flask:
         instance_path=str(INSTANCE),
     )
     app.config.from_mapping(load_config(env, **overrides))
+    app.session_interface = RenewingSessionInterface()
     # Logging first: its after-request hook must be the first registered (it runs last).
     request_log.init_app(app)
     error_reports.init_app(app)
@@ -136,12 +138,12 @@ def register_template_helpers(app: Flask) -> None:
         phone (app.css shows one of the two; the other is display:none, read once)."""
         if moment is None:
             return Markup("")
-        zone = g.tenant.timezone if "tenant" in g else "UTC"
-        day, _, hour = format_when(zone, moment).partition(", ")
+        long, short = when_texts(g.tenant.timezone if "tenant" in g else "UTC", moment)
+        day, _, hour = long.partition(", ")
         return Markup(
             '<span class="when-long"><span class="nowrap">{},</span> '
             '<span class="nowrap">{}</span></span><span class="when-short">{}</span>'
-        ).format(day, hour, format_when_short(zone, moment))
+        ).format(day, hour, short)
 
     def has_field_errors(form: Any) -> bool:
         return any(field.errors for field in form)

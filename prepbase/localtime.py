@@ -80,12 +80,7 @@ def day_start_utc(where: Zoned | str, day: date) -> datetime:
 
 def format_when(where: Zoned | str, moment: datetime | None) -> str:
     """ "Tue 1 Dec 2026, 4:00 PM EST" in the business's zone."""
-    if moment is None:
-        return ""
-    local = to_local(where, moment)
-    hour = local.strftime("%I").lstrip("0")
-    day = f"{local.strftime('%a')} {local.day} {local.strftime('%b %Y')}"
-    return f"{day}, {hour}:{local.strftime('%M %p %Z')}"
+    return "" if moment is None else when_texts(where, moment)[0]
 
 
 def format_when_short(
@@ -93,11 +88,21 @@ def format_when_short(
 ) -> str:
     """ "Tue 1 Dec, 4:00 PM": `format_when` for a phone's narrow column. The zone is left
     out (every page names it in its footer) and the year too while it is this year."""
-    if moment is None:
-        return ""
-    local = to_local(where, moment)
-    hour = local.strftime("%I").lstrip("0")
-    day = f"{local.strftime('%a')} {local.day} {local.strftime('%b')}"
-    if local.year != local_now(where, now).year:
-        day = f"{day} {local.year}"
-    return f"{day}, {hour}:{local.strftime('%M %p')}"
+    return "" if moment is None else when_texts(where, moment, now)[1]
+
+
+def when_texts(
+    where: Zoned | str, moment: datetime, now: datetime | None = None
+) -> tuple[str, str]:
+    """`format_when` and `format_when_short` of one moment, from one conversion and one
+    `strftime` (pages show both forms of every time, one of them per screen width)."""
+    zone = zone_of(where)
+    local = moment.astimezone(zone)
+    weekday, month, year, hour, rest = local.strftime("%a|%b|%Y|%I|%M %p|%Z").split("|", 4)
+    minute_half, abbreviation = rest.split("|")
+    day = f"{weekday} {local.day} {month}"
+    hour = hour.lstrip("0")
+    long = f"{day} {year}, {hour}:{minute_half} {abbreviation}"
+    if local.year != (now or datetime.now(UTC)).astimezone(zone).year:
+        day = f"{day} {year}"
+    return long, f"{day}, {hour}:{minute_half}"

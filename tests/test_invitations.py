@@ -4,13 +4,14 @@ client would: UID stable across a move, SEQUENCE increasing, CANCEL on cancel.""
 
 from __future__ import annotations
 
-from datetime import time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import icalendar
 import pytest
 from sqlalchemy import select
 
-from prepbase import categories, people, scheduling
+from prepbase import categories, invites, people, scheduling
 from prepbase.localtime import local_to_utc
 from prepbase.mail import sessions as session_mail
 from prepbase.mail.smtp import Outgoing, build
@@ -231,3 +232,26 @@ def test_the_feed_carries_location_url_sequence_and_last_modified(
     assert str(event["URL"]).endswith(f"/acme/family/sessions/{ts.id}")
     assert int(event["SEQUENCE"]) == ts.ical_sequence
     assert "LAST-MODIFIED" in event and "SAT" in str(event["SUMMARY"])
+
+
+def test_the_shared_vtimezone_is_what_icalendar_would_add():
+    """`invites.with_timezones` inserts the process's copy of a zone's VTIMEZONE: the bytes
+    are those of icalendar's own `add_missing_timezones`, again and again, and a calendar
+    whose events are in UTC gets none."""
+    now = datetime(2026, 11, 29, 15, tzinfo=UTC)
+
+    def calendar(zone: str) -> icalendar.Calendar:
+        cal = invites.calendar("Acme", invites.REQUEST, zone, now)
+        event = icalendar.Event()
+        event.add("uid", "x@acme")
+        event.add("dtstart", datetime(2027, 3, 20, 16, tzinfo=ZoneInfo(zone)))
+        cal.add_component(event)
+        return cal
+
+    expected = calendar("America/New_York")
+    expected.add_missing_timezones(first_date=date(2025, 1, 1), last_date=date(2029, 1, 1))
+    first = invites.with_timezones(calendar("America/New_York"), "America/New_York", now)
+    again = invites.with_timezones(calendar("America/New_York"), "America/New_York", now)
+    assert first == again == expected.to_ical()
+    assert b"BEGIN:VTIMEZONE" in first and b"TZID:America/New_York" in first
+    assert b"BEGIN:VTIMEZONE" not in invites.with_timezones(calendar("UTC"), "UTC", now)
