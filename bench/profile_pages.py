@@ -22,6 +22,7 @@ import tempfile
 import time
 from collections import Counter
 
+import psycopg
 from flask import Flask
 from flask.testing import FlaskClient
 from harness import app_env, csrf_token, describe_target  # imports seed: puts prepbase on the path
@@ -63,12 +64,14 @@ def main() -> None:
 
     parent = sign_in(app, slug, target.personas[0].email)
     admin = sign_in(app, slug, target.admin_email)
+    tutor = sign_in(app, slug, tutor_email(args.url, target.staff_ids[0]))
     student_id = target.personas[0].student_id
     pages = [
         ("hello world", app.test_client(), "/healthz", 200),
         ("signed-in redirect (floor)", parent, f"/{slug}/", 302),
         ("family dashboard", parent, f"/{slug}/family/", 200),
         ("Packages tab", admin, f"/{slug}/admin/students/{student_id}/packages", 200),
+        ("tutor dashboard", tutor, f"/{slug}/tutor/", 200),
     ]
     try:
         for label, client, path, status in pages:
@@ -131,6 +134,13 @@ def print_own_time_by_library(stats: pstats.Stats, repeat: int) -> None:
     total = sum(spent.values())
     for where, seconds in spent.most_common(15):
         print(f"  {seconds / repeat * 1000:7.2f} ms  {seconds / total:5.1%}  {where}")
+
+
+def tutor_email(url: str, staff_id: int) -> str:
+    """The e-mail of the staff member the benchmark's clients book with."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT email FROM user_account WHERE id = %s", (staff_id,)).fetchone()
+    return str(row[0])
 
 
 def sign_in(app: Flask, slug: str, email: str) -> FlaskClient:

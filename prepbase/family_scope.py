@@ -49,8 +49,11 @@ def family_sessions(
     *,
     newest_first: bool = False,
     limit: int | None = None,
+    with_category: bool = False,
 ) -> list[TutoringSession]:
-    """The students' sessions of one or more statuses, with student, staff and package."""
+    """The students' sessions of one or more statuses, with student, staff and package,
+    and `with_category` their category (whose late-cancellation terms the open ones need:
+    in the same statement rather than one more)."""
     if not students:
         return []
     statuses = (status,) if isinstance(status, str) else status
@@ -69,6 +72,8 @@ def family_sessions(
         )
         .order_by(order, TutoringSession.id)
     )
+    if with_category:
+        query = query.options(joinedload(TutoringSession.category))
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))

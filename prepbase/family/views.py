@@ -74,7 +74,9 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     students = visible_students(db.session, current_user)
     active = packages.active_packages(db.session, [s.id for s in students], today)
     # Open sessions, and series occurrences waiting for hours (design §10), in one query.
-    listed = family_sessions(db.session, students, (*OPEN_STATUSES, SessionStatus.WAITING))
+    listed = family_sessions(
+        db.session, students, (*OPEN_STATUSES, SessionStatus.WAITING), with_category=True
+    )
     open_sessions = [ts for ts in listed if ts.status != SessionStatus.WAITING]
     waiting = [ts for ts in listed if ts.status == SessionStatus.WAITING and ts.starts_at > now]
     # The previews use the packages already on the page: no query per proposal.
