@@ -319,32 +319,10 @@ def payments_of(session: Session, package: Package) -> list[PackagePayment]:
     )
 
 
-def _paid_by_package(session: Session, package_ids: Sequence[int]) -> dict[int, int]:
-    if not package_ids:
-        return {}
-    rows = session.execute(
-        select(PackagePayment.package_id, func.sum(PackagePayment.amount_minor))
-        .where(PackagePayment.package_id.in_(package_ids), PackagePayment.voided_at.is_(None))
-        .group_by(PackagePayment.package_id)
-    ).all()
-    return {package_id: int(total or 0) for package_id, total in rows}
-
-
-def package_money(
-    session: Session, tenant: Tenant, packages: Iterable[Package]
-) -> dict[int, PackageMoney]:
-    """Price, paid and state of each package, in one query."""
-    rows = list(packages)
-    paid = _paid_by_package(session, [p.id for p in rows])
-    return {
-        p.id: PackageMoney(p.price_minor, paid.get(p.id, 0), package_currency(tenant, p))
-        for p in rows
-    }
-
-
 def money_of(tenant: Tenant, package: Package, payments: Iterable[PackagePayment]) -> PackageMoney:
-    """`package_money` of one package from its payments already loaded (`payments_of`):
-    the package page reads them anyway, so its standing costs no statement."""
+    """Price, paid and state of a package, from its payments already loaded
+    (`payments_of`): the package page reads them anyway, so its standing costs no
+    statement."""
     paid = sum(p.amount_minor for p in payments if not p.voided)
     return PackageMoney(package.price_minor, paid, package_currency(tenant, package))
 

@@ -116,9 +116,8 @@ def test_payments_move_a_package_from_unpaid_to_part_paid_to_paid_and_a_void_bac
 
     def state() -> PaymentState:
         with as_tenant(business.tenant.id):
-            return package_payments.package_money(db_session, business.tenant, [package])[
-                package.id
-            ].state
+            payments = package_payments.payments_of(db_session, package)
+            return package_payments.money_of(business.tenant, package, payments).state
 
     assert state() is PaymentState.UNPAID
     first = pay(app, db_session, business, package, "100")

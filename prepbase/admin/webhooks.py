@@ -3,6 +3,8 @@ log (Resend). The rules live in `prepbase.webhook_delivery.endpoints`."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import abort, flash, g, request, url_for
 from werkzeug.wrappers import Response
 
@@ -98,36 +100,46 @@ def _form_expired() -> bool:
     return True
 
 
-@bp.post("/settings/webhooks/<id:endpoint_id>/disable")
-def webhook_disable(endpoint_id: int) -> Response:
+def _endpoint_action(
+    endpoint_id: int, change: Callable[[WebhookEndpoint], object], done: str
+) -> Response:
+    """A button of the endpoint's page: `change` it in one transaction, say `done`, and
+    show the page again (an expired form changes nothing)."""
     endpoint = get_or_404(WebhookEndpoint, endpoint_id)
     if not _form_expired():
-        endpoints.set_endpoint_active(
-            db.session, g.tenant, endpoint, False, "Turned off by an admin."
-        )
+        change(endpoint)
         db.session.commit()
-        flash("The endpoint is off: events are not sent to it until it is turned on.", "success")
+        flash(done, "success")
     return _back(endpoint)
+
+
+@bp.post("/settings/webhooks/<id:endpoint_id>/disable")
+def webhook_disable(endpoint_id: int) -> Response:
+    return _endpoint_action(
+        endpoint_id,
+        lambda endpoint: endpoints.set_endpoint_active(
+            db.session, g.tenant, endpoint, False, "Turned off by an admin."
+        ),
+        "The endpoint is off: events are not sent to it until it is turned on.",
+    )
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/enable")
 def webhook_enable(endpoint_id: int) -> Response:
-    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
-    if not _form_expired():
-        endpoints.set_endpoint_active(db.session, g.tenant, endpoint, True)
-        db.session.commit()
-        flash("The endpoint is on: waiting events are sent with the next delivery run.", "success")
-    return _back(endpoint)
+    return _endpoint_action(
+        endpoint_id,
+        lambda endpoint: endpoints.set_endpoint_active(db.session, g.tenant, endpoint, True),
+        "The endpoint is on: waiting events are sent with the next delivery run.",
+    )
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/rotate")
 def webhook_rotate(endpoint_id: int) -> Response:
-    endpoint = get_or_404(WebhookEndpoint, endpoint_id)
-    if not _form_expired():
-        endpoints.rotate_secret(db.session, endpoint)
-        db.session.commit()
-        flash("A new secret is in use: give it to your receiver.", "success")
-    return _back(endpoint)
+    return _endpoint_action(
+        endpoint_id,
+        lambda endpoint: endpoints.rotate_secret(db.session, endpoint),
+        "A new secret is in use: give it to your receiver.",
+    )
 
 
 @bp.post("/settings/webhooks/<id:endpoint_id>/delete")
