@@ -49,11 +49,11 @@ def family_sessions(
     *,
     newest_first: bool = False,
     limit: int | None = None,
-    with_category: bool = False,
+    for_actions: bool = False,
 ) -> list[TutoringSession]:
-    """The students' sessions of one or more statuses, with student, staff and package,
-    and `with_category` their category (whose late-cancellation terms the open ones need:
-    in the same statement rather than one more)."""
+    """The students' sessions of one or more statuses, with student and staff; with
+    `for_actions`, also the package and category that the buttons of open sessions read
+    (the hours an acceptance draws, what a cancellation may cost), in the same statement."""
     if not students:
         return []
     statuses = (status,) if isinstance(status, str) else status
@@ -67,13 +67,14 @@ def family_sessions(
         .options(
             # The students are in the session already (identity map: no join, no query).
             joinedload(TutoringSession.staff).load_only(User.name),
-            joinedload(TutoringSession.package),
             selectinload(TutoringSession.series),  # none asked when no series is listed
         )
         .order_by(order, TutoringSession.id)
     )
-    if with_category:
-        query = query.options(joinedload(TutoringSession.category))
+    if for_actions:
+        query = query.options(
+            joinedload(TutoringSession.package), joinedload(TutoringSession.category)
+        )
     if limit is not None:
         query = query.limit(limit)
     return list(session.scalars(query))

@@ -75,7 +75,7 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
     active = packages.active_packages(db.session, [s.id for s in students], today)
     # Open sessions, and series occurrences waiting for hours (design §10), in one query.
     listed = family_sessions(
-        db.session, students, (*OPEN_STATUSES, SessionStatus.WAITING), with_category=True
+        db.session, students, (*OPEN_STATUSES, SessionStatus.WAITING), for_actions=True
     )
     open_sessions = [ts for ts in listed if ts.status != SessionStatus.WAITING]
     waiting = [ts for ts in listed if ts.status == SessionStatus.WAITING and ts.starts_at > now]
