@@ -13,7 +13,7 @@ from collections import Counter
 from datetime import date, datetime, timedelta
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 from standardwebhooks.webhooks import Webhook
 
 from prepbase import hours as ledger
@@ -34,6 +34,7 @@ from prepbase.tenancy import as_tenant
 from prepbase.webhook_delivery import delivery, endpoints, ssrf
 from tests.factories import add_group, add_purchase
 from tests.test_hours_rules import give
+from tests.test_series import FIRST as SERIES_FIRST
 from tests.test_series import NOW
 from tests.test_series import book as book_series
 from tests.test_tutor_sessions import ZONE, World, local_at, local_day
@@ -608,3 +609,47 @@ def test_https_checks_the_certificate_against_the_url_host(world, monkeypatch, h
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_a_series_reads_the_endpoints_once(app, business, db_session, receiver):
+    """A weekly series emits an event per occurrence: the endpoints are read once per
+    transaction, and a change to them (here, turning one off) is seen at once."""
+    with app.app_context(), as_tenant(business.tenant.id):
+        first = endpoints.add_endpoint(
+            db_session, business.tenant, url=receiver.url, event_types=["session.booked"]
+        )
+        give(db_session, business, "10", start=date(2027, 1, 1))
+        db_session.commit()
+        engine = db_session.get_bind()
+        seen: list[str] = []
+
+        def record(_conn, _cursor, statement, *_args):
+            seen.append(statement)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            made = book_series(db_session, business, count=4)
+            db_session.flush()
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        reads = [
+            s
+            for s in seen
+            if s.lstrip().upper().startswith("SELECT") and "FROM webhook_endpoint" in s
+        ]
+        assert len(made) == 4 and len(reads) == 1, reads
+        second = endpoints.add_endpoint(
+            db_session, business.tenant, url=receiver.url, event_types=["session.booked"]
+        )
+        endpoints.set_endpoint_active(db_session, business.tenant, first, False, "test")
+        before = db_session.scalar(select(func.max(WebhookEvent.id)))
+        made_again = book_series(
+            db_session, business, count=1, first=SERIES_FIRST + timedelta(weeks=8)
+        )
+        db_session.flush()
+        deliveries = db_session.scalars(
+            select(WebhookDelivery.endpoint_id).where(WebhookDelivery.event_id > before)
+        ).all()
+        db_session.rollback()
+    assert len(made_again) == 1
+    assert deliveries == [second.id]

@@ -24,7 +24,7 @@ from prepbase.models import (
 )
 from prepbase.paging import Page, paginate
 from prepbase.webhook_delivery import ssrf
-from prepbase.webhooks.events import ALL
+from prepbase.webhooks.events import ALL, forget_endpoints
 
 MAX_DESCRIPTION = 200
 MAX_ENDPOINTS = 20  # per business: each event is sent to each of them
@@ -45,6 +45,7 @@ def refresh_types(session: Session, tenant: Tenant) -> None:
         types |= set(row.split())
     tenant.webhook_types = ALL if ALL in types else " ".join(sorted(types))
     session.flush()
+    forget_endpoints(session)
 
 
 def _types(chosen: Iterable[str] | None) -> str:

@@ -14,14 +14,15 @@ import json
 import secrets
 from collections.abc import Sequence
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session, SessionTransaction
 
 from prepbase.models import Package, Tenant, WebhookDelivery, WebhookEndpoint, WebhookEvent, utcnow
 from prepbase.tenancy import current_tenant_id
 from prepbase.webhooks.payloads import BUILDERS, envelope
 
 ALL = "*"
+ENDPOINTS_KEY = "prepbase.webhook_endpoints"  # session.info: this transaction's endpoints
 
 
 def new_event_id() -> str:
@@ -43,15 +44,7 @@ def emit(
     transaction writes it with the change."""
     if not wants(tenant, event_type):
         return None
-    endpoints = [
-        e
-        for e in session.scalars(
-            select(WebhookEndpoint)
-            .where(WebhookEndpoint.active.is_(True))
-            .order_by(WebhookEndpoint.id)
-        )
-        if e.subscribes_to(event_type)
-    ]
+    endpoints = [e for e in _active_endpoints(session, tenant) if e.subscribes_to(event_type)]
     if not endpoints:
         return None
     now = utcnow()
@@ -66,6 +59,44 @@ def emit(
     for endpoint in endpoints:
         session.add(WebhookDelivery(event=event, endpoint_id=endpoint.id, next_attempt_at=now))
     return event
+
+
+def _active_endpoints(session: Session, tenant: Tenant) -> list[WebhookEndpoint]:
+    """The business's active endpoints, read once per transaction: a weekly series or an
+    import emits an event per session or package, and the endpoints do not change under
+    it. The copy is dropped when they change (`forget_endpoints`), at commit and at any
+    rollback."""
+    key = (ENDPOINTS_KEY, tenant.id)
+    found: list[WebhookEndpoint] | None = session.info.get(key)
+    if found is None:
+        found = list(
+            session.scalars(
+                select(WebhookEndpoint)
+                .where(WebhookEndpoint.active.is_(True))
+                .order_by(WebhookEndpoint.id)
+            )
+        )
+        session.info[key] = found
+    return found
+
+
+def forget_endpoints(session: Session) -> None:
+    """Drop the transaction's copy of the endpoints: every change to which endpoints are
+    active, or what they receive, calls this (`webhook_delivery.endpoints.refresh_types`)."""
+    for key in [k for k in session.info if isinstance(k, tuple) and k[0] == ENDPOINTS_KEY]:
+        del session.info[key]
+
+
+@event.listens_for(Session, "after_commit")
+def _forget_after_commit(session: Session) -> None:
+    forget_endpoints(session)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_after_rollback(session: Session, _previous: SessionTransaction) -> None:
+    # A savepoint's rollback too: it may have undone an endpoint change. A savepoint
+    # released keeps the copy (its changes stand, and `forget_endpoints` saw them).
+    forget_endpoints(session)
 
 
 def emit_in_scope(session: Session, event_type: str, *objects: object) -> WebhookEvent | None:
