@@ -488,6 +488,21 @@ def test_cancel_refunds_upcoming_hours_in_place(parent, world):
     assert package.remaining_minutes == 24 * 60
 
 
+def test_an_answer_in_place_leaves_the_completed_sessions_alone(parent, world):
+    # Cancel swaps the sessions region and the hours; the completed sessions sit outside
+    # that region (no family action completes a session), so the answer neither reads nor
+    # draws them, and the page keeps them.
+    world.package("24")
+    world.completed(210)
+    ts = world.book(60)
+    page = text(parent.get("/acme/family/"))
+    assert "Completed Sessions" in page and "Quadratic equations" in page
+    answer = text(parent.post(f"/acme/family/sessions/{ts.id}/cancel", headers=HX))
+    assert 'id="family-sessions"' in answer and "went back to" in answer
+    assert "Completed Sessions" not in answer and "Quadratic equations" not in answer
+    assert "Quadratic equations" in text(parent.get("/acme/family/"))
+
+
 def test_forced_accept_of_an_upcoming_session_is_refused(parent, world):
     package = world.package("24")
     ts = world.book(60)

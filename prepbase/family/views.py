@@ -68,7 +68,9 @@ def _out_of_hours(package: Package, active: list[Package], today: date) -> tuple
     return sentence, any(minutes > 0 for _, minutes in others)
 
 
-def _dashboard_context(**extra: Any) -> dict[str, Any]:
+def _dashboard_context(*, with_completed: bool = True, **extra: Any) -> dict[str, Any]:
+    """What the dashboard shows; without the completed sessions for an answer that swaps
+    only the sessions region and the hours (no family action completes a session)."""
     now = utcnow()
     today = business_today(g.tenant, now)
     students = visible_students(db.session, current_user)
@@ -124,7 +126,9 @@ def _dashboard_context(**extra: Any) -> dict[str, Any]:
             SessionStatus.COMPLETED,
             newest_first=True,
             limit=COMPLETED_SHOWN,
-        ),
+        )
+        if with_completed
+        else [],
         "completed_limit": COMPLETED_SHOWN,
         # Design §11: open group sessions with a free seat (never who else takes part).
         "joinable": groups.joinable(db.session, students, now),
@@ -401,9 +405,9 @@ def _own_session(session_id: int) -> TutoringSession:
 def _sessions_region(status: int, **context: Any) -> Response:
     """The sessions block, with the packages block swapped out of band so balances and
     banners change in place; the whole page when the request is not HTMX."""
-    context = _dashboard_context(**context)
     if not is_htmx():
-        return render(DASHBOARD, status=status, **context)
+        return render(DASHBOARD, status=status, **_dashboard_context(**context))
+    context = _dashboard_context(with_completed=False, **context)
     body = render_block(DASHBOARD, "sessions", **context) + render_block(
         DASHBOARD, "packages", oob=True, **context
     )
