@@ -113,31 +113,34 @@ def calendar(name: str, method: str, zone_name: str, now: datetime) -> icalendar
 
 
 def with_timezones(cal: icalendar.Calendar, zone_name: str, now: datetime) -> bytes:
-    """The calendar with the VTIMEZONE of its events, as bytes (as `add_missing_timezones`
-    would add them, from the process's copies)."""
+    """The calendar as bytes, with the VTIMEZONE of its events where icalendar's
+    `add_missing_timezones` would put them (first among its components), from the
+    process's serialized copies: a zone's five years of rules are a hundred folded lines,
+    the larger part of an invitation's cost when built and written for every e-mail."""
     year = now.astimezone(ZoneInfo(zone_name)).year
-    position = len(cal.timezones)
-    for tzid in sorted(cal.get_missing_tzids()):
-        component = vtimezone(tzid, year)
-        if component is not None:
-            cal.subcomponents.insert(position, component)
-            position += 1
+    zones = b"".join(vtimezone(tzid, year) for tzid in sorted(cal.get_missing_tzids()))
     ical: bytes = cal.to_ical()
-    return ical
+    if not zones:
+        return ical
+    # Before the first component's BEGIN line (there is one: an event uses the zone); a
+    # property value never holds one (folded lines go on with a space, text escapes its
+    # line breaks).
+    first = ical.index(b"\r\nBEGIN:", len(b"BEGIN:VCALENDAR")) + 2
+    return ical[:first] + zones + ical[first:]
 
 
 @lru_cache(maxsize=64)
-def vtimezone(tzid: str, year: int) -> icalendar.Timezone | None:
-    """A zone's VTIMEZONE from the year before `year` to three years after (None for a zone
-    icalendar does not know). Worked out from the zone's rules once per process and year:
-    it was half the cost of every e-mailed invitation. Shared by the calendars that use
-    it, which only read it."""
+def vtimezone(tzid: str, year: int) -> bytes:
+    """A zone's VTIMEZONE from the year before `year` to three years after, serialized
+    (empty for a zone icalendar does not know): worked out once per process and year."""
     try:
-        return icalendar.Timezone.from_tzid(
+        component = icalendar.Timezone.from_tzid(
             tzid, first_date=date(year - 1, 1, 1), last_date=date(year + 3, 1, 1)
         )
     except ValueError:
-        return None
+        return b""
+    ical: bytes = component.to_ical()
+    return ical
 
 
 def invitation(

@@ -241,11 +241,13 @@ def test_the_shared_vtimezone_is_what_icalendar_would_add():
     now = datetime(2026, 11, 29, 15, tzinfo=UTC)
 
     def calendar(zone: str) -> icalendar.Calendar:
-        cal = invites.calendar("Acme", invites.REQUEST, zone, now)
-        event = icalendar.Event()
-        event.add("uid", "x@acme")
-        event.add("dtstart", datetime(2027, 3, 20, 16, tzinfo=ZoneInfo(zone)))
-        cal.add_component(event)
+        cal = invites.calendar("Acme; a feed, of two events", invites.REQUEST, zone, now)
+        for day in (20, 27):
+            event = icalendar.Event()
+            event.add("uid", f"{day}@acme")
+            event.add("summary", "BEGIN:VEVENT in a summary\nand a line break " + "x" * 90)
+            event.add("dtstart", datetime(2027, 3, day, 16, tzinfo=ZoneInfo(zone)))
+            cal.add_component(event)
         return cal
 
     expected = calendar("America/New_York")
