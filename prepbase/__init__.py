@@ -188,6 +188,7 @@ def register_template_helpers(app: Flask) -> None:
         session_status=sessions.session_status,
         series_note=sessions.series_note,
         plan_facts=sessions.plan_facts,
+        plan_for_family=sessions.plan_for_family,
         session_table=sessions.session_table,
         decline_booking_form=sessions.decline_booking_form,
         confirm_booking_button=sessions.confirm_booking_button,
