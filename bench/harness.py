@@ -36,6 +36,8 @@ from urllib.parse import urlencode
 
 import psycopg
 import seed as seeder  # bench/seed.py
+from flask import Flask
+from flask.testing import FlaskClient
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -440,6 +442,25 @@ def csrf_token(page: bytes) -> str:
     if found is None:
         raise SystemExit("the page carries no CSRF token")
     return found.group(1).decode()
+
+
+def signed_in_client(app: Flask, slug: str, email: str, password: str) -> FlaskClient:
+    """A Flask test client signed in at /<slug>/login, as `sign_in` does over HTTP (for
+    in-process measurements: statements per request, profiles)."""
+    client = app.test_client()
+    token = csrf_token(client.get(f"/{slug}/login").get_data())
+    response = client.post(
+        f"/{slug}/login", data={"csrf_token": token, "email": email, "password": password}
+    )
+    assert response.status_code in (302, 303), response.status_code
+    return client
+
+
+def user_email(url: str, user_id: int) -> str:
+    """The e-mail of a user of the seeded database at `url` (a staff member to sign in as)."""
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SELECT email FROM user_account WHERE id = %s", (user_id,)).fetchone()
+    return str(row[0])
 
 
 def sign_in(port: int, slug: str, email: str, password: str) -> dict[str, str]:

@@ -86,7 +86,6 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import psycopg
-from flask import Flask
 from flask.testing import FlaskClient
 from harness import (
     BENCH,
@@ -114,7 +113,9 @@ from harness import (
     load_options,
     prepare_database,
     sign_in,
+    signed_in_client,
     take_turns,
+    user_email,
 )
 from seed import PASSWORD
 from sqlalchemy import event
@@ -324,11 +325,7 @@ def prepare(args, size: str) -> Run:
 
 def staff_email(run: Run) -> str:
     """The e-mail of the first staff member the clients book with (the tutor dashboard's)."""
-    with psycopg.connect(run.url) as conn:
-        row = conn.execute(
-            "SELECT email FROM user_account WHERE id = %s", (run.target.staff_ids[0],)
-        ).fetchone()
-    return str(row[0])
+    return user_email(run.url, run.target.staff_ids[0])
 
 
 def sign_in_everyone(run: Run) -> None:
@@ -368,16 +365,16 @@ def count_statements(run: Run) -> None:
     try:
         slug, persona = run.target.slug, run.target.personas[0]
         clients = {
-            "persona": signed_in_client(app, slug, persona.email),
-            "admin": signed_in_client(app, slug, run.target.admin_email),
-            "tutor": signed_in_client(app, slug, staff_email(run)),
+            "persona": signed_in_client(app, slug, persona.email, PASSWORD),
+            "admin": signed_in_client(app, slug, run.target.admin_email, PASSWORD),
+            "tutor": signed_in_client(app, slug, staff_email(run), PASSWORD),
         }
         who = {id(persona.cookies): "persona", id(run.admin): "admin", id(run.tutor): "tutor"}
         for key in ENDPOINTS:
             if key in ("hello", "book"):
                 continue
             if key == "reports_uncached":
-                client = signed_in_client(uncached_app, slug, run.target.admin_email)
+                client = signed_in_client(uncached_app, slug, run.target.admin_email, PASSWORD)
                 path, status, headers = f"/{slug}/admin/reports", 200, None
             else:
                 path, cookies, status, headers = run.page(key, persona)
@@ -391,17 +388,6 @@ def count_statements(run: Run) -> None:
         run.statements["book"] = book_cancel_statements(run, clients["persona"], counted)
     finally:
         event.remove(Engine, "before_cursor_execute", count)
-
-
-def signed_in_client(app: Flask, slug: str, email: str) -> FlaskClient:
-    """A Flask test client signed in as `email` (what `sign_in` does over HTTP)."""
-    client = app.test_client()
-    token = csrf_token(client.get(f"/{slug}/login").get_data())
-    response = client.post(
-        f"/{slug}/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
-    )
-    assert response.status_code in (302, 303), response.status_code
-    return client
 
 
 def book_cancel_statements(run: Run, client: FlaskClient, counted: list[str]) -> float:

@@ -22,10 +22,12 @@ import tempfile
 import time
 from collections import Counter
 
-import psycopg
-from flask import Flask
-from flask.testing import FlaskClient
-from harness import app_env, csrf_token, describe_target  # imports seed: puts prepbase on the path
+from harness import (  # imports seed: puts prepbase on the path
+    app_env,
+    describe_target,
+    signed_in_client,
+    user_email,
+)
 from seed import PASSWORD
 from sqlalchemy import event
 
@@ -62,9 +64,9 @@ def main() -> None:
     def _after(conn, cursor, statement, parameters, context, executemany):
         statements.append((statement, time.perf_counter() - started.pop(id(context))))
 
-    parent = sign_in(app, slug, target.personas[0].email)
-    admin = sign_in(app, slug, target.admin_email)
-    tutor = sign_in(app, slug, tutor_email(args.url, target.staff_ids[0]))
+    parent = signed_in_client(app, slug, target.personas[0].email, PASSWORD)
+    admin = signed_in_client(app, slug, target.admin_email, PASSWORD)
+    tutor = signed_in_client(app, slug, user_email(args.url, target.staff_ids[0]), PASSWORD)
     student_id = target.personas[0].student_id
     pages = [
         ("hello world", app.test_client(), "/healthz", 200),
@@ -134,24 +136,6 @@ def print_own_time_by_library(stats: pstats.Stats, repeat: int) -> None:
     total = sum(spent.values())
     for where, seconds in spent.most_common(15):
         print(f"  {seconds / repeat * 1000:7.2f} ms  {seconds / total:5.1%}  {where}")
-
-
-def tutor_email(url: str, staff_id: int) -> str:
-    """The e-mail of the staff member the benchmark's clients book with."""
-    with psycopg.connect(url) as conn:
-        row = conn.execute("SELECT email FROM user_account WHERE id = %s", (staff_id,)).fetchone()
-    return str(row[0])
-
-
-def sign_in(app: Flask, slug: str, email: str) -> FlaskClient:
-    """A test client signed in at /<slug>/login, as the benchmark's clients are."""
-    client = app.test_client()
-    token = csrf_token(client.get(f"/{slug}/login").get_data())
-    response = client.post(
-        f"/{slug}/login", data={"csrf_token": token, "email": email, "password": PASSWORD}
-    )
-    assert response.status_code in (302, 303), response.status_code
-    return client
 
 
 if __name__ == "__main__":
