@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from wtforms import SelectField, SelectMultipleField, StringField, TextAreaField
+from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from prepbase.forms import Form, SelectChoice
@@ -97,6 +97,13 @@ class ProposeForm(RepeatScheduleForm):
         description="Leave empty for a one-to-one session. The category sets how many "
         "students a session takes; each family accepts for its own student.",
         render_kw={"size": 6},
+    )
+    # Admins only (the page shows it to them; the view refuses it from anyone else).
+    book_now = BooleanField(
+        "Book it now for the family",
+        description="For a booking taken on the phone or at the desk: the session is "
+        "upcoming at once and its hours are used now; the family does not accept it. One "
+        "student, one session.",
     )
 
 

@@ -173,12 +173,17 @@ def session_new() -> Response:
         if request.args.get("repeat"):  # back from a series' preview: "Change the time"
             form.process(formdata=request.args)
     if form.validate_on_submit():
+        if form.book_now.data and _book_now_refused(form):
+            return render("tutor/propose.html", block="form", status=422, form=form)
         if form.others.data:
             return _propose_group(form)
         if form.repeat.data:
             return _propose_series(form)
+        # "Book it now" is an admin's booking for the family (a phone call): upcoming at
+        # once with its hours used; otherwise a proposal the family accepts.
+        make = scheduling.book_for_family if form.book_now.data else scheduling.propose_session
         try:
-            ts = scheduling.propose_session(
+            ts = make(
                 db.session,
                 g.tenant,
                 current_user,
@@ -188,19 +193,32 @@ def session_new() -> Response:
         except DomainError as exc:
             _refused(form, exc)
         else:
-            # Staff may propose any time; they are told when it is outside their hours.
-            outside = availability.outside_hours(
-                db.session, g.tenant, ts.staff, ts.starts_at, ts.duration_minutes
-            )
+            booked = ts.status == SessionStatus.UPCOMING
+            # Staff may propose any time; they are told when it is outside their hours (a
+            # booking for the family never is: it is refused there).
+            outside = None
+            if not booked:
+                outside = availability.outside_hours(
+                    db.session, g.tenant, ts.staff, ts.starts_at, ts.duration_minutes
+                )
             db.session.commit()
             when = format_when(g.tenant.timezone, ts.starts_at)
-            flash(
-                f"Session proposed for {ts.student.full_name} on {when}. It is pending until "
-                "the family accepts it; no hours move until then.",
-                "success",
-            )
-            if outside:
-                flash(f"Note: {outside} It is proposed anyway.", "info")
+            if booked:
+                source = f" from {ts.package.name}" if ts.package is not None else ""
+                flash(
+                    f"Booked for {ts.student.full_name} on {when}: upcoming, "
+                    f"{hours_phrase(ts.charged_minutes)} used{source}. The family and the "
+                    "staff member are told by e-mail.",
+                    "success",
+                )
+            else:
+                flash(
+                    f"Session proposed for {ts.student.full_name} on {when}. It is pending "
+                    "until the family accepts it; no hours move until then.",
+                    "success",
+                )
+                if outside:
+                    flash(f"Note: {outside} It is proposed anyway.", "info")
             return hx_redirect(url_for(".session_detail", session_id=ts.id))
     return render("tutor/propose.html", block="form", status=form_status(), form=form)
 
@@ -216,6 +234,20 @@ def _proposed(form: ProposeForm) -> dict[str, Any]:
         "category": category,
         "subject": subject,
     }
+
+
+def _book_now_refused(form: ProposeForm) -> bool:
+    """Whether "Book it now for the family" is refused here, with the reason on the form:
+    only admins book for a family, and one session of one student."""
+    if current_user.role != Role.ADMIN:
+        form.form_errors.append("Only an admin books for a family; propose the session.")
+        return True
+    if form.others.data or form.repeat.data:
+        form.book_now.errors = [
+            "Booking now is for one session of one student; propose a group or a weekly series."
+        ]
+        return True
+    return False
 
 
 def _propose_group(form: ProposeForm) -> Response:
@@ -551,6 +583,23 @@ def session_confirm(session_id: int) -> Response:
         scheduling.confirm_session(db.session, g.tenant, current_user, ts)
         db.session.commit()
         flash(f"Session with {ts.student.full_name} confirmed.", "success")
+    return hx_redirect(_back(ts))
+
+
+@bp.post("/sessions/<id:session_id>/accept-for-family")
+def session_accept_for_family(session_id: int) -> Response:
+    """An admin accepts a proposal for the family who said yes on the phone (rule 2 by the
+    business: `scheduling.accept_for_family`); a refusal answers 422 with its reason."""
+    ts = _staff_session(session_id)
+    if ActionForm().validate_on_submit():
+        scheduling.accept_for_family(db.session, g.tenant, current_user, ts)
+        db.session.commit()
+        source = f" from {ts.package.name}" if ts.package is not None else ""
+        flash(
+            f"Accepted for the family: {ts.student.full_name}'s session is upcoming, "
+            f"{hours_phrase(ts.charged_minutes)} used{source}.",
+            "success",
+        )
     return hx_redirect(_back(ts))
 
 
