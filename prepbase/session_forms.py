@@ -191,7 +191,9 @@ class RepeatScheduleForm(ScheduleForm):
                 continue
             if isinstance(field, SelectMultipleField):  # the weekdays, other students
                 pairs += [(field.name, str(value)) for value in field.data or ()]
-            elif field.short_name == "repeat":
+            elif isinstance(
+                field, BooleanField
+            ):  # "Repeat weekly", "Book it now": ticked or absent
                 if field.data:
                     pairs.append((field.name, "y"))
             elif isinstance(field, SelectField):

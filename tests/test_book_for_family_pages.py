@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import func, select
 
 from prepbase.models import LedgerEntry, OutboundEmail, SessionStatus, TutoringSession
+from tests.test_series_pages import series_form
 from tests.test_tutor_sessions import World, propose_data
 
 NEW = "/acme/tutor/sessions/new"
@@ -150,3 +151,17 @@ def test_without_hours_accepting_for_the_family_is_refused(admin, world, busines
     assert response.status_code == 422
     assert "Not enough hours" in response.get_data(as_text=True)
     assert written(world) == before
+
+
+def test_a_series_preview_carries_no_book_now_the_staff_member_did_not_tick(
+    client, auth, world, business
+):
+    """The series preview carries the form along as hidden inputs: a checkbox left
+    unticked must stay absent, or confirming the series would ask to book it now."""
+    world.give("20")
+    auth.as_role(business, "tutor")
+    preview = client.post(NEW, data=series_form(business, count="3"))
+    body = preview.get_data(as_text=True)
+    assert preview.status_code == 200 and "Propose 3 sessions" in body
+    assert 'name="repeat" value="y"' in body
+    assert 'name="book_now"' not in body
