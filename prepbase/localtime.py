@@ -83,19 +83,13 @@ def format_when(where: Zoned | str, moment: datetime | None) -> str:
     return "" if moment is None else when_texts(where, moment)[0]
 
 
-def format_when_short(
-    where: Zoned | str, moment: datetime | None, now: datetime | None = None
-) -> str:
-    """ "Tue 1 Dec, 4:00 PM": `format_when` for a phone's narrow column. The zone is left
-    out (every page names it in its footer) and the year too while it is this year."""
-    return "" if moment is None else when_texts(where, moment, now)[1]
-
-
 def when_texts(
     where: Zoned | str, moment: datetime, now: datetime | None = None
 ) -> tuple[str, str]:
-    """`format_when` and `format_when_short` of one moment, from one conversion and one
-    `strftime` (pages show both forms of every time, one of them per screen width)."""
+    """A moment as `format_when` writes it, and as a phone's narrow column shows it
+    ("Tue 1 Dec, 4:00 PM": no zone, since every page names it in its footer, and no year
+    while it is this year); from one conversion and one `strftime`, since pages show both
+    forms of every time, one of them per screen width."""
     zone = zone_of(where)
     local = moment.astimezone(zone)
     weekday, month, year, hour, rest = local.strftime("%a|%b|%Y|%I|%M %p|%Z").split("|", 4)

@@ -22,7 +22,7 @@ from prepbase.tenancy import current_tenant_id
 from prepbase.webhooks.payloads import BUILDERS, envelope
 
 ALL = "*"
-ENDPOINTS_KEY = "prepbase.webhook_endpoints"  # session.info: this transaction's endpoints
+ENDPOINTS_KEY = "prepbase.webhook_endpoints"  # session.info: {tenant id: its active endpoints}
 
 
 def new_event_id() -> str:
@@ -66,25 +66,23 @@ def _active_endpoints(session: Session, tenant: Tenant) -> list[WebhookEndpoint]
     import emits an event per session or package, and the endpoints do not change under
     it. The copy is dropped when they change (`forget_endpoints`), at commit and at any
     rollback."""
-    key = (ENDPOINTS_KEY, tenant.id)
-    found: list[WebhookEndpoint] | None = session.info.get(key)
+    copies: dict[int, list[WebhookEndpoint]] = session.info.setdefault(ENDPOINTS_KEY, {})
+    found = copies.get(tenant.id)
     if found is None:
-        found = list(
+        found = copies[tenant.id] = list(
             session.scalars(
                 select(WebhookEndpoint)
                 .where(WebhookEndpoint.active.is_(True))
                 .order_by(WebhookEndpoint.id)
             )
         )
-        session.info[key] = found
     return found
 
 
 def forget_endpoints(session: Session) -> None:
     """Drop the transaction's copy of the endpoints: every change to which endpoints are
     active, or what they receive, calls this (`webhook_delivery.endpoints.refresh_types`)."""
-    for key in [k for k in session.info if isinstance(k, tuple) and k[0] == ENDPOINTS_KEY]:
-        del session.info[key]
+    session.info.pop(ENDPOINTS_KEY, None)
 
 
 @event.listens_for(Session, "after_commit")
