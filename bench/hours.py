@@ -61,7 +61,9 @@ Options:
                             round adds a 0.5 s warm-up)
   --rounds N                rounds (default: 4); the figures merge all rounds
   --concurrency N           keep-alive client threads (default: 8)
-  --workers N               gunicorn sync workers (default: 4)
+  --workers N               gunicorn sync workers (default: one per core, 2 on the
+                            2-core machine where issue 18 measured with 2; more
+                            workers than cores only add switching: see the README)
 
 Loopback only; not part of the test suite (pytest collects tests/ only).
 `bench/profile_pages.py` shows where one page's time goes (SQL statements, cProfile).
@@ -477,7 +479,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--reuse", action="store_true")
     parser.add_argument("--keep", action="store_true")
-    load_options(parser, seconds=1.5, workers=4, rounds=4)
+    load_options(parser, seconds=1.5, workers=os.cpu_count() or 2, rounds=4)
     args = parser.parse_args()
     args.now = datetime.now(UTC)  # both sizes are seeded as of the same moment
     check_database_options(parser, args)
