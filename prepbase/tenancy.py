@@ -17,12 +17,12 @@ each request lives in `prepbase.tenant_url`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar, Token
-from typing import TypeVar
+from typing import TypeVar, cast
 
-from sqlalchemy import ForeignKey, event, inspect, select
+from sqlalchemy import ForeignKey, bindparam, event, inspect, select
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -99,13 +99,30 @@ def _touches_tenant_rows(state: ORMExecuteState) -> bool:
     return any(issubclass(m.class_, TenantScoped) for m in state.all_mappers)
 
 
+# The criterion is one option for every statement, and the tenant its bound parameter,
+# given at execution: an option built per statement around the tenant id (a closure)
+# cost about 0.05 ms of CPU per statement, a seventh of a simple SELECT's.
+TENANT_PARAMETER = "prepbase_tenant_id"
+_TENANT_CRITERIA = with_loader_criteria(
+    TenantScoped,
+    # A literal name: a global read in the lambda would be tracked as a closure value.
+    lambda cls: cls.tenant_id == bindparam("prepbase_tenant_id"),
+    include_aliases=True,
+)
+
+
 @event.listens_for(Session, "do_orm_execute")
 def _scope_to_tenant(state: ORMExecuteState) -> None:
     if not (state.is_select or state.is_update or state.is_delete):
         return
-    # Column and relationship loads inherit the criteria of the statement that loaded
-    # their parent (propagate_to_loaders), as in SQLAlchemy's filter_public recipe.
+    # Column and relationship loads inherit the criterion of the statement that loaded
+    # their parent (propagate_to_loaders), as in SQLAlchemy's filter_public recipe; they
+    # get its value here, the parent's tenant (without a tenant the load fails: a
+    # bound parameter with no value).
     if state.is_column_load or state.is_relationship_load:
+        tenant_id = _loaded_tenant(state)
+        if tenant_id is not None:
+            _give_tenant(state, tenant_id)
         return
     if _unscoped.get() or state.execution_options.get("prepbase_unscoped", False):
         return
@@ -114,13 +131,34 @@ def _scope_to_tenant(state: ORMExecuteState) -> None:
         if _touches_tenant_rows(state):
             raise TenantRequired("tenant-owned rows queried with no tenant in scope")
         return
-    state.statement = state.statement.options(
-        with_loader_criteria(
-            TenantScoped,
-            lambda cls: cls.tenant_id == tenant_id,
-            include_aliases=True,
-        )
-    )
+    state.statement = state.statement.options(_TENANT_CRITERIA)
+    _give_tenant(state, tenant_id)
+    state.session.info[_LAST_TENANT] = tenant_id
+
+
+# The tenant of the session's latest scoped statement: what a column load of an expired
+# row (its tenant_id expired too) was loaded under, as far as can be known.
+_LAST_TENANT = "prepbase_last_tenant"
+
+
+def _loaded_tenant(state: ORMExecuteState) -> int | None:
+    """The tenant of the row a lazy or column load starts from; else the one in scope;
+    else the session's latest. A wrong guess loads nothing: never another tenant's."""
+    parent = state.lazy_loaded_from or state.load_options._refresh_state
+    if parent is not None and isinstance(parent.obj(), TenantScoped):
+        tenant_id = parent.dict.get("tenant_id")  # never a load of its own
+        if tenant_id is not None:
+            return cast(int, tenant_id)
+    tenant_id = _current_tenant.get()
+    return tenant_id if tenant_id is not None else state.session.info.get(_LAST_TENANT)
+
+
+def _give_tenant(state: ORMExecuteState, tenant_id: int) -> None:
+    parameters = state.parameters
+    if parameters is None or isinstance(parameters, Mapping):
+        state.parameters = {**(parameters or {}), TENANT_PARAMETER: tenant_id}
+    else:  # executemany (a bulk UPDATE by primary key)
+        state.parameters = [{**row, TENANT_PARAMETER: tenant_id} for row in parameters]
 
 
 @event.listens_for(Session, "before_flush")

@@ -87,6 +87,25 @@ def test_eager_and_lazy_loads_are_scoped(two, db_session):
         assert {m.tenant_id for m in family.members} == {tenant_id}
 
 
+
+def test_a_later_load_keeps_the_tenant_its_row_was_loaded_under(two, db_session):
+    """The criterion's tenant is a parameter given at execution: a lazy load, or the
+    refresh of an expired row with its eager loads, run later outside any tenant or
+    inside another one, gets the tenant of the row it starts from."""
+    a, b = two
+    a_id, b_id, tutor_id = a.tenant.id, b.tenant.id, a.tutor.id
+    student_ids = {s.id for s in a.students}
+    db_session.expunge_all()  # loaded afresh below, with the criterion
+    with as_tenant(a_id):
+        family = db_session.scalars(select(Family)).one()
+        tutor = db_session.scalars(select(User).where(User.id == tutor_id)).one()
+    assert {s.id for s in family.students} == student_ids  # no tenant in scope now
+    with as_tenant(b_id):
+        assert {m.tenant_id for m in family.members} == {a_id}
+    db_session.expire(tutor)
+    assert tutor.service_rows and {r.tenant_id for r in tutor.service_rows} == {a_id}
+
+
 def test_bulk_update_and_delete_are_scoped(two, db_session):
     a, b = two
     with as_tenant(a.tenant.id):
