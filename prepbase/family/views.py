@@ -69,8 +69,9 @@ def _out_of_hours(package: Package, active: list[Package], today: date) -> tuple
 
 
 def _dashboard_context(*, with_completed: bool = True, **extra: Any) -> dict[str, Any]:
-    """What the dashboard shows; without the completed sessions for an answer that swaps
-    only the sessions region and the hours (no family action completes a session)."""
+    """What the dashboard shows; without the completed sessions (and the family's name of
+    the heading) for an answer that swaps only the sessions region and the hours (no
+    family action completes a session)."""
     now = utcnow()
     today = business_today(g.tenant, now)
     students = visible_students(db.session, current_user)
@@ -88,7 +89,8 @@ def _dashboard_context(*, with_completed: bool = True, **extra: Any) -> dict[str
     trends = reports.package_trends(db.session, [p.id for p in active], now, g.tenant.timezone)
     return {
         "students": students,
-        "family": current_user.family,
+        # The heading's; after a commit the relationship would be read again.
+        "family": current_user.family if with_completed else None,
         "packages_of": {s.id: [p for p in active if p.student_id == s.id] for s in students},
         "charts": {
             p.id: reports.balance_chart(
