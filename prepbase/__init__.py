@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Flask, g, request, url_for
 from flask_login import current_user
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from config import load_config
@@ -140,10 +140,13 @@ def register_template_helpers(app: Flask) -> None:
             return Markup("")
         long, short = when_texts(g.tenant.timezone if "tenant" in g else "UTC", moment)
         day, _, hour = long.partition(", ")
-        return Markup(
-            '<span class="when-long"><span class="nowrap">{},</span> '
-            '<span class="nowrap">{}</span></span><span class="when-short">{}</span>'
-        ).format(day, hour, short)
+        # Each value escaped here: `Markup.format` costs several times as much, on every
+        # time of every page.
+        return Markup(  # noqa: S704 - every value in it is escaped
+            f'<span class="when-long"><span class="nowrap">{escape(day)},</span> '
+            f'<span class="nowrap">{escape(hour)}</span></span>'
+            f'<span class="when-short">{escape(short)}</span>'
+        )
 
     def has_field_errors(form: Any) -> bool:
         return any(field.errors for field in form)

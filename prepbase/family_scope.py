@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
+from functools import lru_cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from prepbase.models import Package, Role, Student, TutoringSession, User
@@ -56,12 +57,22 @@ def family_sessions(
     (the hours an acceptance draws, what a cancellation may cost), in the same statement."""
     if not students:
         return []
-    statuses = (status,) if isinstance(status, str) else status
+    statuses = (status,) if isinstance(status, str) else tuple(status)
+    statement = _sessions_statement(statuses, newest_first, limit, for_actions)
+    return list(session.scalars(statement, {"family_student_ids": _ids(students)}))
+
+
+@lru_cache(maxsize=64)
+def _sessions_statement(
+    statuses: tuple[str, ...], newest_first: bool, limit: int | None, for_actions: bool
+) -> Select[TutoringSession]:
+    """`family_sessions`' statement, built once per shape with the students as a
+    parameter: its eager loads made building it cost more Python than running it."""
     order = TutoringSession.starts_at.desc() if newest_first else TutoringSession.starts_at
     query = (
         select(TutoringSession)
         .where(
-            TutoringSession.student_id.in_(_ids(students)),
+            TutoringSession.student_id.in_(bindparam("family_student_ids", expanding=True)),
             TutoringSession.status.in_(statuses),
         )
         .options(
@@ -77,4 +88,4 @@ def family_sessions(
         )
     if limit is not None:
         query = query.limit(limit)
-    return list(session.scalars(query))
+    return query

@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlalchemy.orm import Session, contains_eager
 
 from prepbase.models import (
@@ -70,18 +71,7 @@ def joinable(session: Session, students: Iterable[Student], now: datetime) -> li
     if not students:
         return []
     rows = session.scalars(
-        select(TutoringSession)
-        .join(TutoringSession.category)
-        .where(
-            TutoringSession.group_id.is_not(None),
-            TutoringSession.status.in_(SEAT_STATUSES),
-            TutoringSession.starts_at > now,
-            TutoringSession.starts_at < now + JOIN_HORIZON,
-            SessionCategory.families_may_join.is_(True),
-            SessionCategory.active.is_(True),
-        )
-        .options(contains_eager(TutoringSession.category))
-        .order_by(TutoringSession.starts_at, TutoringSession.group_id, TutoringSession.id)
+        _joinable_statement(), {"join_after": now, "join_before": now + JOIN_HORIZON}
     )
     groups: dict[int, list[TutoringSession]] = {}
     for row in rows:
@@ -99,3 +89,22 @@ def joinable(session: Session, students: Iterable[Student], now: datetime) -> li
                 Joinable(group_id, reference, reference.category.capacity - len(members), outside)
             )
     return found[:MAX_JOINABLE]
+
+
+@cache
+def _joinable_statement() -> Select[TutoringSession]:
+    """`joinable`'s statement, built once (the family dashboard asks it on every view)."""
+    return (
+        select(TutoringSession)
+        .join(TutoringSession.category)
+        .where(
+            TutoringSession.group_id.is_not(None),
+            TutoringSession.status.in_(SEAT_STATUSES),
+            TutoringSession.starts_at > bindparam("join_after"),
+            TutoringSession.starts_at < bindparam("join_before"),
+            SessionCategory.families_may_join.is_(True),
+            SessionCategory.active.is_(True),
+        )
+        .options(contains_eager(TutoringSession.category))
+        .order_by(TutoringSession.starts_at, TutoringSession.group_id, TutoringSession.id)
+    )
