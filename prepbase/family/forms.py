@@ -81,13 +81,14 @@ def book_session_form(
     form.start_time.description = f"{tenant.timezone.replace('_', ' ')} time."
     # Each choice the open times depend on reloads them. The attributes sit on the
     # controls themselves, so a staff select swapped in for a new service keeps them.
+    reloads = reloads_slots()  # one url_for for the five controls
     for name in ("student", "staff", "date", "category"):
-        getattr(form, name).render_kw = reloads_slots()
+        getattr(form, name).render_kw = dict(reloads)
     # The length reloads while it is typed, not when it loses focus: focus leaves it when
     # the parent presses a time, and a list swapped in under the pointer lost that click.
     form.duration.render_kw = {
         **form.duration.render_kw,
-        **reloads_slots(),
+        **reloads,
         "hx-trigger": "input changed delay:400ms",
     }
     return form

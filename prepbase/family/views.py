@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 
 from flask import abort, flash, g, make_response, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response
 
 from prepbase import cancellation, categories, groups, packages, reports, scheduling, slots
@@ -398,7 +399,10 @@ def staff_options() -> Response:
 
 
 def _own_session(session_id: int) -> TutoringSession:
-    ts = get_or_404(TutoringSession, session_id)
+    # With its student (whom `guards` reads) in the same statement.
+    ts = get_or_404(
+        TutoringSession, session_id, joinedload(TutoringSession.student, innerjoin=True)
+    )
     if not guards(current_user, ts.student):
         abort(404)  # another family's session looks exactly like a missing one
     return ts
