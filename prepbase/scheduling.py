@@ -17,9 +17,10 @@ import logging
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from functools import cache, lru_cache
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, inspect, or_, select, update
+from sqlalchemy import CursorResult, Select, bindparam, inspect, or_, select, update
 from sqlalchemy.orm import Session, contains_eager, joinedload
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -180,19 +181,64 @@ def _lock_for_change(
         # Its student, staff member and category (never missing) come in the same
         # statement, by inner joins whose rows are not locked: what the verb and its
         # e-mails read next.
-        session.scalars(
-            select(TutoringSession)
-            .where(TutoringSession.id == ts.id)
-            .options(
-                joinedload(TutoringSession.student, innerjoin=True),
-                joinedload(TutoringSession.staff, innerjoin=True),
-                joinedload(TutoringSession.category, innerjoin=True),
-            )
-            .with_for_update(key_share=True, of=TutoringSession)
-            .execution_options(populate_existing=True)
-        ).one()  # the rows are read (and `ts` brought up to date) as they are fetched
+        # The rows are read (and `ts` brought up to date) as they are fetched.
+        session.scalars(_locked_read(), {"locked_id": ts.id}).one()
         if ts.staff_id != staff_id:
             raise DomainError("This session was just given to another staff member; open it again.")
+
+
+@cache
+def _locked_read() -> Select[TutoringSession]:
+    """`_lock_for_change`'s read of the session under its row lock, built once."""
+    return (
+        select(TutoringSession)
+        .where(TutoringSession.id == bindparam("locked_id"))
+        .options(
+            joinedload(TutoringSession.student, innerjoin=True),
+            joinedload(TutoringSession.staff, innerjoin=True),
+            joinedload(TutoringSession.category, innerjoin=True),
+        )
+        .with_for_update(key_share=True, of=TutoringSession)
+        .execution_options(populate_existing=True)
+    )
+
+
+@lru_cache(maxsize=64)
+def _near_statement(
+    statuses: tuple[str, ...], excludes_one: bool, excludes_some: bool, in_group: bool
+) -> Select[TutoringSession]:
+    """`_check_overlap`'s candidates, built once per shape (every booking, proposal and
+    move asks it) with the times and people as parameters."""
+    near = (
+        select(TutoringSession)
+        .join(TutoringSession.category)
+        .where(
+            TutoringSession.status.in_(statuses),
+            TutoringSession.starts_at < bindparam("near_before"),
+            TutoringSession.ends_at > bindparam("near_after"),
+            # No session lasts longer than MAX_DURATION: this bound lets the index on
+            # (staff_id, starts_at) skip everyone's past sessions.
+            TutoringSession.starts_at > bindparam("near_since"),
+            or_(
+                TutoringSession.staff_id == bindparam("near_staff"),
+                TutoringSession.student_id == bindparam("near_student"),
+            ),
+        )
+        .options(contains_eager(TutoringSession.category))
+        .order_by(TutoringSession.starts_at)
+    )
+    if excludes_one:
+        near = near.where(TutoringSession.id != bindparam("near_exclude"))
+    if excludes_some:  # sessions that move together (a series' following occurrences)
+        near = near.where(TutoringSession.id.not_in(bindparam("near_excluded", expanding=True)))
+    if in_group:
+        near = near.where(
+            or_(
+                TutoringSession.group_id.is_(None),
+                TutoringSession.group_id != bindparam("near_group"),
+            )
+        )
+    return near
 
 
 def _check_overlap(
@@ -214,37 +260,24 @@ def _check_overlap(
     # participations of the same group session (`group_id`) are the same time of the
     # staff member, not a clash.
     reach = timedelta(minutes=MAX_BUFFER_MINUTES)
-    near = (
-        select(TutoringSession)
-        .join(TutoringSession.category)
-        .where(
-            TutoringSession.status.in_(statuses),
-            TutoringSession.starts_at < ends_at + reach,
-            TutoringSession.ends_at > starts_at - reach,
-            # No session lasts longer than MAX_DURATION: this bound lets the index on
-            # (staff_id, starts_at) skip everyone's past sessions.
-            TutoringSession.starts_at > starts_at - timedelta(minutes=MAX_DURATION) - reach,
-            or_(
-                TutoringSession.staff_id == staff_id,
-                TutoringSession.student_id == student_id,
-            ),
-        )
-        .options(contains_eager(TutoringSession.category))
-        .order_by(TutoringSession.starts_at)
+    near = _near_statement(
+        tuple(statuses), exclude_id is not None, bool(exclude_ids), group_id is not None
     )
-    if exclude_id is not None:
-        near = near.where(TutoringSession.id != exclude_id)
-    if exclude_ids:  # sessions that move together (a series' following occurrences)
-        near = near.where(TutoringSession.id.not_in(exclude_ids))
-    if group_id is not None:
-        near = near.where(
-            or_(TutoringSession.group_id.is_(None), TutoringSession.group_id != group_id)
-        )
+    params: dict[str, object] = {
+        "near_before": ends_at + reach,
+        "near_after": starts_at - reach,
+        "near_since": starts_at - timedelta(minutes=MAX_DURATION) - reach,
+        "near_staff": staff_id,
+        "near_student": student_id,
+        "near_exclude": exclude_id,
+        "near_excluded": list(exclude_ids),
+        "near_group": group_id,
+    }
     buffers = category.buffers if category is not None else NO_BUFFERS
     other = next(
         (
             row
-            for row in session.scalars(near)
+            for row in session.scalars(near, params)
             if (
                 row.staff_id == staff_id
                 and buffers_clash(

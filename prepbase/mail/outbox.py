@@ -12,16 +12,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 from email.utils import make_msgid, parseaddr
+from functools import cache
 from typing import Any, cast
 
 from flask import current_app, g, has_app_context, has_request_context
-from sqlalchemy import CursorResult, case, func, or_, select, update
+from sqlalchemy import CursorResult, Integer, Update, bindparam, case, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from prepbase.errors import DomainError
 from prepbase.mail import smtp
 from prepbase.mail.render import render
 from prepbase.models import OutboundEmail, Tenant, User, utcnow
+from prepbase.models.base import UTCDateTime
 from prepbase.tenancy import current_tenant_id
 
 log = logging.getLogger(__name__)
@@ -120,18 +122,11 @@ def _reply_address(session: Session) -> str | None:
     return smtp.reply_to(tenant.name, tenant.contact_email) if tenant else None
 
 
-def deliver_pending(
-    session: Session, limit: int = 50, now: datetime | None = None, tenant: Tenant | None = None
-) -> int:
-    """Send the due messages of the tenant in scope; returns how many went out.
-
-    Due: pending, and its retry time (if any) has come. The batch is claimed with one
-    conditional UPDATE, so two processes running this at once never send the same
-    message twice, and the results are written in one transaction after sending.
-    `tenant`, when the caller has it loaded, is the tenant in scope (its name and contact
-    address make the Reply-To).
-    """
-    now = now or utcnow()
+@cache
+def _claim_statement() -> Update:
+    """`deliver_pending`'s claim, built once (every request that queues mail runs it): the
+    due messages' ids in a subquery, so two senders never claim the same one."""
+    now = bindparam("claim_now", type_=UTCDateTime)
     due = (
         select(OutboundEmail.id)
         .where(
@@ -140,9 +135,9 @@ def deliver_pending(
             or_(OutboundEmail.next_attempt_at.is_(None), OutboundEmail.next_attempt_at <= now),
         )
         .order_by(OutboundEmail.id)
-        .limit(limit)
+        .limit(bindparam("claim_limit", type_=Integer))
     )
-    claimed = session.execute(
+    return (
         update(OutboundEmail)
         .where(OutboundEmail.id.in_(due.scalar_subquery()), OutboundEmail.status == "pending")
         .values(status="sending", attempts=OutboundEmail.attempts + 1, claimed_at=now)
@@ -158,7 +153,22 @@ def deliver_pending(
             OutboundEmail.attempts,
         )
         .execution_options(synchronize_session=False)
-    ).all()
+    )
+
+
+def deliver_pending(
+    session: Session, limit: int = 50, now: datetime | None = None, tenant: Tenant | None = None
+) -> int:
+    """Send the due messages of the tenant in scope; returns how many went out.
+
+    Due: pending, and its retry time (if any) has come. The batch is claimed with one
+    conditional UPDATE, so two processes running this at once never send the same
+    message twice, and the results are written in one transaction after sending.
+    `tenant`, when the caller has it loaded, is the tenant in scope (its name and contact
+    address make the Reply-To).
+    """
+    now = now or utcnow()
+    claimed = session.execute(_claim_statement(), {"claim_now": now, "claim_limit": limit}).all()
     if not claimed:
         session.commit()
         return 0
